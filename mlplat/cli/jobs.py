@@ -1,0 +1,88 @@
+"""Commands that compose a config and run a job; the printing half of each command lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.errors import DataValidationError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mlplat.core.config import PlatformConfig
+    from mlplat.runner.run import RunResult
+
+
+def print_validation(report: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+
+    if report.get("valid"):
+        console.print(f"[green]✓ valid[/]: {report.get('rows')} rows x {report.get('columns')} columns "
+                      f"against schema '{report.get('schema')}'")
+        return
+    table = Table(title=f"validation failed: {report.get('source', '')}", title_justify="left")
+    for name in ("column", "check", "failing rows", "examples", "rows"):
+        table.add_column(name, overflow="fold")
+    for f in report["failures"]:
+        table.add_row(f["column"], f["check"], str(f["failing_rows"]),
+                      ", ".join(map(str, f["examples"])), ", ".join(map(str, f["rows"])))
+    console.print(table)
+
+
+def print_summary(result: RunResult, console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title="run summary", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("run", f"{result.run_name} ({result.run_id})")
+    for name, value in sorted(result.metrics.items()):
+        table.add_row(name, f"{value:.4f}")
+    if result.model_version:
+        table.add_row("model", f"models:/{result.model_name}/{result.model_version} (@challenger)")
+    table.add_row("stages", ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items()))
+    console.print(table)
+    console.print(f"Open the MLflow UI: [bold]mlflow ui --backend-store-uri {result.tracking_uri}[/]")
+
+
+def _run_job(project: Path, console: Console) -> Any:
+    def task(cfg: PlatformConfig) -> RunResult:
+        from mlplat.runner.run import run_experiment
+
+        console.print(f"[bold]mlplat run[/] experiment [cyan]{cfg.experiment_name}[/]")
+        try:
+            result = run_experiment(cfg, project, console)
+        except DataValidationError as exc:
+            if exc.report_path:
+                from mlplat.core.io import read_json
+
+                print_validation(read_json(exc.report_path), console)
+            raise
+        print_summary(result, console)
+        return result
+
+    return task
+
+
+def run_command(project: Path, args: list[str], console: Console) -> None:
+    from mlplat.runner.compose import hydra_main
+
+    hydra_main(project, args, _run_job(project, console), prog="mlplat run")
+
+
+def validate_command(project: Path, args: list[str], data: str | None, console: Console) -> bool:
+    from mlplat.core import dataio
+    from mlplat.core.io import write_json
+    from mlplat.core.stage import ArtifactPaths
+    from mlplat.runner.compose import compose
+    from mlplat.stages.data.validate import validate_frame
+
+    cfg = compose(project, args)
+    source = data or cfg.data.path
+    dataio.check_source(source, key="--data" if data else "data.path")
+    report, _ = validate_frame(dataio.load(cfg.data, source), cfg.schema, cfg.data.target)
+    report["source"] = source
+    write_json(ArtifactPaths.for_config(cfg, project)["validation"], report)
+    print_validation(report, console)
+    return bool(report["valid"])

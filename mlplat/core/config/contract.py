@@ -1,0 +1,75 @@
+"""`conf/schema/` and `conf/features/`: the data contract and the features declared on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class StrLengthConfig:
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass
+class ColumnConfig:
+    dtype: str = "str"  # int | float | bool | str | category | datetime
+    nullable: bool = False
+    required: bool = True
+    unique: bool = False
+    coerce: bool = False
+    regex: bool = False  # the key is a regular expression matching column names
+    description: str = ""
+    isin: list[Any] | None = None
+    notin: list[Any] | None = None
+    ge: Any = None
+    gt: Any = None
+    le: Any = None
+    lt: Any = None
+    between: list[Any] | None = None
+    str_matches: str | None = None
+    str_length: StrLengthConfig | None = None
+
+
+@dataclass
+class TargetBalanceConfig:
+    """Bounds on the share of the positive (or most frequent) class."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass
+class SchemaConfig:
+    name: str = "default"
+    columns: dict[str, ColumnConfig] = field(default_factory=dict)
+    strict: bool = False
+    ordered: bool = False
+    min_rows: int | None = None
+    max_rows: int | None = None
+    unique_together: list[list[str]] = field(default_factory=list)
+    target_balance: TargetBalanceConfig | None = None
+
+
+@dataclass
+class FeatureConfig:
+    """One named feature. `kind` picks the transform; the other keys are its arguments."""
+
+    kind: str = "passthrough"
+    column: str | None = None
+    description: str = ""
+    numerator: str | None = None
+    denominator: str | None = None
+    lower: float | None = None
+    upper: float | None = None
+    bins: list[float] | None = None
+    part: str | None = None  # year | month | day | dayofweek | hour | quarter
+    reference_date: str | None = None
+    min_frequency: int = 1
+
+
+@dataclass
+class FeaturesConfig:
+    name: str = "default"
+    definitions: dict[str, FeatureConfig] = field(default_factory=dict)

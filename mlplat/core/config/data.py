@@ -1,0 +1,26 @@
+"""`conf/data/`: where the data comes from and how it is split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from omegaconf import MISSING
+
+
+@dataclass
+class SplitConfig:
+    strategy: str = "stratified"  # stratified | random | time | group
+    test_size: float = 0.2
+    seed: int = 42
+    cutoff: str | None = None  # time split: rows with timestamp >= cutoff are the holdout
+    group_column: str | None = None  # group split: no value of this column on both sides
+
+
+@dataclass
+class DataConfig:
+    path: str = MISSING
+    format: str = "auto"  # auto | csv | parquet
+    target: str = MISSING
+    id_column: str | None = None
+    timestamp_column: str | None = None
+    split: SplitConfig = field(default_factory=SplitConfig)

@@ -1,0 +1,77 @@
+"""Operational groups: budget, tracking, registry, serving, monitoring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class LimitConfig:
+    limit: float | None = None  # None: no limit
+    policy: str = "fail"  # fail | warn | stop_early
+
+
+@dataclass
+class SweepBudgetConfig:
+    max_trials: int | None = None
+    max_total_cost: float | None = None
+    max_total_wall: float | None = None
+
+
+@dataclass
+class BudgetConfig:
+    currency: str = "USD"
+    price_per_cpu_hour: float = 0.05
+    price_per_gb_hour: float = 0.006
+    price_per_gpu_hour: float = 0.0
+    max_wall_seconds: LimitConfig = field(default_factory=LimitConfig)
+    max_train_seconds: LimitConfig = field(default_factory=LimitConfig)
+    max_peak_memory_mb: LimitConfig = field(default_factory=LimitConfig)
+    max_money: LimitConfig = field(default_factory=LimitConfig)
+    sweep: SweepBudgetConfig = field(default_factory=SweepBudgetConfig)
+
+
+@dataclass
+class TrackingConfig:
+    uri: str | None = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///<project>/mlflow.db
+    experiment: str | None = None  # MLflow experiment; None: the mlplat experiment name
+    run_name_pattern: str = "{experiment}-{model}-{timestamp}"
+
+
+@dataclass
+class RegistryConfig:
+    domain: str = "project"
+    model_name: str | None = None  # None: rendered from name_template
+    name_template: str = "{domain}-{target}-{algorithm}"
+    name_pattern: str = r"^[a-z][a-z0-9]*(-[a-z0-9_]+){2}$"
+    register: bool = True
+
+
+@dataclass
+class SloConfig:
+    p99_ms: float = 10.0
+    min_qps: float = 100.0
+
+
+@dataclass
+class ServingConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    max_payload_bytes: int = 10_000_000
+    poll_interval_seconds: float = 10.0
+    request_log_dir: str | None = None
+    request_log_sample: float = 1.0
+    base_image: str = "python:3.11-slim"
+    slo: SloConfig = field(default_factory=SloConfig)
+
+
+@dataclass
+class MonitoringConfig:
+    psi_threshold: float = 0.2
+    ks_pvalue: float = 0.01
+    js_threshold: float = 0.1
+    chi2_pvalue: float = 0.01
+    max_null_rate_delta: float = 0.1
+    max_model_age_days: float = 30.0
+    feature_thresholds: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,44 @@
+"""The root config: every group, composed by Hydra and validated against these dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlplat.core.config.contract import FeaturesConfig, SchemaConfig
+from mlplat.core.config.data import DataConfig
+from mlplat.core.config.model import ModelConfig
+from mlplat.core.config.ops import (
+    BudgetConfig,
+    MonitoringConfig,
+    RegistryConfig,
+    ServingConfig,
+    TrackingConfig,
+)
+from mlplat.core.config.validation import GatesConfig, SegmentsConfig
+
+SCHEMA_NAME = "mlplat_schema"
+
+
+@dataclass
+class PlatformConfig:
+    experiment_name: str = "default"
+    seed: int = 42
+    artifacts_dir: str = "artifacts"
+    data: DataConfig = field(default_factory=DataConfig)
+    schema: SchemaConfig = field(default_factory=SchemaConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
+    gates: GatesConfig = field(default_factory=GatesConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+
+
+def register_schemas() -> None:
+    """Register the root schema; `conf/config.yaml` lists it first in its defaults."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=PlatformConfig)

@@ -1,0 +1,47 @@
+"""Where a run came from: git sha, dirty flag and a hash of the resolved config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlplat.core.config import PlatformConfig
+
+
+def _git(project: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=project, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def git_state(project: Path) -> dict[str, str]:
+    sha = _git(project, "rev-parse", "HEAD")
+    dirty = _git(project, "status", "--porcelain", "--untracked-files=no")
+    return {"git_sha": sha or "unknown", "git_dirty": "unknown" if dirty is None else str(bool(dirty)).lower()}
+
+
+def config_dict(cfg: PlatformConfig) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+def config_hash(cfg: PlatformConfig) -> str:
+    """Hash of the resolved declaration; two runs with equal hashes were configured the same."""
+    text = json.dumps(config_dict(cfg), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def model_name(cfg: PlatformConfig) -> str:
+    registry = cfg.registry
+    return registry.model_name or registry.name_template.format(
+        domain=registry.domain, target=cfg.data.target, algorithm=cfg.model.algorithm,
+        experiment=cfg.experiment_name,
+    )

@@ -1,0 +1,66 @@
+"""Leak-free train/holdout splits: stratified, random, time-based and group-based."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mlplat.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from mlplat.core.config.data import DataConfig
+
+STRATEGIES = ("stratified", "random", "time", "group")
+
+
+def _time_split(frame: pd.DataFrame, data: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+    import pandas as pd
+
+    column = data.timestamp_column
+    if not column or column not in frame:
+        raise ConfigError("a time split needs data.timestamp_column", key="data.timestamp_column")
+    stamps = pd.to_datetime(frame[column], errors="coerce")
+    if data.split.cutoff:
+        cutoff = pd.Timestamp(data.split.cutoff)
+    else:
+        cutoff = stamps.quantile(1.0 - data.split.test_size)
+    test = (stamps >= cutoff).to_numpy()
+    rows = np.arange(len(frame))
+    return rows[~test & stamps.notna().to_numpy()], rows[test]
+
+
+def _group_split(frame: pd.DataFrame, data: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import GroupShuffleSplit
+
+    column = data.split.group_column or data.id_column
+    if not column or column not in frame:
+        raise ConfigError("a group split needs data.split.group_column", key="data.split.group_column")
+    splitter = GroupShuffleSplit(n_splits=1, test_size=data.split.test_size, random_state=data.split.seed)
+    train, test = next(splitter.split(frame, groups=frame[column].astype("string").fillna("")))
+    return train, test
+
+
+def split_rows(frame: pd.DataFrame, data: DataConfig, task: str) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of (train, holdout) by the declared strategy."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    strategy = data.split.strategy
+    if strategy not in STRATEGIES:
+        raise ConfigError(
+            f"unknown split strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}",
+            key="data.split.strategy",
+        )
+    if strategy == "time":
+        return _time_split(frame, data)
+    if strategy == "group":
+        return _group_split(frame, data)
+    stratify = frame[data.target] if strategy == "stratified" and task != "regression" else None
+    train, test = train_test_split(
+        np.arange(len(frame)), test_size=data.split.test_size,
+        random_state=data.split.seed, stratify=stratify,
+    )
+    return np.sort(train), np.sort(test)

@@ -1,0 +1,53 @@
+"""A stage is data: what it reads, writes and depends on, and the function that does the work.
+
+The runner executes stages and the DVC compiler renders them; neither knows a stage by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlplat.core.config import PlatformConfig
+
+# artifact key -> path relative to artifacts/<experiment>/ ; "data" is the declared source.
+ARTIFACTS = {
+    "validation": "validate/report.json",
+    "train_rows": "featurize/train.parquet",
+    "test_rows": "featurize/test.parquet",
+    "feature_spec": "featurize/feature_spec.json",
+    "model": "train/model.txt",
+    "train_info": "train/train_info.json",
+    "predictions": "evaluate/predictions.parquet",
+    "metrics": "evaluate/metrics.json",
+    "bundle": "bundle",
+}
+
+
+@dataclass(frozen=True)
+class ArtifactPaths:
+    root: Path  # artifacts/<experiment>
+    data: Path  # the declared data source
+
+    @classmethod
+    def for_config(cls, cfg: PlatformConfig, project: Path | None = None) -> ArtifactPaths:
+        base = project or Path.cwd()
+        return cls(root=base / cfg.artifacts_dir / cfg.experiment_name, data=Path(cfg.data.path))
+
+    def __getitem__(self, key: str) -> Path:
+        if key == "data":
+            return self.data
+        return self.root / ARTIFACTS[key]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    params: tuple[str, ...]  # config keys it depends on, e.g. "model", "data.split"
+    run: Callable[[PlatformConfig, ArtifactPaths], None]
+    description: str = ""

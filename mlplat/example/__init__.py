@@ -1,0 +1,1 @@
+"""The bundled example project: a seeded telco customer-churn data set."""

@@ -1,0 +1,1 @@
+"""Orchestration: compose the config, run the stage graph, wrap it with tracking and cost."""

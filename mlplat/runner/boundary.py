@@ -1,0 +1,43 @@
+"""DictConfig -> PlatformConfig, once, plus the checks that need more than types."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core import dataio, provenance
+from mlplat.core.config import PlatformConfig
+from mlplat.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+TASKS = ("binary", "multiclass", "regression")
+
+
+def check(cfg: PlatformConfig) -> PlatformConfig:
+    """Refuse a declaration that would fail later, naming the key, before any work starts."""
+    dataio.check_source(cfg.data.path)
+    if cfg.model.task not in TASKS:
+        raise ConfigError(f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task")
+    name = provenance.model_name(cfg)
+    if not re.fullmatch(cfg.registry.name_pattern, name):
+        raise ConfigError(
+            f"registered model name '{name}' does not match the declared pattern "
+            f"'{cfg.registry.name_pattern}'",
+            key="registry.model_name",
+        )
+    if not 0.0 < cfg.data.split.test_size < 1.0:
+        raise ConfigError("test_size must be between 0 and 1", key="data.split.test_size")
+    return cfg
+
+
+def to_platform(cfg: DictConfig | Any) -> PlatformConfig:
+    """Resolve interpolations and build the typed object; OmegaConf errors carry the full key."""
+    from omegaconf import OmegaConf
+
+    body = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    typed = OmegaConf.to_object(body)
+    if not isinstance(typed, PlatformConfig):
+        raise ConfigError("conf/config.yaml must list 'mlplat_schema' first in its defaults", file="conf/config.yaml")
+    return check(typed)

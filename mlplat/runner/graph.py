@@ -1,0 +1,38 @@
+"""The stage graph: the one list the runner executes and the DVC compiler renders."""
+
+from __future__ import annotations
+
+from mlplat.core.stage import Stage
+from mlplat.stages.data import stage as validate
+from mlplat.stages.evaluate import stage as evaluate
+from mlplat.stages.features import stage as featurize
+from mlplat.stages.registry import bundle_stage
+from mlplat.stages.train import stage as train
+
+STAGES: tuple[Stage, ...] = (
+    Stage("validate", ("data",), ("validation",), ("data", "schema"), validate.run,
+          "check the data against its declared schema"),
+    Stage("featurize", ("data", "validation"), ("train_rows", "test_rows", "feature_spec"),
+          ("data", "features", "model.task"), featurize.run, "split rows and fit the features"),
+    Stage("train", ("train_rows", "feature_spec"), ("model", "train_info"),
+          ("data.target", "model", "seed", "budget"), train.run, "train LightGBM"),
+    Stage("evaluate", ("model", "feature_spec", "test_rows"), ("metrics", "predictions"),
+          ("data.target", "model.task", "model.threshold", "segments"), evaluate.run,
+          "score the holdout"),
+    Stage("bundle", ("model", "feature_spec", "train_rows", "test_rows"), ("bundle",),
+          ("schema", "registry", "experiment_name"), bundle_stage.run,
+          "assemble the serving bundle"),
+)
+
+
+def in_order() -> tuple[Stage, ...]:
+    return STAGES
+
+
+def by_name(name: str) -> Stage:
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    from mlplat.core.errors import ConfigError
+
+    raise ConfigError(f"unknown stage '{name}'; stages: {', '.join(s.name for s in STAGES)}")

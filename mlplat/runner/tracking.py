@@ -1,0 +1,133 @@
+"""MLflow, in one place: store resolution, experiment creation, runs, logging and registration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core import provenance
+
+if TYPE_CHECKING:
+    from mlflow import ActiveRun
+
+    from mlplat.core.config import PlatformConfig
+
+PYFUNC_FILE = Path(__file__).resolve().parent.parent / "core" / "bundle_pyfunc.py"
+
+
+def tracking_uri(cfg: PlatformConfig, project: Path) -> str:
+    """Config first, then $MLFLOW_TRACKING_URI, then the embedded sqlite store in the project."""
+    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project / 'mlflow.db'}"
+
+
+def experiment_name(cfg: PlatformConfig) -> str:
+    return cfg.tracking.experiment or cfg.experiment_name
+
+
+def run_name(cfg: PlatformConfig, now: dt.datetime | None = None) -> str:
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return cfg.tracking.run_name_pattern.format(
+        experiment=cfg.experiment_name, model=cfg.model.algorithm, timestamp=stamp
+    )
+
+
+def connect(cfg: PlatformConfig, project: Path) -> str:
+    """Point MLflow at the store and make sure the experiment exists; returns its id.
+
+    Creating the store and experiment once, before any run (and before parallel trials), avoids
+    MLflow's races on a brand-new sqlite store.
+    """
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uri = tracking_uri(cfg, project)
+    mlflow.set_tracking_uri(uri)
+    name = experiment_name(cfg)
+    existing = mlflow.get_experiment_by_name(name)
+    if existing is not None:
+        return str(existing.experiment_id)
+    try:
+        return str(mlflow.create_experiment(name))
+    except mlflow.exceptions.MlflowException:  # created by a concurrent process meanwhile
+        found = mlflow.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return str(found.experiment_id)
+
+
+def flat_params(tree: Any, prefix: str = "") -> dict[str, str]:
+    """Nested config -> MLflow params `model.params.num_leaves=31` (values cut to MLflow's limit)."""
+    if isinstance(tree, dict):
+        out: dict[str, str] = {}
+        for key, value in tree.items():
+            out.update(flat_params(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: str(tree)[:6000]}
+
+
+@contextmanager
+def tracked_run(
+    cfg: PlatformConfig, project: Path, experiment_id: str, tags: dict[str, str] | None = None,
+    parent_run_id: str | None = None,
+) -> Iterator[ActiveRun]:
+    """A run that always ends: FINISHED on success, FAILED on any error (never left RUNNING)."""
+    import mlflow
+
+    all_tags = {
+        "mlplat.experiment": cfg.experiment_name,
+        "mlplat.config_hash": provenance.config_hash(cfg),
+        **{f"mlplat.{k}": v for k, v in provenance.git_state(project).items()},
+        **(tags or {}),
+    }
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name(cfg), tags=all_tags)
+    status = "FAILED"
+    try:
+        yield run
+        status = "FINISHED"
+    finally:
+        mlflow.end_run(status=status)
+
+
+def log_config(cfg: PlatformConfig) -> None:
+    import mlflow
+    import yaml
+
+    tree = provenance.config_dict(cfg)
+    mlflow.log_text(yaml.safe_dump(tree, sort_keys=False), "config/resolved.yaml")
+    mlflow.log_params({k: v for k, v in flat_params(tree).items() if not k.startswith("schema.")})
+
+
+def log_metrics(values: dict[str, float], prefix: str = "") -> None:
+    import math
+
+    import mlflow
+
+    mlflow.log_metrics({f"{prefix}{k}": float(v) for k, v in values.items() if math.isfinite(float(v))})
+
+
+def register_bundle(bundle_dir: Path, name: str, tags: dict[str, str], alias: str = "challenger") -> str:
+    """Log the bundle as a models-from-code pyfunc (no pickle), register it, set the alias."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    import mlplat
+
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(PYFUNC_FILE),
+        artifacts={"bundle": str(bundle_dir)},
+        registered_model_name=name,
+        pip_requirements=[f"mlplat=={mlplat.__version__}", "lightgbm", "pandas", "numpy"],
+    )
+    version = str(info.registered_model_version)
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    client.set_registered_model_alias(name, alias, version)
+    return version

@@ -1,0 +1,1 @@
+"""Stage packages: each turns declared inputs into artifacts and imports only `mlplat.core`."""

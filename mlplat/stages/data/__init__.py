@@ -1,0 +1,1 @@
+"""The data contract: schemas compiled to pandera, validation reports, splits."""

@@ -1,0 +1,121 @@
+"""`conf/schema/*.yaml` -> a pandera DataFrameSchema that behaves as the hand-written one would."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+    from mlplat.core.config.contract import ColumnConfig, SchemaConfig
+
+# declared dtype -> (pandas dtype, nullable pandas dtype)
+DTYPES = {
+    "int": ("int64", "Int64"),
+    "float": ("float64", "float64"),
+    "bool": ("bool", "boolean"),
+    "str": ("str", "str"),
+    "category": ("category", "category"),
+    "datetime": ("datetime64[ns]", "datetime64[ns]"),
+}
+
+
+def _bound(value: Any, dtype: str) -> Any:
+    """Datetime bounds are written as strings in YAML; compare them as timestamps."""
+    if dtype == "datetime" and value is not None:
+        import pandas as pd
+
+        return pd.Timestamp(value)
+    return value
+
+
+def _checks(name: str, col: ColumnConfig) -> list[pa.Check]:
+    import pandera.pandas as pa
+
+    checks = []
+    for op in ("ge", "gt", "le", "lt"):
+        value = getattr(col, op)
+        if value is not None:
+            checks.append(getattr(pa.Check, op)(_bound(value, col.dtype)))
+    if col.between is not None:
+        if len(col.between) != 2:
+            raise ConfigError("'between' takes [low, high]", key=f"schema.columns.{name}.between")
+        low, high = (_bound(v, col.dtype) for v in col.between)
+        checks.append(pa.Check.in_range(low, high))
+    if col.isin is not None:
+        checks.append(pa.Check.isin(list(col.isin)))
+    if col.notin is not None:
+        checks.append(pa.Check.notin(list(col.notin)))
+    if col.str_matches is not None:
+        checks.append(pa.Check.str_matches(col.str_matches))
+    if col.str_length is not None:
+        checks.append(pa.Check.str_length(col.str_length.min, col.str_length.max))
+    return checks
+
+
+def compile_column(name: str, col: ColumnConfig) -> pa.Column:
+    import pandera.pandas as pa
+
+    if col.dtype not in DTYPES:
+        raise ConfigError(
+            f"unknown dtype '{col.dtype}'; choose one of {', '.join(DTYPES)}",
+            key=f"schema.columns.{name}.dtype",
+        )
+    strict_dtype, nullable_dtype = DTYPES[col.dtype]
+    return pa.Column(
+        nullable_dtype if col.nullable else strict_dtype,
+        checks=_checks(name, col),
+        nullable=col.nullable,
+        required=col.required,
+        unique=col.unique,
+        # CSV has no datetime type: a declared datetime column is always parsed.
+        coerce=col.coerce or col.dtype == "datetime",
+        regex=col.regex,
+        description=col.description or None,
+    )
+
+
+def _frame_checks(schema: SchemaConfig, target: str | None) -> list[pa.Check]:
+    import pandera.pandas as pa
+
+    checks = []
+    if schema.min_rows is not None:
+        checks.append(pa.Check(lambda df, n=schema.min_rows: len(df) >= n, name="min_rows"))
+    if schema.max_rows is not None:
+        checks.append(pa.Check(lambda df, n=schema.max_rows: len(df) <= n, name="max_rows"))
+    balance = schema.target_balance
+    if balance is not None and target:
+        low = balance.min if balance.min is not None else 0.0
+        high = balance.max if balance.max is not None else 1.0
+
+        def in_balance(df: Any) -> bool:
+            if target not in df or df[target].dropna().empty:
+                return False
+            share = float(df[target].value_counts(normalize=True).sort_index().iloc[-1])
+            return low <= share <= high
+
+        checks.append(pa.Check(in_balance, name=f"target_balance({target}, {low}, {high})"))
+    return checks
+
+
+def compile_schema(schema: SchemaConfig, target: str | None = None) -> pa.DataFrameSchema:
+    import pandera.pandas as pa
+
+    columns = {name: compile_column(name, col) for name, col in schema.columns.items()}
+    for group in schema.unique_together:
+        unknown = [c for c in group if c not in columns]
+        if unknown:
+            raise ConfigError(
+                f"unique_together names undeclared column '{unknown[0]}'",
+                key="schema.unique_together",
+            )
+    return pa.DataFrameSchema(
+        columns=columns,
+        checks=_frame_checks(schema, target),
+        strict=schema.strict,
+        ordered=schema.ordered,
+        unique=[list(g) for g in schema.unique_together] or None,
+        name=schema.name,
+    )

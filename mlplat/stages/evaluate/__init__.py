@@ -1,0 +1,1 @@
+"""The evaluate stage: holdout metrics, overall and per segment."""

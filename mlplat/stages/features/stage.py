@@ -1,0 +1,40 @@
+"""Split into train and holdout, then fit the feature spec on training rows only (no leakage)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core import dataio
+from mlplat.core.features import fit_spec
+from mlplat.core.io import atomic_path, write_json
+from mlplat.core.split import split_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlplat.core.config import PlatformConfig
+    from mlplat.core.stage import ArtifactPaths
+
+
+def target_info(cfg: PlatformConfig, train: pd.DataFrame) -> dict[str, Any]:
+    info: dict[str, Any] = {"column": cfg.data.target, "task": cfg.model.task}
+    if cfg.model.task == "multiclass":
+        info["classes"] = sorted(str(v) for v in train[cfg.data.target].dropna().unique())
+    return info
+
+
+def write_parquet(frame: pd.DataFrame, target: Any) -> None:
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
+    frame = dataio.load(cfg.data, str(paths["data"]))
+    frame = frame[frame[cfg.data.target].notna()].reset_index(drop=True)
+    train_rows, test_rows = split_rows(frame, cfg.data, cfg.model.task)
+    train, test = frame.iloc[train_rows], frame.iloc[test_rows]
+    spec = fit_spec(cfg.features.definitions, train)
+    spec["target"] = target_info(cfg, train)
+    write_parquet(train, paths["train_rows"])
+    write_parquet(test, paths["test_rows"])
+    write_json(paths["feature_spec"], spec)

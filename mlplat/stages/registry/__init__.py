@@ -1,0 +1,1 @@
+"""The bundle stage and the MLflow registry: versions, aliases, promotion and rollback."""

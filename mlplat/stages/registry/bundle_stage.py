@@ -1,0 +1,64 @@
+"""Assemble the pickle-free serving bundle from the trained model and the data contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core import provenance
+from mlplat.core.bundle import write_bundle
+from mlplat.core.features import raw_columns, transform
+from mlplat.core.io import md5_file, read_json
+from mlplat.core.profile import build_profile
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlplat.core.config import PlatformConfig
+    from mlplat.core.stage import ArtifactPaths
+
+SAMPLE_ROWS = 20
+
+
+def sample_rows(frame: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+    """A few raw rows in `dataframe_split` form; JSON round-trip turns NaN/NaT into null."""
+    part = frame[columns].head(SAMPLE_ROWS)
+    return json.loads(part.to_json(orient="split", index=False, date_format="iso"))
+
+
+def metadata(cfg: PlatformConfig, paths: ArtifactPaths) -> dict[str, Any]:
+    project = Path.cwd()
+    data = paths["data"]
+    return {
+        "experiment": cfg.experiment_name,
+        "model_name": provenance.model_name(cfg),
+        "task": cfg.model.task,
+        "target": cfg.data.target,
+        "threshold": cfg.model.threshold,
+        "config_hash": provenance.config_hash(cfg),
+        "data_md5": md5_file(data) if data.is_file() else None,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **provenance.git_state(project),
+    }
+
+
+def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
+    import lightgbm
+    import pandas as pd
+
+    spec = read_json(paths["feature_spec"])
+    train = pd.read_parquet(paths["train_rows"])
+    holdout = pd.read_parquet(paths["test_rows"])
+    matrix = transform(spec, train)
+    booster = lightgbm.Booster(model_file=str(paths["model"]))
+    inputs = raw_columns(spec)
+    write_bundle(paths["bundle"], paths["model"], {
+        "feature_spec": spec,
+        "schema": {"input_columns": inputs, **asdict(cfg.schema)},
+        "profile": build_profile(spec, matrix, booster.predict(matrix)),
+        "metadata": metadata(cfg, paths),
+        "sample": sample_rows(holdout, inputs),
+    })
