@@ -1,0 +1,42 @@
+# Two commands a new machine needs: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test install lint typecheck imports pytest data clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,serve]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: install, then run the bundled example end to end (embedded sqlite MLflow store)
+run: install
+	$(BIN)/mlplat run +experiment=churn_baseline
+
+## make test: install with the dev extra, then every quality gate and the whole test suite
+test: install lint typecheck imports pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
+
+pytest: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+## make data: regenerate the bundled example data (seeded, so the file does not change)
+data: install
+	$(BIN)/python -m mlplat.example.churn data/churn.csv
+
+clean:
+	rm -rf artifacts .mlplat mlflow.db mlruns mlartifacts

@@ -1,0 +1,3 @@
+from mlplat.cli.main import main
+
+main()

@@ -1,0 +1,48 @@
+"""Shared fixtures: a copy of the example project in tmp_path, with its own sqlite MLflow store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MLPLAT = [sys.executable, "-m", "mlplat.cli.main"]
+SMALL_ROWS = 4000
+
+
+def make_project(dest: Path, rows: int = SMALL_ROWS) -> Path:
+    """The example project (conf/ + a smaller seeded churn table) in `dest`."""
+    from mlplat.example.churn import write
+
+    shutil.copytree(REPO / "conf", dest / "conf")
+    write(dest / "data" / "churn.csv", rows=rows)
+    return dest
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh example project as the working directory; MLflow goes to its own sqlite file."""
+    root = make_project(tmp_path / "proj")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    yield root
+
+
+def mlplat(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess, as a user would."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [*MLPLAT, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def tracking_uri(root: Path) -> str:
+    return f"sqlite:///{root / 'mlflow.db'}"
