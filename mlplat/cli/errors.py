@@ -21,13 +21,22 @@ def _omegaconf_line(exc: Exception) -> str:
 
 def _hydra_line(exc: Exception) -> str:
     """Hydra wraps the OmegaConf error that names the key; report both the file and the key."""
-    message = " ".join(str(exc).split())
+    message = " ".join(str(exc).split()).split(" Config search path:")[0]
+    override = getattr(exc, "override", None)
+    if override is not None:
+        return f"[override '{override}'] {message}"
     cause = exc.__cause__ or exc.__context__
-    found = re.search(r"'([\w/.-]+\.yaml)'|([\w/-]+\.yaml)", message)
+    found = re.match(r"In '([\w/.-]+)'", message)
     if cause is not None and type(cause).__module__.startswith("omegaconf"):
         line = _omegaconf_line(cause)
-        return f"{line} (in {found.group(0)})" if found and found.group(0) not in line else line
+        return f"{line} (in conf/{found.group(1)}.yaml)" if found else line
     return message
+
+
+def _yaml_line(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{mark.name}:{mark.line + 1}:{mark.column + 1}: " if mark else ""
+    return f"{where}invalid YAML: {getattr(exc, 'problem', None) or exc}"
 
 
 def describe(exc: BaseException) -> tuple[int, str]:
@@ -36,6 +45,8 @@ def describe(exc: BaseException) -> tuple[int, str]:
     module = type(exc).__module__
     if module.startswith("omegaconf"):
         return USAGE, _omegaconf_line(exc)  # type: ignore[arg-type]
+    if module.startswith("yaml"):
+        return USAGE, _yaml_line(exc)  # type: ignore[arg-type]
     if module.startswith("hydra"):
         return USAGE, _hydra_line(exc)  # type: ignore[arg-type]
     return 1, f"{type(exc).__name__}: {exc}"

@@ -14,20 +14,11 @@ if TYPE_CHECKING:
     from mlplat.runner.run import RunResult
 
 
-def print_validation(report: dict[str, Any], console: Console) -> None:
-    from rich.table import Table
+def stdout_console() -> Console:
+    """Results go to stdout (progress and errors go to stderr), unwrapped so commands copy-paste."""
+    from rich.console import Console
 
-    if report.get("valid"):
-        console.print(f"[green]✓ valid[/]: {report.get('rows')} rows x {report.get('columns')} columns "
-                      f"against schema '{report.get('schema')}'")
-        return
-    table = Table(title=f"validation failed: {report.get('source', '')}", title_justify="left")
-    for name in ("column", "check", "failing rows", "examples", "rows"):
-        table.add_column(name, overflow="fold")
-    for f in report["failures"]:
-        table.add_row(f["column"], f["check"], str(f["failing_rows"]),
-                      ", ".join(map(str, f["examples"])), ", ".join(map(str, f["rows"])))
-    console.print(table)
+    return Console(soft_wrap=True)
 
 
 def print_summary(result: RunResult, console: Console) -> None:
@@ -55,11 +46,12 @@ def _run_job(project: Path, console: Console) -> Any:
             result = run_experiment(cfg, project, console)
         except DataValidationError as exc:
             if exc.report_path:
+                from mlplat.cli.data import print_validation
                 from mlplat.core.io import read_json
 
                 print_validation(read_json(exc.report_path), console)
             raise
-        print_summary(result, console)
+        print_summary(result, stdout_console())
         return result
 
     return task
@@ -69,20 +61,3 @@ def run_command(project: Path, args: list[str], console: Console) -> None:
     from mlplat.runner.compose import hydra_main
 
     hydra_main(project, args, _run_job(project, console), prog="mlplat run")
-
-
-def validate_command(project: Path, args: list[str], data: str | None, console: Console) -> bool:
-    from mlplat.core import dataio
-    from mlplat.core.io import write_json
-    from mlplat.core.stage import ArtifactPaths
-    from mlplat.runner.compose import compose
-    from mlplat.stages.data.validate import validate_frame
-
-    cfg = compose(project, args)
-    source = data or cfg.data.path
-    dataio.check_source(source, key="--data" if data else "data.path")
-    report, _ = validate_frame(dataio.load(cfg.data, source), cfg.schema, cfg.data.target)
-    report["source"] = source
-    write_json(ArtifactPaths.for_config(cfg, project)["validation"], report)
-    print_validation(report, console)
-    return bool(report["valid"])

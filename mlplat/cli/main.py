@@ -40,8 +40,10 @@ def fail(exc: BaseException) -> None:
     """Report an error as one line and exit with its code; re-raise when debugging."""
     if _debugging():
         raise exc
+    from rich.markup import escape
+
     code, line = describe(exc)
-    _console().print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+    _console().print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -79,13 +81,29 @@ def validate(
     data: Annotated[str | None, typer.Option(help="Validate this file instead of data.path.")] = None,
 ) -> None:
     """Validate the data against the declared schema; exit 1 if any check fails."""
-    from mlplat.cli import jobs
+    from mlplat.cli import data as data_cli
 
     try:
-        ok = jobs.validate_command(Path.cwd(), _split_debug(list(ctx.args)), data, _console())
+        ok = data_cli.validate_command(Path.cwd(), _split_debug(list(ctx.args)), data, _console())
     except Exception as exc:
         fail(exc)
     raise typer.Exit(0 if ok else 1)
+
+
+features_app = typer.Typer(help="The feature catalog declared under conf/features/.",
+                           no_args_is_help=True)
+app.add_typer(features_app, name="features")
+
+
+@features_app.command("list")
+def features_list() -> None:
+    """Show every feature: kind, definition, description and the experiments using it."""
+    from mlplat.cli import features as features_cli
+
+    try:
+        features_cli.list_command(Path.cwd(), _console())
+    except Exception as exc:
+        fail(exc)
 
 
 @app.command()

@@ -42,12 +42,38 @@ def read_frame(path: str, declared_format: str = "auto") -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         raise DataValidationError(f"data file '{path}' is empty", file=path) from exc
     except UnicodeDecodeError as exc:
-        raise DataValidationError(
-            f"data file '{path}' is not valid UTF-8 (byte {exc.start}): re-encode it as UTF-8",
-            file=path,
-        ) from exc
+        raise _encoding_error(path, exc) from exc
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise DataValidationError(f"cannot read '{path}' as {fmt}: {exc}", file=path) from exc
+
+
+def _locate(path: str, start: int) -> tuple[int, str | None]:
+    """(line number, header field) of a bad byte; pandas reports the offset of its read buffer,
+    so search the raw bytes again for the first undecodable one."""
+    import fsspec
+
+    with fsspec.open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    line_start = raw.rfind(b"\n", 0, start) + 1
+    header = raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").split(",")
+    field = raw.count(b",", line_start, start)
+    return raw.count(b"\n", 0, start) + 1, header[field] if field < len(header) else None
+
+
+def _encoding_error(path: str, exc: UnicodeDecodeError) -> DataValidationError:
+    try:
+        line, column = _locate(path, exc.start)
+    except (OSError, ValueError):
+        line, column = 0, None
+    where = f"line {line}" + (f", column '{column}'" if column else "")
+    return DataValidationError(
+        f"data file '{path}' is not valid UTF-8 ({where}): re-encode it as UTF-8",
+        file=path, key=f"schema.columns.{column}" if column else None,
+    )
 
 
 def load(data: DataConfig, path: str | None = None) -> pd.DataFrame:

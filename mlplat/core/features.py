@@ -140,6 +140,26 @@ def input_columns(definition: Mapping[str, Any]) -> list[str]:
     return [definition[k] for k in keys if definition.get(k)]
 
 
+def describe(definition: Mapping[str, Any]) -> str:
+    """A one-line formula for people: `ratio(total_charges / monthly_charges)`."""
+    kind, column = definition["kind"], definition.get("column")
+    if kind == "ratio":
+        args = f"{definition.get('numerator')} / {definition.get('denominator')}"
+    elif kind == "clip":
+        args = f"{column}, {definition.get('lower')}, {definition.get('upper')}"
+    elif kind == "bucketize":
+        args = f"{column}, {list(definition.get('bins') or [])}"
+    elif kind == "date_part":
+        args = f"{column}, {definition.get('part')}"
+    elif kind == "days_since":
+        args = f"{column}, {definition.get('reference_date') or 'latest date in training data'}"
+    elif kind == "category" and definition.get("min_frequency", 1) > 1:
+        args = f"{column}, min_frequency={definition['min_frequency']}"
+    else:
+        args = str(column)
+    return f"{kind}({args})"
+
+
 def _check_definition(name: str, definition: Spec) -> None:
     kind = definition.get("kind")
     if kind not in KINDS:

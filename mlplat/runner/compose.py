@@ -53,9 +53,17 @@ def hydra_main(project: Path, args: list[str], task: Callable[[PlatformConfig], 
     register_schemas()
     config_path = str(conf_dir(project))
 
+    failures: list[BaseException] = []
+
     @hydra.main(config_path=config_path, config_name="config", version_base="1.3")
     def _entry(cfg: DictConfig) -> Any:
-        return task(to_platform(cfg))
+        try:
+            return task(to_platform(cfg))
+        except Exception as exc:
+            if _in_multirun():
+                raise  # Hydra's launchers report failed trials themselves
+            failures.append(exc)  # re-raised below, so Hydra does not print its own banner
+            return None
 
     argv = sys.argv
     sys.argv = [prog, *args]
@@ -64,6 +72,15 @@ def hydra_main(project: Path, args: list[str], task: Callable[[PlatformConfig], 
             _entry()
     finally:
         sys.argv = argv
+    if failures:
+        raise failures[0]
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def compose(project: Path, overrides: list[str]) -> PlatformConfig:

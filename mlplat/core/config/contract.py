@@ -30,11 +30,13 @@ class ColumnConfig:
     between: list[Any] | None = None
     str_matches: str | None = None
     str_length: StrLengthConfig | None = None
+    # A feed stuck on one value passes every range check; demand some variety instead.
+    min_distinct: int | None = None
 
 
 @dataclass
 class TargetBalanceConfig:
-    """Bounds on the share of the positive (or most frequent) class."""
+    """Bounds on the share of the positive class (the largest label: 1 for a 0/1 target)."""
 
     min: float | None = None
     max: float | None = None

@@ -8,22 +8,25 @@ from dataclasses import dataclass, field
 @dataclass
 class LimitConfig:
     limit: float | None = None  # None: no limit
-    policy: str = "fail"  # fail | warn | stop_early
+    policy: str = "fail"  # fail | warn | stop_early (stop_early: max_train_seconds only)
 
 
 @dataclass
 class SweepBudgetConfig:
+    """Read by the `mlplat_optuna` sweeper: it stops launching trials once one is reached."""
+
     max_trials: int | None = None
-    max_total_cost: float | None = None
-    max_total_wall: float | None = None
+    max_total_cost: float | None = None  # in `budget.currency`, summed over finished trials
+    max_total_wall: float | None = None  # seconds since the sweep started
 
 
 @dataclass
 class BudgetConfig:
     currency: str = "USD"
     price_per_cpu_hour: float = 0.05
-    price_per_gb_hour: float = 0.006
+    price_per_gb_hour: float = 0.006  # per GB of peak resident memory, per hour of wall time
     price_per_gpu_hour: float = 0.0
+    gpus: int = 0  # GPUs held for the whole run (billed on wall time)
     max_wall_seconds: LimitConfig = field(default_factory=LimitConfig)
     max_train_seconds: LimitConfig = field(default_factory=LimitConfig)
     max_peak_memory_mb: LimitConfig = field(default_factory=LimitConfig)

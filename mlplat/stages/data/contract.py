@@ -52,6 +52,11 @@ def _checks(name: str, col: ColumnConfig) -> list[pa.Check]:
         checks.append(pa.Check.str_matches(col.str_matches))
     if col.str_length is not None:
         checks.append(pa.Check.str_length(col.str_length.min, col.str_length.max))
+    if col.min_distinct is not None:
+        checks.append(pa.Check(
+            lambda s, n=col.min_distinct: s.nunique() >= n, name=f"min_distinct({col.min_distinct})",
+            error=f"fewer than {col.min_distinct} distinct values",
+        ))
     return checks
 
 
@@ -77,27 +82,57 @@ def compile_column(name: str, col: ColumnConfig) -> pa.Column:
     )
 
 
+def positive_share(frame: Any, target: str) -> float | None:
+    """Share of the largest label (1 for a 0/1 target); None when there is no target to count."""
+    if target not in frame or frame[target].dropna().empty:
+        return None
+    values = frame[target].dropna()
+    if values.isin([0, 1]).all():  # 0/1 and bool targets: the positive class even when absent
+        return float((values == 1).mean())
+    return float(values.value_counts(normalize=True).sort_index().iloc[-1])
+
+
 def _frame_checks(schema: SchemaConfig, target: str | None) -> list[pa.Check]:
     import pandera.pandas as pa
 
     checks = []
     if schema.min_rows is not None:
-        checks.append(pa.Check(lambda df, n=schema.min_rows: len(df) >= n, name="min_rows"))
+        checks.append(pa.Check(lambda df, n=schema.min_rows: len(df) >= n,
+                               name=f"min_rows({schema.min_rows})"))
     if schema.max_rows is not None:
-        checks.append(pa.Check(lambda df, n=schema.max_rows: len(df) <= n, name="max_rows"))
+        checks.append(pa.Check(lambda df, n=schema.max_rows: len(df) <= n,
+                               name=f"max_rows({schema.max_rows})"))
     balance = schema.target_balance
     if balance is not None and target:
         low = balance.min if balance.min is not None else 0.0
         high = balance.max if balance.max is not None else 1.0
 
         def in_balance(df: Any) -> bool:
-            if target not in df or df[target].dropna().empty:
-                return False
-            share = float(df[target].value_counts(normalize=True).sort_index().iloc[-1])
-            return low <= share <= high
+            share = positive_share(df, target)
+            return share is not None and low <= share <= high
 
         checks.append(pa.Check(in_balance, name=f"target_balance({target}, {low}, {high})"))
     return checks
+
+
+def balance_target(check: str) -> str | None:
+    """The target column a target_balance check is about (the report blames it, not the frame)."""
+    if not check.startswith("target_balance("):
+        return None
+    return check[len("target_balance(") :].split(",")[0]
+
+
+def observed(frame: Any, column: str, check: str) -> str | None:
+    """What an aggregate check saw, for the report: pandera itself only records `False`."""
+    kind = check.split("(")[0]
+    if kind in ("min_rows", "max_rows"):
+        return f"{len(frame)} rows"
+    if kind == "min_distinct" and column in frame:
+        return f"{frame[column].nunique()} distinct value(s)"
+    if kind == "target_balance":
+        share = positive_share(frame, balance_target(check) or "")
+        return "no target values" if share is None else f"positive share {share:.4f}"
+    return None
 
 
 def compile_schema(schema: SchemaConfig, target: str | None = None) -> pa.DataFrameSchema:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlplat.core import dataio
 from mlplat.core.errors import DataValidationError
@@ -13,26 +13,40 @@ if TYPE_CHECKING:
     from mlplat.core.config import PlatformConfig
     from mlplat.core.stage import ArtifactPaths
 
+COLUMN_KEY = "schema.columns."
 
-def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
-    source = str(paths["data"])
+
+def unreadable_report(source: str, exc: DataValidationError) -> dict[str, Any]:
+    """An unreadable file is a failed contract too: the report says so, like any other check."""
+    key = exc.key or ""
+    column = key.removeprefix(COLUMN_KEY) if key.startswith(COLUMN_KEY) else "<file>"
+    failure = {"column": column, "check": "readable", "failing_rows": 0,
+               "examples": [str(exc)], "rows": []}
+    return {"source": source, "valid": False, "rows": 0, "columns": 0, "failures": [failure]}
+
+
+def check(cfg: PlatformConfig, source: str) -> dict[str, Any]:
+    """Load and validate `source`; the report is returned, never raised."""
     try:
         frame = dataio.load(cfg.data, source)
     except DataValidationError as exc:
-        # An unreadable file is a failed contract too: the report says so, like any other check.
-        write_json(paths["validation"], {"source": source, "valid": False, "failures": [
-            {"column": "<file>", "check": "readable", "failing_rows": 0, "examples": [str(exc)], "rows": []}
-        ]})
-        raise DataValidationError(str(exc), file=source, report_path=str(paths["validation"])) from exc
+        return unreadable_report(source, exc)
     report, _ = validate_frame(frame, cfg.schema, cfg.data.target)
-    report["source"] = source
+    return report | {"source": source}
+
+
+def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
+    source = str(paths["data"])
+    report = check(cfg, source)
     write_json(paths["validation"], report)
     if not report["valid"]:
         first = report["failures"][0]
+        columns = sorted({f["column"] for f in report["failures"]})
         raise DataValidationError(
-            f"{len(report['failures'])} check(s) failed; first: column '{first['column']}' "
-            f"failed {first['check']} on {first['failing_rows']} row(s)",
+            f"{len(report['failures'])} check(s) failed on column(s) {', '.join(columns)}; "
+            f"first: column '{first['column']}' failed {first['check']} on "
+            f"{first['failing_rows']} row(s)",
             file=source,
-            key=f"schema.columns.{first['column']}",
+            key=None if first["column"].startswith("<") else f"{COLUMN_KEY}{first['column']}",
             report_path=str(paths["validation"]),
         )

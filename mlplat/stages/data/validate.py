@@ -9,34 +9,55 @@ if TYPE_CHECKING:
 
     from mlplat.core.config.contract import SchemaConfig
 
+from mlplat.stages.data.contract import balance_target, observed
+
 MAX_EXAMPLES = 5
+FRAME = "<frame>"
+# Frame-level checks whose failure case *is* the offending column's name.
+STRUCTURAL = ("column_in_schema", "column_in_dataframe", "column_ordered")
 
 
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
-        return value.item()
-    if value is None or isinstance(value, bool | int | float | str):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, float):
+        return value if value == value else None  # NaN -> null: JSON has no NaN
     return str(value)
 
 
-def _failures(failure_cases: pd.DataFrame) -> list[dict[str, Any]]:
+def _blame(cases: pd.DataFrame) -> pd.Series:
+    """The column a person should look at: frame-level failures are pinned to the frame, except
+    structural ones (extra, missing, out-of-order column) whose failure case names the column."""
+    frame_level = cases["schema_context"].astype(str) == "DataFrameSchema"
+    structural = cases["check"].astype(str).isin(STRUCTURAL)
+    named = cases["column"].where(~frame_level | cases["check"].eq("multiple_fields_uniqueness"))
+    blamed = named.where(~(frame_level & structural), cases["failure_case"])
+    targets = cases["check"].astype(str).map(balance_target)
+    return blamed.where(targets.isna(), targets).fillna(FRAME).astype(str)
+
+
+def _entry(frame: pd.DataFrame, column: str, check: str, group: pd.DataFrame) -> dict[str, Any]:
+    rows = sorted({int(i) for i in group["index"].dropna().tolist()})
+    seen = observed(frame, column, check)
+    examples = [seen] if seen else list(group["failure_case"].head(MAX_EXAMPLES))
+    return {
+        "column": column,
+        "check": check,
+        "failing_rows": len(rows) if rows else len(group),
+        "examples": [_jsonable(v) for v in examples],
+        "rows": rows[:MAX_EXAMPLES],
+    }
+
+
+def failures(frame: pd.DataFrame, failure_cases: pd.DataFrame) -> list[dict[str, Any]]:
     """One entry per (column, check): how many rows fail, and up to five examples."""
-    cases = failure_cases.copy()
-    cases["column"] = cases["column"].fillna("<frame>").astype(str)
-    cases["check"] = cases["check"].astype(str)
-    out = []
-    for (column, check), group in cases.groupby(["column", "check"], sort=True):
-        rows = [int(i) for i in group["index"].dropna().tolist()]
-        out.append(
-            {
-                "column": column,
-                "check": check,
-                "failing_rows": len(rows) if rows else len(group),
-                "examples": [_jsonable(v) for v in group["failure_case"].head(MAX_EXAMPLES)],
-                "rows": rows[:MAX_EXAMPLES],
-            }
-        )
+    cases = failure_cases.assign(column=_blame(failure_cases), check=failure_cases["check"].astype(str))
+    out = [
+        _entry(frame, str(column), str(check), group)
+        for (column, check), group in cases.groupby(["column", "check"], sort=True)
+    ]
     return sorted(out, key=lambda f: (-f["failing_rows"], f["column"], f["check"]))
 
 
@@ -60,6 +81,6 @@ def validate_frame(
         validated = compiled.validate(frame, lazy=True)
     except pa_errors.SchemaErrors as exc:
         report["valid"] = False
-        report["failures"] = _failures(exc.failure_cases)
+        report["failures"] = failures(frame, exc.failure_cases)
         return report, None
     return report, validated

@@ -72,6 +72,13 @@ def regression(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str
 
 TASKS = {"binary": binary, "multiclass": multiclass, "regression": regression}
 PRIMARY = {"binary": "auc", "multiclass": "log_loss", "regression": "rmse"}
+# Every metric name per task: gates refuse a bound on a metric the task does not have.
+NAMES = {
+    "binary": ("auc", "pr_auc", "log_loss", "brier", "ece", "accuracy", "precision", "recall", "f1",
+               "positive_rate"),
+    "multiclass": ("log_loss", "macro_f1", "accuracy"),
+    "regression": ("rmse", "mae", "r2"),
+}
 
 
 def compute(task: str, y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str, float]:

@@ -1,0 +1,81 @@
+"""Baselines (ML Test Score: "a simpler model is not better"): constant and linear, same features.
+
+The constant model predicts the training prior (class shares, or the mean); the linear model is a
+logistic regression (classification) or ridge (regression) on the same feature matrix LightGBM
+sees, with categorical codes one-hot encoded, missing values imputed and numbers standardised.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.features import categorical_features, feature_names, transform
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+BASELINES = ("constant", "linear")
+
+
+def constant(task: str, y_train: np.ndarray, rows: int, classes: int) -> np.ndarray:
+    import numpy as np
+
+    if task == "regression":
+        return np.full(rows, float(np.mean(y_train)))
+    if task == "binary":
+        return np.full(rows, float(np.mean(y_train)))
+    prior = np.bincount(y_train.astype(int), minlength=classes) / max(len(y_train), 1)
+    return np.tile(prior, (rows, 1))
+
+
+def _linear_pipeline(task: str, spec: dict[str, Any], seed: int) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    names = feature_names(spec)
+    cats = set(categorical_features(spec))
+    cat_idx = [i for i, n in enumerate(names) if n in cats]
+    num_idx = [i for i, n in enumerate(names) if n not in cats]
+    encode = ColumnTransformer([
+        ("numbers", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                                  StandardScaler()), num_idx),
+        ("categories", make_pipeline(SimpleImputer(strategy="constant", fill_value=-1.0),
+                                     OneHotEncoder(handle_unknown="ignore")), cat_idx),
+    ])
+    model = Ridge(alpha=1.0) if task == "regression" else LogisticRegression(max_iter=500, random_state=seed)
+    return make_pipeline(encode, model)
+
+
+def linear(
+    task: str, spec: dict[str, Any], train: pd.DataFrame, y_train: np.ndarray,
+    holdout: pd.DataFrame, classes: int, seed: int,
+) -> np.ndarray:
+    import numpy as np
+
+    x_train, x_test = transform(spec, train), transform(spec, holdout)
+    if task != "regression" and len(np.unique(y_train)) < 2:  # one class: nothing to learn
+        return constant(task, y_train, len(holdout), classes)
+    pipeline = _linear_pipeline(task, spec, seed).fit(x_train, y_train.astype(int) if task != "regression" else y_train)
+    if task == "regression":
+        return np.asarray(pipeline.predict(x_test), dtype="float64")
+    proba = pipeline.predict_proba(x_test)
+    if task == "binary":
+        return np.asarray(proba[:, 1], dtype="float64")
+    full = np.zeros((len(holdout), classes))
+    full[:, pipeline.classes_.astype(int)] = proba
+    return full
+
+
+def predictions(
+    task: str, spec: dict[str, Any], train: pd.DataFrame, y_train: np.ndarray,
+    holdout: pd.DataFrame, classes: int, seed: int,
+) -> dict[str, np.ndarray]:
+    """Baseline name -> its predictions on the holdout."""
+    return {
+        "constant": constant(task, y_train, len(holdout), classes),
+        "linear": linear(task, spec, train, y_train, holdout, classes, seed),
+    }

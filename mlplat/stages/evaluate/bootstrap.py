@@ -1,0 +1,71 @@
+"""Percentile bootstrap: confidence intervals for every metric, and paired deltas between models.
+
+Paired means both models are scored on the same resampled rows, so the interval of their
+difference reflects model disagreement, not which rows happened to be drawn.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mlplat.stages.evaluate import fast
+from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Interval = tuple[float, float]
+
+
+def resamples(rows: int, count: int, seed: int) -> np.ndarray:
+    """`count` bootstrap draws of row positions (count x rows), fixed by the seed."""
+    import numpy as np
+
+    return np.random.default_rng(seed).integers(0, rows, size=(count, rows))
+
+
+def _bounds(values: list[float], confidence: float) -> Interval:
+    import numpy as np
+
+    finite = np.asarray([v for v in values if np.isfinite(v)])
+    if finite.size < max(10, len(values) // 2):  # undefined on too many draws: no honest interval
+        return float("nan"), float("nan")
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(finite, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def intervals(
+    task: str, y: np.ndarray, p: np.ndarray, threshold: float, count: int, confidence: float,
+    seed: int,
+) -> dict[str, Interval]:
+    """Metric -> (low, high) percentile interval over `count` resamples."""
+    if count <= 0 or y.size == 0:
+        return {}
+    draws: dict[str, list[float]] = {}
+    for rows in resamples(y.size, count, seed):
+        for name, value in fast.compute(task, y[rows], p[rows], threshold).items():
+            draws.setdefault(name, []).append(value)
+    for name, values in draws.items():  # a metric missing from some draws counts as undefined there
+        values.extend([float("nan")] * (count - len(values)))
+    return {name: _bounds(values, confidence) for name, values in draws.items()}
+
+
+def better_by(metric: str, new: float, old: float) -> float:
+    """Signed improvement of `new` over `old`: positive is better whatever the metric's direction."""
+    return old - new if metric in LOWER_IS_BETTER else new - old
+
+
+def paired_delta(
+    task: str, metric: str, y: np.ndarray, new: np.ndarray, old: np.ndarray, threshold: float,
+    count: int, confidence: float, seed: int,
+) -> tuple[float, Interval]:
+    """Improvement of `new` over `old` on `metric` (positive is better) and its interval."""
+    point_new = fast.compute(task, y, new, threshold).get(metric, float("nan"))
+    point_old = fast.compute(task, y, old, threshold).get(metric, float("nan"))
+    deltas = []
+    for rows in resamples(y.size, count, seed):
+        a = fast.compute(task, y[rows], new[rows], threshold).get(metric, float("nan"))
+        b = fast.compute(task, y[rows], old[rows], threshold).get(metric, float("nan"))
+        deltas.append(better_by(metric, a, b))
+    return better_by(metric, point_new, point_old), _bounds(deltas, confidence)
