@@ -44,7 +44,7 @@ KYC = schema_from(REPO / "conf" / "schema" / "kyc.yaml")
 KYC_BY_HAND = pa.DataFrameSchema(
     {
         "Id": pa.Column(int, nullable=False),
-        "BVN": pa.Column("boolean", nullable=True, required=False),
+        "BVN": pa.Column("boolean", nullable=True, required=False, coerce=True),
         "IdentificationType": pa.Column(str, pa.Check.isin(["NIN", "Passport", "Driver's license"])),
         "Nationality": pa.Column(str, pa.Check.isin(["NG", "GH", "UG", "SA"])),
         "DateOfBirth": pa.Column(pa.DateTime, pa.Check.le(pd.Timestamp("2000-01-01")), nullable=True,
@@ -71,6 +71,8 @@ def kyc_good() -> pd.DataFrame:
 KYC_FRAMES = {
     "good": kyc_good,
     "bvn_absent": lambda: kyc_good().drop(columns="BVN"),
+    "bvn_as_csv_reads_it": lambda: kyc_good().assign(BVN=[True, None, False, True]),  # object dtype
+    "bvn_not_bool": lambda: kyc_good().assign(BVN=["yes", None, False, True]),
     "null_id": lambda: kyc_good().assign(Id=[1, None, 3, 4]),
     "float_id": lambda: kyc_good().assign(Id=[1.5, 2, 3, 4]),
     "unknown_id_type": lambda: kyc_good().assign(IdentificationType=["NIN", "Visa", "NIN", "NIN"]),
@@ -90,7 +92,7 @@ def test_kyc_yaml_behaves_like_hand_written_pandera(case: str) -> None:
     frame = KYC_FRAMES[case]()
     compiled = outcome(compile_schema(KYC), frame)
     assert compiled == outcome(KYC_BY_HAND, frame)
-    assert bool(compiled) == (case not in ("good", "bvn_absent"))
+    assert bool(compiled) == (case not in ("good", "bvn_absent", "bvn_as_csv_reads_it"))
 
 
 def test_kyc_report_names_each_offending_column() -> None:
@@ -124,8 +126,8 @@ CASES = [
     ({"dtype": "category", "coerce": True}, ["a", "b"], None, None),
     ({"dtype": "datetime"}, ["2020-01-01", "2021-02-03"], ["2020-01-01", "not a date"], "coerce_dtype"),
     ({"dtype": "int", "coerce": True}, ["1", "2"], ["1", "x"], "coerce_dtype"),
-    ({"dtype": "float"}, [1.0, 2.0], [1.0, None], None),  # float NaN is a dtype-valid null...
-    ({"dtype": "int", "nullable": True}, [1, None], None, None),
+    ({"dtype": "int", "nullable": True}, [1, None], [1.5, None], "coerce_dtype"),
+    ({"dtype": "bool", "nullable": True}, [True, None], ["maybe", None], "coerce_dtype"),
     ({"dtype": "float", "nullable": False}, [1.0, 2.0], [1.0, float("nan")], "not_nullable"),
     ({"dtype": "int", "unique": True}, [1, 2], [1, 1], "field_uniqueness"),
     ({"dtype": "str", "isin": ["a", "b"]}, ["a", "b"], ["a", "c"], "isin"),

@@ -38,7 +38,9 @@ PAGES = sorted(p for p in [REPO / "README.md", *(REPO / "docs").glob("*.md")] if
 @pytest.mark.parametrize("page", [pytest.param(p, id=p.name) for p in PAGES])
 def test_doc_examples_run(page: Path, tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj")
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")
+    }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     for command, expected in commands(page):
         done = subprocess.run(

@@ -1,4 +1,4 @@
-"""The foundation slice: the CLI, typed config errors, and a real run against a real MLflow store."""
+"""The foundation slice: CLI, typed config errors, a real run against a real MLflow store."""
 
 from __future__ import annotations
 
@@ -55,7 +55,9 @@ def test_run_end_to_end_tracks_registers_and_loads_back(project: Path) -> None:
     (run,) = _runs(project)
     assert run.info.status == "FINISHED"
     assert re.fullmatch(r"churn_baseline-lgbm-\d{8}-\d{6}", run.info.run_name)
-    assert {"mlplat.git_sha", "mlplat.git_dirty", "mlplat.config_hash", "mlplat.data_md5"} <= set(run.data.tags)
+    assert {"mlplat.git_sha", "mlplat.git_dirty", "mlplat.config_hash", "mlplat.data_md5"} <= set(
+        run.data.tags
+    )
     assert run.data.metrics["auc"] > 0.6
     assert run.data.params["model.num_boost_round"] == "25"
 
@@ -77,7 +79,11 @@ def test_run_end_to_end_tracks_registers_and_loads_back(project: Path) -> None:
 def test_tracking_uri_from_environment(project: Path, tmp_path: Path) -> None:
     store = tmp_path / "elsewhere.db"
     done = mlplat(
-        "run", "+experiment=churn_baseline", *FAST, "registry.register=false", cwd=project,
+        "run",
+        "+experiment=churn_baseline",
+        *FAST,
+        "registry.register=false",
+        cwd=project,
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{store}"},
     )
     assert done.returncode == 0, done.stderr
@@ -96,16 +102,32 @@ BAD = [
     pytest.param(["data=nope"], None, "data/nope", id="unknown-group-option"),
     pytest.param(["data.path=missing.csv"], None, "data.path", id="missing-data-file"),
     pytest.param(["data.target=???"], None, "target", id="missing-required"),
-    pytest.param(["model.params.num_leaves=["], None, "model.params.num_leaves", id="bad-override-syntax"),
-    pytest.param(["registry.model_name=BadName"], None, "registry.model_name", id="model-name-pattern"),
+    pytest.param(
+        ["model.params.num_leaves=["], None, "model.params.num_leaves", id="bad-override-syntax"
+    ),
+    pytest.param(
+        ["registry.model_name=BadName"], None, "registry.model_name", id="model-name-pattern"
+    ),
     pytest.param(["model.task=ranking"], None, "model.task", id="unknown-task"),
     pytest.param(["data.split.test_size=1.5"], None, "data.split.test_size", id="bad-test-size"),
-    pytest.param(["model=bad"], ("conf/model/bad.yaml", "algorithm: lgbm\nnum_leafs: 3\n"),
-                 "model.num_leafs", id="unknown-key-in-file"),
-    pytest.param(["model=broken"], ("conf/model/broken.yaml", "params: [1\n"),
-                 "broken.yaml", id="invalid-yaml"),
-    pytest.param(["features.definitions.x.kind=nope", "+features.definitions.x.column=age"], None,
-                 "features.definitions.x", id="unknown-feature-kind"),
+    pytest.param(
+        ["model=bad"],
+        ("conf/model/bad.yaml", "algorithm: lgbm\nnum_leafs: 3\n"),
+        "model.num_leafs",
+        id="unknown-key-in-file",
+    ),
+    pytest.param(
+        ["model=broken"],
+        ("conf/model/broken.yaml", "params: [1\n"),
+        "broken.yaml",
+        id="invalid-yaml",
+    ),
+    pytest.param(
+        ["features.definitions.x.kind=nope", "+features.definitions.x.column=age"],
+        None,
+        "features.definitions.x",
+        id="unknown-feature-kind",
+    ),
 ]
 
 
@@ -124,12 +146,21 @@ def test_bad_config_is_one_clear_line(
 
 
 def test_debug_shows_the_traceback(project: Path) -> None:
-    done = mlplat("--debug", "run", "+experiment=churn_baseline", "data.path=missing.csv", cwd=project)
+    done = mlplat(
+        "--debug", "run", "+experiment=churn_baseline", "data.path=missing.csv", cwd=project
+    )
     assert done.returncode != 0 and "Traceback" in done.stderr
 
 
 def test_hydra_cfg_job_and_help(project: Path) -> None:
-    job = mlplat("run", "+experiment=churn_baseline", "model.params.num_leaves=7", "--cfg", "job", cwd=project)
+    job = mlplat(
+        "run",
+        "+experiment=churn_baseline",
+        "model.params.num_leaves=7",
+        "--cfg",
+        "job",
+        cwd=project,
+    )
     assert job.returncode == 0, job.stderr
     assert "experiment_name: churn_baseline" in job.stdout and "num_leaves: 7" in job.stdout
     helped = mlplat("run", "--help", cwd=project)

@@ -34,7 +34,9 @@ def print_summary(result: RunResult, console: Console) -> None:
         table.add_row("model", f"models:/{result.model_name}/{result.model_version} (@challenger)")
     table.add_row("stages", ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items()))
     console.print(table)
-    console.print(f"Open the MLflow UI: [bold]mlflow ui --backend-store-uri {result.tracking_uri}[/]")
+    console.print(
+        f"Open the MLflow UI: [bold]mlflow ui --backend-store-uri {result.tracking_uri}[/]"
+    )
 
 
 def _run_job(project: Path, console: Console) -> Any:

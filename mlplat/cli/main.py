@@ -6,7 +6,6 @@ Nothing heavy is imported at module level: `mlplat --help` must stay fast.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,7 +53,9 @@ def _split_debug(args: list[str]) -> list[str]:
 
 
 @app.callback()
-def root(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False) -> None:
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
+) -> None:
     STATE["debug"] = debug
 
 
@@ -78,7 +79,9 @@ def run(ctx: typer.Context) -> None:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def validate(
     ctx: typer.Context,
-    data: Annotated[str | None, typer.Option(help="Validate this file instead of data.path.")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="Validate this file instead of data.path.")
+    ] = None,
 ) -> None:
     """Validate the data against the declared schema; exit 1 if any check fails."""
     from mlplat.cli import data as data_cli
@@ -90,8 +93,9 @@ def validate(
     raise typer.Exit(0 if ok else 1)
 
 
-features_app = typer.Typer(help="The feature catalog declared under conf/features/.",
-                           no_args_is_help=True)
+features_app = typer.Typer(
+    help="The feature catalog declared under conf/features/.", no_args_is_help=True
+)
 app.add_typer(features_app, name="features")
 
 
@@ -119,4 +123,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

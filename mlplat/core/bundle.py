@@ -36,7 +36,9 @@ def write_bundle(target: str | Path, model_file: str | Path, parts: dict[str, An
         for name in JSON_PARTS:
             write_json(tmp / f"{name}.json", parts.get(name, {}))
         files = sorted(p.name for p in tmp.iterdir())
-        write_json(tmp / MANIFEST, {"version": 1, "files": {f: sha256_file(tmp / f) for f in files}})
+        write_json(
+            tmp / MANIFEST, {"version": 1, "files": {f: sha256_file(tmp / f) for f in files}}
+        )
     return sha256_file(Path(target) / MANIFEST)
 
 
@@ -45,7 +47,9 @@ def verify(directory: str | Path) -> str:
     directory = Path(directory)
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
-        raise BundleError(f"'{directory}' is not a bundle: {MANIFEST} is missing", file=str(directory))
+        raise BundleError(
+            f"'{directory}' is not a bundle: {MANIFEST} is missing", file=str(directory)
+        )
     for name, expected in read_json(manifest_path)["files"].items():
         path = directory / name
         if not path.is_file():
@@ -75,7 +79,9 @@ class Bundle:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Raw input rows -> predictions (probability of the positive class for binary)."""
-        return self.booster.predict(self.features(frame))
+        import numpy as np
+
+        return np.asarray(self.booster.predict(self.features(frame)))
 
     def sample_frame(self) -> pd.DataFrame:
         import pandas as pd

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow.pyfunc
 from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
 
 
-class BundleModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class BundleModel(PythonModel):
     def load_context(self, context: Any) -> None:
         from mlplat.core.bundle import load_bundle
 
         self.bundle = load_bundle(context.artifacts["bundle"])
 
     # No type hints on predict: MLflow would try to derive a signature from them.
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+    def predict(self, context, model_input, params=None):
         import pandas as pd
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)

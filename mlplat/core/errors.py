@@ -14,7 +14,11 @@ class MlplatError(Exception):
         self.file = file
 
     def one_line(self) -> str:
-        where = [f"{label} '{value}'" for label, value in (("key", self.key), ("file", self.file)) if value]
+        where = [
+            f"{label} '{value}'"
+            for label, value in (("key", self.key), ("file", self.file))
+            if value
+        ]
         prefix = f"[{', '.join(where)}] " if where else ""
         return prefix + " ".join(str(self).split())
 

@@ -26,7 +26,10 @@ def _git(project: Path, *args: str) -> str | None:
 def git_state(project: Path) -> dict[str, str]:
     sha = _git(project, "rev-parse", "HEAD")
     dirty = _git(project, "status", "--porcelain", "--untracked-files=no")
-    return {"git_sha": sha or "unknown", "git_dirty": "unknown" if dirty is None else str(bool(dirty)).lower()}
+    return {
+        "git_sha": sha or "unknown",
+        "git_dirty": "unknown" if dirty is None else str(bool(dirty)).lower(),
+    }
 
 
 def config_dict(cfg: PlatformConfig) -> dict[str, Any]:
@@ -42,6 +45,8 @@ def config_hash(cfg: PlatformConfig) -> str:
 def model_name(cfg: PlatformConfig) -> str:
     registry = cfg.registry
     return registry.model_name or registry.name_template.format(
-        domain=registry.domain, target=cfg.data.target, algorithm=cfg.model.algorithm,
+        domain=registry.domain,
+        target=cfg.data.target,
+        algorithm=cfg.model.algorithm,
         experiment=cfg.experiment_name,
     )

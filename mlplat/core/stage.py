@@ -23,7 +23,11 @@ ARTIFACTS = {
     "train_info": "train/train_info.json",
     "predictions": "evaluate/predictions.parquet",
     "metrics": "evaluate/metrics.json",
+    "segments": "evaluate/segments.json",
+    "plots": "evaluate/plots",
+    "report": "evaluate/report.html",
     "bundle": "bundle",
+    "cost": "cost.json",  # written by the runner around the stages; a DVC metrics file
 }
 
 

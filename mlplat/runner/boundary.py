@@ -19,7 +19,9 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
     """Refuse a declaration that would fail later, naming the key, before any work starts."""
     dataio.check_source(cfg.data.path)
     if cfg.model.task not in TASKS:
-        raise ConfigError(f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task")
+        raise ConfigError(
+            f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task"
+        )
     name = provenance.model_name(cfg)
     if not re.fullmatch(cfg.registry.name_pattern, name):
         raise ConfigError(
@@ -36,8 +38,11 @@ def to_platform(cfg: DictConfig | Any) -> PlatformConfig:
     """Resolve interpolations and build the typed object; OmegaConf errors carry the full key."""
     from omegaconf import OmegaConf
 
-    body = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    body = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
     typed = OmegaConf.to_object(body)
     if not isinstance(typed, PlatformConfig):
-        raise ConfigError("conf/config.yaml must list 'mlplat_schema' first in its defaults", file="conf/config.yaml")
+        raise ConfigError(
+            "conf/config.yaml must list 'mlplat_schema' first in its defaults",
+            file="conf/config.yaml",
+        )
     return check(typed)

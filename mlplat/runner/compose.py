@@ -26,7 +26,7 @@ def conf_dir(project: Path) -> Path:
     path = project / "conf"
     if not (path / "config.yaml").is_file():
         raise ConfigError(
-            f"no conf/config.yaml under '{project}': run mlplat in a project (or `mlplat init DIR`)",
+            f"no conf/config.yaml under '{project}': run mlplat in a project or `mlplat init DIR`",
             file=str(path / "config.yaml"),
         )
     return path
@@ -46,7 +46,9 @@ def _raising_hydra() -> Iterator[None]:
             os.environ["HYDRA_FULL_ERROR"] = previous
 
 
-def hydra_main(project: Path, args: list[str], task: Callable[[PlatformConfig], Any], prog: str) -> None:
+def hydra_main(
+    project: Path, args: list[str], task: Callable[[PlatformConfig], Any], prog: str
+) -> None:
     """Run `task` under Hydra's own command line, exactly as a @hydra.main app would."""
     import hydra
 

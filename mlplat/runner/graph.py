@@ -10,18 +10,46 @@ from mlplat.stages.registry import bundle_stage
 from mlplat.stages.train import stage as train
 
 STAGES: tuple[Stage, ...] = (
-    Stage("validate", ("data",), ("validation",), ("data", "schema"), validate.run,
-          "check the data against its declared schema"),
-    Stage("featurize", ("data", "validation"), ("train_rows", "test_rows", "feature_spec"),
-          ("data", "features", "model.task"), featurize.run, "split rows and fit the features"),
-    Stage("train", ("train_rows", "feature_spec"), ("model", "train_info"),
-          ("data.target", "model", "seed", "budget"), train.run, "train LightGBM"),
-    Stage("evaluate", ("model", "feature_spec", "test_rows"), ("metrics", "predictions"),
-          ("data.target", "model.task", "model.threshold", "segments"), evaluate.run,
-          "score the holdout"),
-    Stage("bundle", ("model", "feature_spec", "train_rows", "test_rows"), ("bundle",),
-          ("schema", "registry", "experiment_name"), bundle_stage.run,
-          "assemble the serving bundle"),
+    Stage(
+        "validate",
+        ("data",),
+        ("validation",),
+        ("data", "schema"),
+        validate.run,
+        "check the data against its declared schema",
+    ),
+    Stage(
+        "featurize",
+        ("data", "validation"),
+        ("train_rows", "test_rows", "feature_spec"),
+        ("data", "features", "model.task"),
+        featurize.run,
+        "split rows and fit the features",
+    ),
+    Stage(
+        "train",
+        ("train_rows", "feature_spec"),
+        ("model", "train_info"),
+        ("data.target", "model", "seed", "budget"),
+        train.run,
+        "train LightGBM",
+    ),
+    Stage(
+        "evaluate",
+        ("model", "feature_spec", "train_rows", "test_rows"),
+        ("metrics", "predictions", "segments", "plots", "report"),
+        ("data.target", "model.task", "model.threshold", "segments", "seed"),
+        evaluate.run,
+        "score the holdout, segments and baselines",
+    ),
+    Stage(
+        "bundle",
+        ("model", "feature_spec", "train_rows", "test_rows"),
+        ("bundle",),
+        ("schema", "registry", "experiment_name"),
+        bundle_stage.run,
+        "assemble the serving bundle",
+    ),
 )
 
 

@@ -70,17 +70,27 @@ def run_experiment(cfg: PlatformConfig, project: Path, console: Console) -> RunR
         mlflow.log_artifact(str(paths["validation"]), "validation")
         mlflow.log_artifact(str(paths["metrics"]), "evaluate")
         result = RunResult(
-            run.info.run_id, run.info.run_name, experiment_id, mlflow.get_tracking_uri(), metrics,
+            run.info.run_id,
+            run.info.run_name,
+            experiment_id,
+            mlflow.get_tracking_uri(),
+            metrics,
             stage_seconds=seconds,
         )
         if cfg.registry.register:
             result.model_name = provenance.model_name(cfg)
             with console.status("[bold]register[/]: log the bundle and register a version"):
-                result.model_version = tracking.register_bundle(paths["bundle"], result.model_name, {
-                    "run_id": run.info.run_id,
-                    "git_sha": provenance.git_state(project)["git_sha"],
-                    "data_md5": data_md5,
-                    "config_hash": provenance.config_hash(cfg),
-                })
-            console.print(f"  [green]✓[/] register   {result.model_name} v{result.model_version} @challenger")
+                result.model_version = tracking.register_bundle(
+                    paths["bundle"],
+                    result.model_name,
+                    {
+                        "run_id": run.info.run_id,
+                        "git_sha": provenance.git_state(project)["git_sha"],
+                        "data_md5": data_md5,
+                        "config_hash": provenance.config_hash(cfg),
+                    },
+                )
+            console.print(
+                f"  [green]✓[/] register   {result.model_name} v{result.model_version} @challenger"
+            )
     return result

@@ -21,7 +21,11 @@ PYFUNC_FILE = Path(__file__).resolve().parent.parent / "core" / "bundle_pyfunc.p
 
 def tracking_uri(cfg: PlatformConfig, project: Path) -> str:
     """Config first, then $MLFLOW_TRACKING_URI, then the embedded sqlite store in the project."""
-    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project / 'mlflow.db'}"
+    return (
+        cfg.tracking.uri
+        or os.environ.get("MLFLOW_TRACKING_URI")
+        or f"sqlite:///{project / 'mlflow.db'}"
+    )
 
 
 def experiment_name(cfg: PlatformConfig) -> str:
@@ -60,7 +64,7 @@ def connect(cfg: PlatformConfig, project: Path) -> str:
 
 
 def flat_params(tree: Any, prefix: str = "") -> dict[str, str]:
-    """Nested config -> MLflow params `model.params.num_leaves=31` (values cut to MLflow's limit)."""
+    """Nested config -> MLflow params like `model.params.num_leaves` (values cut to fit)."""
     if isinstance(tree, dict):
         out: dict[str, str] = {}
         for key, value in tree.items():
@@ -71,7 +75,10 @@ def flat_params(tree: Any, prefix: str = "") -> dict[str, str]:
 
 @contextmanager
 def tracked_run(
-    cfg: PlatformConfig, project: Path, experiment_id: str, tags: dict[str, str] | None = None,
+    cfg: PlatformConfig,
+    project: Path,
+    experiment_id: str,
+    tags: dict[str, str] | None = None,
     parent_run_id: str | None = None,
 ) -> Iterator[ActiveRun]:
     """A run that always ends: FINISHED on success, FAILED on any error (never left RUNNING)."""
@@ -108,10 +115,14 @@ def log_metrics(values: dict[str, float], prefix: str = "") -> None:
 
     import mlflow
 
-    mlflow.log_metrics({f"{prefix}{k}": float(v) for k, v in values.items() if math.isfinite(float(v))})
+    mlflow.log_metrics(
+        {f"{prefix}{k}": float(v) for k, v in values.items() if math.isfinite(float(v))}
+    )
 
 
-def register_bundle(bundle_dir: Path, name: str, tags: dict[str, str], alias: str = "challenger") -> str:
+def register_bundle(
+    bundle_dir: Path, name: str, tags: dict[str, str], alias: str = "challenger"
+) -> str:
     """Log the bundle as a models-from-code pyfunc (no pickle), register it, set the alias."""
     import mlflow
     from mlflow import MlflowClient

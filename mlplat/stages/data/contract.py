@@ -55,9 +55,14 @@ def _checks(name: str, col: ColumnConfig) -> list[pa.Check]:
     if col.min_distinct is not None:
         checks.append(pa.Check(
             lambda s, n=col.min_distinct: s.nunique() >= n, name=f"min_distinct({col.min_distinct})",
-            error=f"fewer than {col.min_distinct} distinct values",
         ))
     return checks
+
+
+def _must_coerce(col: ColumnConfig) -> bool:
+    """CSV has no datetime type, and pandas reads an int or bool column with blanks as float or
+    object: such columns are always converted (a value that cannot convert still fails)."""
+    return col.dtype == "datetime" or (col.nullable and col.dtype in ("int", "bool"))
 
 
 def compile_column(name: str, col: ColumnConfig) -> pa.Column:
@@ -75,8 +80,7 @@ def compile_column(name: str, col: ColumnConfig) -> pa.Column:
         nullable=col.nullable,
         required=col.required,
         unique=col.unique,
-        # CSV has no datetime type: a declared datetime column is always parsed.
-        coerce=col.coerce or col.dtype == "datetime",
+        coerce=col.coerce or _must_coerce(col),
         regex=col.regex,
         description=col.description or None,
     )

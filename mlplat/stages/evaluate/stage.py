@@ -1,17 +1,100 @@
-"""Score the holdout with the trained model and write the metrics DVC and MLflow read."""
+"""Score the holdout: overall and per-segment metrics with intervals, baselines, weak segments,
+curves and the HTML report. Everything DVC and MLflow read is written here, atomically."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from mlplat.core.features import transform
-from mlplat.core.io import atomic_path, read_json, write_json
+from mlplat.core.features import raw_columns, transform
+from mlplat.core.io import atomic_dir, atomic_path, read_json, write_json, write_text
 from mlplat.core.labels import encode_target
-from mlplat.stages.evaluate import metrics
+from mlplat.stages.evaluate import (
+    baselines,
+    bootstrap,
+    curves,
+    discovery,
+    fast,
+    metrics,
+    report,
+    segments,
+)
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from mlplat.core.config import PlatformConfig
     from mlplat.core.stage import ArtifactPaths
+
+
+def classes(spec: dict[str, Any]) -> int:
+    return len(spec["target"].get("classes", [])) or 2
+
+
+def _lift(
+    task: str, metric: str, overall: dict[str, float], base: dict[str, dict[str, float]]
+) -> dict[str, float]:
+    return {
+        name: bootstrap.better_by(metric, overall[metric], found[metric])
+        for name, found in base.items()
+        if metric in found and metric in overall
+    }
+
+
+def evaluate_holdout(
+    cfg: PlatformConfig,
+    spec: dict[str, Any],
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    scores: np.ndarray,
+) -> dict[str, Any]:
+    """All numbers of one evaluation, as JSON-ready data."""
+    task, threshold, seg = cfg.model.task, cfg.model.threshold, cfg.segments
+    y = encode_target(spec["target"], holdout[cfg.data.target])
+    overall = metrics.compute(task, y, scores, threshold)
+    y_train = encode_target(spec["target"], train[cfg.data.target])
+    base_scores = baselines.predictions(
+        task, spec, train, y_train, holdout, classes(spec), cfg.seed
+    )
+    base = {name: fast.compute(task, y, p, threshold) for name, p in base_scores.items()}
+    primary = cfg.gates.lift_metric or metrics.PRIMARY[task]
+    ci = bootstrap.intervals(task, y, scores, threshold, seg.bootstrap, seg.confidence, cfg.seed)
+    columns = [c for c in raw_columns(spec) if c in holdout.columns]
+    return {
+        "task": task,
+        "rows": len(holdout),
+        "primary_metric": primary,
+        "overall": overall,
+        "overall_ci": {k: list(v) for k, v in ci.items()},
+        "baselines": base,
+        "lift": _lift(task, primary, overall, base),
+        "segments": segments.evaluate(holdout, y, scores, task, threshold, seg, cfg.seed),
+        "discovery": discovery.scan(holdout, y, scores, task, threshold, columns, seg.discovery),
+    }
+
+
+def importance(booster: Any) -> dict[str, float]:
+    gains = booster.feature_importance(importance_type="gain")
+    return {name: float(g) for name, g in zip(booster.feature_name(), gains, strict=True)}
+
+
+def write_predictions(target: Any, y: np.ndarray, scores: np.ndarray) -> None:
+    import pandas as pd
+
+    predictions = pd.DataFrame({"y_true": y})
+    if scores.ndim == 1:
+        predictions["y_score"] = scores
+    else:
+        for k in range(scores.shape[1]):
+            predictions[f"y_score_{k}"] = scores[:, k]
+    with atomic_path(target) as tmp:
+        predictions.to_parquet(tmp, index=False)
+
+
+def write_plots(target: Any, found: dict[str, list[dict[str, float]]]) -> None:
+    with atomic_dir(target) as tmp:
+        for name, content in curves.files(found).items():
+            write_json(tmp / name, content)
 
 
 def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
@@ -19,17 +102,34 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     import pandas as pd
 
     spec = read_json(paths["feature_spec"])
-    holdout = pd.read_parquet(paths["test_rows"])
+    train, holdout = pd.read_parquet(paths["train_rows"]), pd.read_parquet(paths["test_rows"])
     booster = lightgbm.Booster(model_file=str(paths["model"]))
-    scores = booster.predict(transform(spec, holdout))
+    import numpy as np
+
+    scores = np.asarray(booster.predict(transform(spec, holdout)))
     y = encode_target(spec["target"], holdout[cfg.data.target])
-    overall = metrics.compute(cfg.model.task, y, scores, cfg.model.threshold)
-    write_json(paths["metrics"], {"task": cfg.model.task, "rows": len(holdout), "overall": overall})
-    predictions = pd.DataFrame({"y_true": y})
-    if scores.ndim == 1:
-        predictions["y_score"] = scores
-    else:
-        for k in range(scores.shape[1]):
-            predictions[f"y_score_{k}"] = scores[:, k]
-    with atomic_path(paths["predictions"]) as tmp:
-        predictions.to_parquet(tmp, index=False)
+    result = evaluate_holdout(cfg, spec, train, holdout, scores)
+    found = curves.curves(cfg.model.task, y, scores)
+    write_json(
+        paths["metrics"],
+        {
+            k: result[k]
+            for k in (
+                "task",
+                "rows",
+                "primary_metric",
+                "overall",
+                "overall_ci",
+                "baselines",
+                "lift",
+            )
+        },
+    )
+    write_json(
+        paths["segments"], {"segments": result["segments"], "discovery": result["discovery"]}
+    )
+    write_predictions(paths["predictions"], y, scores)
+    write_plots(paths["plots"], found)
+    write_text(
+        paths["report"], report.render(cfg.experiment_name, result, found, importance(booster))
+    )

@@ -47,6 +47,7 @@ def metadata(cfg: PlatformConfig, paths: ArtifactPaths) -> dict[str, Any]:
 
 def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     import lightgbm
+    import numpy as np
     import pandas as pd
 
     spec = read_json(paths["feature_spec"])
@@ -55,10 +56,14 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     matrix = transform(spec, train)
     booster = lightgbm.Booster(model_file=str(paths["model"]))
     inputs = raw_columns(spec)
-    write_bundle(paths["bundle"], paths["model"], {
-        "feature_spec": spec,
-        "schema": {"input_columns": inputs, **asdict(cfg.schema)},
-        "profile": build_profile(spec, matrix, booster.predict(matrix)),
-        "metadata": metadata(cfg, paths),
-        "sample": sample_rows(holdout, inputs),
-    })
+    write_bundle(
+        paths["bundle"],
+        paths["model"],
+        {
+            "feature_spec": spec,
+            "schema": {"input_columns": inputs, **asdict(cfg.schema)},
+            "profile": build_profile(spec, matrix, np.asarray(booster.predict(matrix))),
+            "metadata": metadata(cfg, paths),
+            "sample": sample_rows(holdout, inputs),
+        },
+    )

@@ -1,11 +1,12 @@
-"""Train LightGBM on the training rows; early stopping uses a seeded slice of them, never the holdout."""
+"""Train LightGBM on training rows; early stopping uses a seeded slice of them, not the holdout."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core.errors import ConfigError
+from mlplat.core.budget import limit_of
+from mlplat.core.errors import BudgetExceededError, ConfigError
 from mlplat.core.features import categorical_features, feature_names, transform
 from mlplat.core.io import atomic_path, read_json, write_json
 from mlplat.core.labels import encode_target
@@ -22,7 +23,8 @@ OBJECTIVES = {"binary": "binary", "multiclass": "multiclass", "regression": "reg
 def lgb_params(cfg: PlatformConfig, spec: dict[str, Any]) -> dict[str, Any]:
     if cfg.model.task not in OBJECTIVES:
         raise ConfigError(
-            f"unknown task '{cfg.model.task}'; choose one of {', '.join(OBJECTIVES)}", key="model.task"
+            f"unknown task '{cfg.model.task}'; choose one of {', '.join(OBJECTIVES)}",
+            key="model.task",
         )
     params = {"objective": OBJECTIVES[cfg.model.task], "verbosity": -1, "seed": cfg.seed}
     params.update(dict(cfg.model.params))
@@ -31,7 +33,70 @@ def lgb_params(cfg: PlatformConfig, spec: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def fit(cfg: PlatformConfig, spec: dict[str, Any], frame: Any, callbacks: list[Any]) -> lightgbm.Booster:
+class TrainBudget:
+    """LightGBM callback enforcing `budget.max_train_seconds` between boosting rounds.
+
+    stop_early ends training gracefully with the best iteration seen so far (by the first
+    validation metric, else the latest round); fail raises; warn only records the breach.
+    """
+
+    order = 40  # after LightGBM's own early stopping (30)
+    before_iteration = False
+
+    def __init__(self, limit: float, policy: str) -> None:
+        self.limit, self.policy = limit, policy
+        self.started = time.perf_counter()
+        self.exceeded_at: int | None = None
+        self.elapsed = 0.0
+        self._best: tuple[int, list[Any]] = (0, [])
+
+    def _track_best(self, env: Any) -> None:
+        results = list(env.evaluation_result_list or [])
+        best = self._best[1]
+        if not best or not results:
+            self._best = (env.iteration, results)
+            return
+        new, old, higher = results[0][2], best[0][2], results[0][3]
+        if (new > old) if higher else (new < old):
+            self._best = (env.iteration, results)
+
+    def __call__(self, env: Any) -> None:
+        import lightgbm
+
+        self._track_best(env)
+        self.elapsed = time.perf_counter() - self.started
+        if self.elapsed <= self.limit or self.exceeded_at is not None:
+            return
+        self.exceeded_at = env.iteration
+        if self.policy == "fail":
+            raise BudgetExceededError(
+                f"budget max_train_seconds exceeded in stage 'train': {self.elapsed:.4g}s > limit "
+                f"{self.limit:.4g}s at boosting round {env.iteration + 1}",
+                key="budget.max_train_seconds.limit",
+            )
+        if self.policy == "stop_early":
+            raise lightgbm.callback.EarlyStopException(*self._best)
+
+    def record(self) -> dict[str, Any] | None:
+        if self.exceeded_at is None:
+            return None
+        return {
+            "exceeded": "max_train_seconds",
+            "policy": self.policy,
+            "limit": self.limit,
+            "seconds": round(self.elapsed, 4),
+            "round": self.exceeded_at + 1,
+        }
+
+
+def train_budget(cfg: PlatformConfig) -> TrainBudget | None:
+    limit = limit_of(cfg.budget, "max_train_seconds")
+    return None if limit.limit is None else TrainBudget(limit.limit, limit.policy)
+
+
+def fit(
+    cfg: PlatformConfig, spec: dict[str, Any], frame: Any, callbacks: list[Any]
+) -> lightgbm.Booster:
     import lightgbm
     import numpy as np
 
@@ -42,12 +107,16 @@ def fit(cfg: PlatformConfig, spec: dict[str, Any], frame: Any, callbacks: list[A
     names, cats = feature_names(spec), categorical_features(spec)
     train_set = lightgbm.Dataset(x[~valid], y[~valid], feature_name=names, categorical_feature=cats)
     valid_sets, all_callbacks = [], list(callbacks)
-    if valid.any():
+    rounds = cfg.model.early_stopping_rounds
+    if rounds and valid.any():
         valid_sets = [lightgbm.Dataset(x[valid], y[valid], reference=train_set)]
-        all_callbacks.append(lightgbm.early_stopping(cfg.model.early_stopping_rounds, verbose=False))
+        all_callbacks.append(lightgbm.early_stopping(rounds, verbose=False))
     return lightgbm.train(
-        lgb_params(cfg, spec), train_set, num_boost_round=cfg.model.num_boost_round,
-        valid_sets=valid_sets, callbacks=all_callbacks,
+        lgb_params(cfg, spec),
+        train_set,
+        num_boost_round=cfg.model.num_boost_round,
+        valid_sets=valid_sets,
+        callbacks=all_callbacks,
     )
 
 
@@ -57,14 +126,19 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     spec = read_json(paths["feature_spec"])
     frame = pd.read_parquet(paths["train_rows"])
     started = time.perf_counter()
-    booster = fit(cfg, spec, frame, callbacks=[])
+    budget = train_budget(cfg)
+    booster = fit(cfg, spec, frame, callbacks=[budget] if budget else [])
     seconds = time.perf_counter() - started
     with atomic_path(paths["model"]) as tmp:
         booster.save_model(str(tmp), num_iteration=booster.best_iteration or None)
-    write_json(paths["train_info"], {
-        "best_iteration": int(booster.best_iteration or booster.current_iteration()),
-        "num_trees": int(booster.num_trees()),
-        "rows": len(frame),
-        "features": feature_names(spec),
-        "train_seconds": round(seconds, 4),
-    })
+    write_json(
+        paths["train_info"],
+        {
+            "best_iteration": int(booster.best_iteration or booster.current_iteration()),
+            "num_trees": int(booster.num_trees()),
+            "rows": len(frame),
+            "features": feature_names(spec),
+            "train_seconds": round(seconds, 4),
+            "budget": budget.record() if budget else None,
+        },
+    )

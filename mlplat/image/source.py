@@ -1,0 +1,98 @@
+"""Where an image's model comes from: a bundle directory or a registered model version.
+
+A `models:/NAME@ALIAS` or `models:/NAME/VERSION` URI is resolved in the MLflow registry and its
+bundle downloaded; the version's identity (name, version, run id) becomes image labels, and the
+built image's tag and digest go back onto that version as tags.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlplat.core.bundle import verify
+from mlplat.core.errors import RegistryError
+from mlplat.core.io import read_json
+from mlplat.image.errors import ImageError
+
+MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
+BUNDLE_ARTIFACT = Path("artifacts") / "bundle"  # where register_bundle logs it in the model
+TAG_PREFIX = "mlplat.image"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A verified bundle on disk plus what is known about where it came from."""
+
+    bundle_dir: Path
+    bundle_sha256: str
+    metadata: dict[str, str]
+    uri: str
+    name: str
+    version: str | None = None  # None: not from the registry
+    run_id: str | None = None
+
+
+def is_models_uri(model: str) -> bool:
+    return model.startswith("models:/")
+
+
+def _metadata(bundle_dir: Path) -> dict[str, str]:
+    path = bundle_dir / "metadata.json"
+    return {k: str(v) for k, v in read_json(path).items()} if path.is_file() else {}
+
+
+def from_bundle(directory: str | Path) -> ModelSource:
+    path = Path(directory)
+    if not path.is_dir():
+        raise ImageError(f"no bundle directory '{path}' (pass a bundle dir or models:/NAME@ALIAS)",
+                         file=str(path))
+    digest = verify(path)
+    meta = _metadata(path)
+    return ModelSource(path.resolve(), digest, meta, str(path), meta.get("model_name", path.name))
+
+
+def _model_version(uri: str) -> object:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    found = MODELS_URI.match(uri)
+    if not found:
+        raise RegistryError(f"'{uri}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="--model")
+    client = MlflowClient()
+    try:
+        if found["alias"]:
+            return client.get_model_version_by_alias(found["name"], found["alias"])
+        return client.get_model_version(found["name"], found["version"])
+    except MlflowException as exc:
+        raise RegistryError(f"'{uri}' is not in the registry: {exc.message}", key="--model") from exc
+
+
+def from_registry(uri: str, tracking_uri: str, workdir: Path) -> ModelSource:
+    """Resolve the URI to one version and download its bundle into `workdir`."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    version = _model_version(uri)
+    name, number, run_id = version.name, str(version.version), version.run_id  # type: ignore[attr-defined]
+    local = Path(mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{name}/{number}", dst_path=str(workdir)
+    ))
+    bundle_dir = local / BUNDLE_ARTIFACT
+    if not bundle_dir.is_dir():
+        raise RegistryError(f"models:/{name}/{number} has no mlplat bundle (no {BUNDLE_ARTIFACT})",
+                            key="--model")
+    digest = verify(bundle_dir)
+    return ModelSource(bundle_dir, digest, _metadata(bundle_dir), uri, name, number, run_id)
+
+
+def record_image(source: ModelSource, tag: str, digest: str) -> None:
+    """Put the image on the model version it serves (the tracking URI is already set)."""
+    from mlflow import MlflowClient
+
+    if source.version is None:
+        return
+    client = MlflowClient()
+    client.set_model_version_tag(source.name, source.version, f"{TAG_PREFIX}.tag", tag)
+    client.set_model_version_tag(source.name, source.version, f"{TAG_PREFIX}.digest", digest)

@@ -1,0 +1,118 @@
+"""The served model: a verified bundle compiled into validator + fast features + booster.
+
+A `ServedModel` is immutable; a swap replaces the holder's reference in one assignment, so a
+request that already took the old model finishes on it while new requests get the new one.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.bundle import load_bundle
+from mlplat.core.fastfeatures import compile_spec
+from mlplat.serving.validation import Validator, compile_schema
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
+    from mlplat.core.bundle import Bundle
+    from mlplat.serving.payloads import Table
+
+SMALL_BATCH = 64  # LightGBM's OpenMP start-up dominates small predictions: one thread is faster
+
+
+class ModelRefused(Exception):
+    """A new version failed its checks; the old one keeps serving."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    bundle: Bundle
+    version: str  # registry version, or the bundle's sha256 prefix for a bare directory
+    validator: Validator
+    features: Callable[[Any, int], np.ndarray]
+    source: str
+
+    @property
+    def name(self) -> str:
+        return str(self.bundle.metadata.get("model_name") or self.bundle.path.name)
+
+    def predict_table(self, table: Table) -> tuple[dict[str, list], np.ndarray]:
+        """Validate, featurize and predict; returns the typed inputs (for the request log) too."""
+        typed = self.validator.validate(table.columns, table.n_rows, table.text)
+        matrix = self.features(typed, table.n_rows)
+        threads = 1 if table.n_rows <= SMALL_BATCH else 0
+        return typed, self.bundle.booster.predict(matrix, num_threads=threads)
+
+    def info(self) -> dict[str, Any]:
+        meta = self.bundle.metadata
+        return {"model_name": self.name, "model_version": self.version,
+                "run_id": meta.get("run_id"), "git_sha": meta.get("git_sha"),
+                "bundle_sha256": self.bundle.sha256, "source": self.source,
+                "task": self.bundle.task, "created_at": meta.get("created_at")}
+
+
+def smoke_check(model: ServedModel) -> None:
+    """Predict the bundle's own sample rows; a model that cannot is never swapped in."""
+    from mlplat.serving.payloads import Table
+
+    sample = model.bundle.sample
+    names, rows = sample.get("columns") or [], sample.get("data") or []
+    if not rows:
+        raise ModelRefused("smoke", "the bundle has no sample rows to check the model with")
+    table = Table({c: [r[j] for r in rows] for j, c in enumerate(names)}, len(rows))
+    try:
+        _, predictions = model.predict_table(table)
+    except Exception as exc:  # any failure here means the model must not serve
+        raise ModelRefused("smoke", f"the sample rows could not be scored: {exc}") from exc
+    values = [float(v) for v in predictions.ravel()]
+    if len(values) < len(rows) or not all(math.isfinite(v) for v in values):
+        raise ModelRefused("smoke", "the sample predictions are not finite")
+    if model.bundle.task == "binary" and not all(0.0 <= v <= 1.0 for v in values):
+        raise ModelRefused("smoke", "binary predictions outside [0, 1]")
+
+
+def load_model(directory: str | Path, version: str | None, source: str, max_rows: int) -> ServedModel:
+    """Checksums, then compile, then the smoke prediction: any failure raises ModelRefused."""
+    try:
+        bundle = load_bundle(directory)
+    except Exception as exc:
+        raise ModelRefused("checksum", f"the bundle at {directory} is invalid: {exc}") from exc
+    try:
+        model = ServedModel(bundle, version or bundle.sha256[:12],
+                            compile_schema(bundle.schema, max_rows), compile_spec(bundle.feature_spec),
+                            source)
+    except Exception as exc:
+        raise ModelRefused("compile", f"the bundle's schema or feature spec is unusable: {exc}") from exc
+    smoke_check(model)
+    return model
+
+
+@dataclass
+class ModelHolder:
+    """The current model plus the outcome of the last update attempt (for /version and metrics)."""
+
+    current: ServedModel | None = None
+    last_error: dict[str, str] | None = None
+    reloads: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def swap(self, model: ServedModel) -> ServedModel | None:
+        with self._lock:  # one update at a time; readers never take the lock
+            old, self.current = self.current, model
+            self.last_error = None
+            self.reloads += 1
+            return old
+
+    def refuse(self, version: str, exc: ModelRefused) -> None:
+        self.last_error = {"version": version, "kind": exc.kind, "reason": str(exc)}

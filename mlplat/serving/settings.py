@@ -1,0 +1,39 @@
+"""What a server process needs, as plain data: passed to uvicorn workers through one env variable."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+ENV = "MLPLAT_SERVE_SETTINGS"
+ADMIN_TOKEN_ENV = "MLPLAT_ADMIN_TOKEN"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    model: str  # models:/NAME@alias, models:/NAME/VERSION or a bundle directory
+    tracking_uri: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    max_payload_bytes: int = 10_000_000
+    max_batch_rows: int = 100_000
+    poll_interval_seconds: float = 10.0
+    request_log_dir: str | None = None
+    request_log_sample: float = 1.0
+    request_log_queue_size: int = 10_000
+    request_log_rotate_bytes: int = 50_000_000
+    request_log_rotate_seconds: float = 300.0
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> ServeSettings:
+        return cls(**json.loads(os.environ[ENV]))
+
+
+def admin_token() -> str | None:
+    """The admin endpoint is off unless a token is set: a secret never goes in a config file."""
+    return os.environ.get(ADMIN_TOKEN_ENV) or None
