@@ -50,8 +50,10 @@ mlplat_base_image() {
     debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates,libgomp1 \
       bookworm "$rootfs" >"$MLPLAT_ENGINE_DIR/debootstrap.log" 2>&1 \
       || { tail -n 30 "$MLPLAT_ENGINE_DIR/debootstrap.log" >&2; return 1; }
-    # Apt lists and caches are not part of a runtime base; the smaller the tarball, the better.
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    # Apt caches, docs, man pages and translations are no part of a runtime base (-50 MB).
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+      "$rootfs"/usr/share/doc "$rootfs"/usr/share/man "$rootfs"/usr/share/info \
+      "$rootfs"/usr/share/locale
     mkdir -p "$(dirname "$MLPLAT_BASE_CACHE")"
     tar --numeric-owner -C "$rootfs" -cf "$MLPLAT_BASE_CACHE.tmp" . && mv "$MLPLAT_BASE_CACHE.tmp" "$MLPLAT_BASE_CACHE"
     rm -rf "$rootfs"

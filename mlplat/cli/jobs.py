@@ -39,9 +39,16 @@ def print_summary(result: RunResult, console: Console) -> None:
     )
 
 
-def _run_job(project: Path, console: Console) -> Any:
+def _run_job(project: Path) -> Any:
+    """The Hydra task. It captures nothing unpicklable (no Console): joblib ships it to workers."""
+
     def task(cfg: PlatformConfig) -> RunResult:
+        from rich.console import Console
+
+        from mlplat.cli.cost import print_cost
         from mlplat.runner.run import run_experiment
+
+        console = Console(stderr=True)
 
         console.print(f"[bold]mlplat run[/] experiment [cyan]{cfg.experiment_name}[/]")
         try:
@@ -54,12 +61,17 @@ def _run_job(project: Path, console: Console) -> Any:
                 print_validation(read_json(exc.report_path), console)
             raise
         print_summary(result, stdout_console())
+        print_cost(result.cost, stdout_console())
         return result
 
     return task
 
 
 def run_command(project: Path, args: list[str], console: Console) -> None:
+    from mlplat.runner import sweep
     from mlplat.runner.compose import hydra_main
 
-    hydra_main(project, args, _run_job(project, console), prog="mlplat run")
+    try:
+        hydra_main(project, args, _run_job(project), prog="mlplat run")
+    finally:
+        sweep.abandon()  # a sweep that stopped on an error leaves no parent run RUNNING

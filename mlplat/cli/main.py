@@ -110,6 +110,202 @@ def features_list() -> None:
         fail(exc)
 
 
+image_app = typer.Typer(
+    help="Container images of a model: build through the Docker Engine API, smoke-test.",
+    no_args_is_help=True,
+)
+app.add_typer(image_app, name="image")
+
+
+@image_app.command("build")
+def image_build(
+    model: Annotated[
+        str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a bundle dir.")
+    ],
+    tag: Annotated[str | None, typer.Option(help="Image tag; default mlplat/NAME:VERSION.")] = None,
+    base: Annotated[
+        str | None, typer.Option(help="Base image; default serving.base_image.")
+    ] = None,
+    context_only: Annotated[
+        Path | None, typer.Option(help="Write the build context to DIR; no engine needed.")
+    ] = None,
+) -> None:
+    """Build a hardened serving image of a model (and record it on the model version)."""
+    from mlplat.cli import image
+
+    try:
+        image.build_command(Path.cwd(), model, tag, base, context_only, _console())
+    except Exception as exc:
+        fail(exc)
+
+
+@image_app.command("test")
+def image_test(tag: Annotated[str, typer.Argument(help="The image to test.")]) -> None:
+    """Run the image on 127.0.0.1, check ready, predictions equal the bundle's, non-root; stop."""
+    from mlplat.cli import image
+
+    try:
+        image.test_command(tag, _console())
+    except Exception as exc:
+        fail(exc)
+
+
+@app.command(name="compile", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def compile_(
+    ctx: typer.Context,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 if dvc.yaml/params are stale.")] = False,
+) -> None:
+    """Write dvc.yaml and params.yaml from the stage graph: `+experiment=a,b [overrides]`."""
+    from mlplat.cli import pipeline
+
+    try:
+        if check:
+            raise typer.Exit(0 if pipeline.check(Path.cwd(), _split_debug(list(ctx.args)), _console()) else 1)
+        pipeline.compile_command(Path.cwd(), _split_debug(list(ctx.args)), _console())
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        fail(exc)
+
+
+@app.command()
+def stage(
+    name: Annotated[str, typer.Argument(help="The stage to run (a `cmd` of dvc.yaml).")],
+    experiment: Annotated[str | None, typer.Option(help="Refuse params of another experiment.")] = None,
+    params: Annotated[str, typer.Option(help="The resolved config to read.")] = "params.yaml",
+) -> None:
+    """Run one stage of a compiled pipeline with the config in its params file (used by dvc repro)."""
+    from mlplat.cli import pipeline
+
+    try:
+        pipeline.stage_command(Path.cwd(), name, experiment, params, _console())
+    except Exception as exc:
+        fail(exc)
+
+
+@app.command()
+def lint(
+    path: Annotated[Path, typer.Argument(help="The project to check.")] = Path(),
+) -> None:
+    """Check the declarations' conventions; prints `file:line: CODE message`, exit 1 on errors."""
+    from mlplat.cli import lint as lint_cli
+
+    try:
+        ok = lint_cli.lint_command(path)
+    except Exception as exc:
+        fail(exc)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="The new project's directory.")],
+    data: Annotated[Path | None, typer.Option(help="Your CSV/Parquet file (default: sample data).")] = None,
+    target: Annotated[str | None, typer.Option(help="The column to predict (with --data).")] = None,
+) -> None:
+    """Scaffold a new project: conf/, data, Makefile, CI, pre-commit, git and DVC."""
+    from mlplat.cli import init as init_cli
+
+    try:
+        init_cli.init_command(directory, data, target, _console())
+    except Exception as exc:
+        fail(exc)
+
+
+SERVE_MODEL = "models:/NAME@ALIAS, models:/NAME/VERSION or a bundle directory."
+Opt = typer.Option
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def serve(
+    ctx: typer.Context,
+    model: Annotated[str, Opt(help=SERVE_MODEL)],
+    host: Annotated[str | None, Opt(help="Bind address (default: serving.host).")] = None,
+    port: Annotated[int | None, Opt(help="Port (default: serving.port).")] = None,
+    workers: Annotated[int | None, Opt(help="Worker processes (default: serving.workers).")] = None,
+    poll_interval: Annotated[float | None, Opt(help="Seconds between alias checks.")] = None,
+    request_log_dir: Annotated[str | None, Opt(help="Write sampled requests here.")] = None,
+) -> None:
+    """Serve a model: MLflow /invocations, Open Inference Protocol V2, /metrics, hot swaps."""
+    from mlplat.cli import serve as serve_cli
+
+    flags = {"host": host, "port": port, "workers": workers, "poll_interval_seconds": poll_interval,
+             "request_log_dir": request_log_dir}
+    try:
+        serve_cli.serve_command(Path.cwd(), model, flags, _split_debug(list(ctx.args)), _console())
+    except Exception as exc:
+        fail(exc)
+
+
+@app.command()
+def bench(
+    url: Annotated[str, Opt(help="Loopback scoring URL: http://127.0.0.1:PORT/invocations.")],
+    payload: Annotated[Path, Opt(help="Request body file (.json, or .csv for text/csv).")],
+    concurrency: Annotated[int, Opt(help="Concurrent keep-alive connections.")] = 8,
+    duration: Annotated[float, Opt(help="Seconds of load (at most 600).")] = 10.0,
+    requests: Annotated[int, Opt(help="Stop after this many requests.")] = 10_000_000,
+    slo: Annotated[bool, Opt("--slo", help="Exit 1 on a serving.slo breach (p99, QPS).")] = False,
+    model: Annotated[str | None, Opt(help="The served models:/NAME@ALIAS.")] = None,
+    swap: Annotated[str | None, Opt("--swap", help="Move the alias here midway.")] = None,
+    output: Annotated[Path | None, Opt(help="Also write the results here as JSON.")] = None,
+) -> None:
+    """Load-test a scoring server: QPS, latency percentiles, errors; --swap: update downtime."""
+    from mlplat.cli import serve as serve_cli
+
+    options = {"url": url, "payload": payload, "concurrency": concurrency, "duration": duration,
+               "requests": requests, "slo": slo, "model": model, "swap_to": swap,
+               "output": output}
+    try:
+        ok = serve_cli.bench_command(Path.cwd(), options, _console())
+    except Exception as exc:
+        fail(exc)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def promote(
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. telco-churn-lgbm.")],
+    version: Annotated[str, typer.Argument(help="The version to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded on the model with who and when).")],
+) -> None:
+    """Force @champion to VERSION, bypassing the gates; records who, when and why."""
+    from mlplat.cli import registry as registry_cli
+
+    try:
+        registry_cli.promote_command(Path.cwd(), name, version, reason, _console())
+    except Exception as exc:
+        fail(exc)
+
+
+@app.command()
+def rollback(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded on the model).")] = "",
+) -> None:
+    """Move @champion back to the previous champion."""
+    from mlplat.cli import registry as registry_cli
+
+    try:
+        registry_cli.rollback_command(Path.cwd(), name, reason, _console())
+    except Exception as exc:
+        fail(exc)
+
+
+registry_app = typer.Typer(help="The model registry: alias history.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+
+@registry_app.command("history")
+def registry_history(name: Annotated[str, typer.Argument(help="Registered model name.")]) -> None:
+    """Every move of @champion (and other aliases): when, who, why, from which version."""
+    from mlplat.cli import registry as registry_cli
+
+    try:
+        registry_cli.history_command(Path.cwd(), name, _console())
+    except Exception as exc:
+        fail(exc)
+
+
 @app.command()
 def version() -> None:
     """Print mlplat's version."""

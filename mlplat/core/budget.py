@@ -60,7 +60,9 @@ def check_policies(budget: BudgetConfig) -> None:
                 key=f"budget.{name}.policy",
             )
         if limit.limit is not None and limit.limit < 0:
-            raise ConfigError("a budget limit must be >= 0 (or null: no limit)", key=f"budget.{name}.limit")
+            raise ConfigError(
+                "a budget limit must be >= 0 (or null: no limit)", key=f"budget.{name}.limit"
+            )
         if limit.policy == "stop_early" and name != "max_train_seconds":
             raise ConfigError(
                 "stop_early applies to max_train_seconds only (boosting stops between rounds); "
@@ -79,3 +81,20 @@ def breaches(budget: BudgetConfig, stage: str, running: Usage) -> list[Breach]:
             shown = f" {budget.currency}" if figure == "money" else unit
             found.append(Breach(name, limit.policy, stage, value, limit.limit, shown))
     return found
+
+
+def sweep_stop_reason(
+    budget: BudgetConfig, trials: int, spent: float, elapsed: float
+) -> str | None:
+    """Why a sweep must launch no further trial, or None while budget.sweep allows more."""
+    sweep = budget.sweep
+    if sweep.max_trials is not None and trials >= sweep.max_trials:
+        return f"budget.sweep.max_trials reached: {trials} trials >= {sweep.max_trials}"
+    if sweep.max_total_cost is not None and spent >= sweep.max_total_cost:
+        return (
+            f"budget.sweep.max_total_cost reached: {spent:.4g} >= {sweep.max_total_cost:.4g} "
+            f"{budget.currency}"
+        )
+    if sweep.max_total_wall is not None and elapsed >= sweep.max_total_wall:
+        return f"budget.sweep.max_total_wall reached: {elapsed:.1f}s >= {sweep.max_total_wall:.4g}s"
+    return None

@@ -41,7 +41,11 @@ class Usage:
         return self.cpu_user_seconds + self.cpu_system_seconds
 
     def as_dict(self) -> dict[str, float]:
-        return {k: round(float(v), 6) for k, v in asdict(self).items()}
+        # money can be a few millionths of a cent per stage: keep its significant digits
+        return {
+            k: float(f"{v:.6g}") if k == "money" else round(float(v), 6)
+            for k, v in asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Usage:
@@ -84,6 +88,7 @@ def report(stages: dict[str, Usage], budget: BudgetConfig) -> dict[str, Any]:
             "gpu_hour": budget.price_per_gpu_hour,
             "gpus": budget.gpus,
         },
+        "order": list(stages),  # stage order (the JSON file's keys are sorted)
         "stages": {name: u.as_dict() for name, u in stages.items()},
         "total": total(stages).as_dict(),
     }
@@ -91,7 +96,9 @@ def report(stages: dict[str, Usage], budget: BudgetConfig) -> dict[str, Any]:
 
 def flat_metrics(cost_report: dict[str, Any]) -> dict[str, float]:
     """cost.json -> MLflow metrics `cost.<stage>.<figure>` and `cost.total.<figure>`."""
-    out = {f"cost.{stage}.{k}": v for stage, u in cost_report["stages"].items() for k, v in u.items()}
+    out = {
+        f"cost.{stage}.{k}": v for stage, u in cost_report["stages"].items() for k, v in u.items()
+    }
     out.update({f"cost.total.{k}": v for k, v in cost_report["total"].items()})
     return out
 

@@ -2,8 +2,9 @@
 
 `features.transform` is the reference: it builds pandas Series per column, which costs a few
 hundred microseconds per request. Here the same spec is compiled once into plain Python/numpy
-functions over columns of JSON values (`{column: [value, ...]}`); `tests/test_serving_fastfeatures.py`
-proves both give the same matrix on the example data, so training and serving still agree.
+functions over columns of JSON values (`{column: [value, ...]}`);
+`tests/test_serving_fastfeatures.py` proves both give the same matrix on the example data,
+so training and serving still agree.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def date(value: Any) -> dt.datetime | None:
 
 
 def _numbers(columns: Columns, name: str) -> np.ndarray:
-    return np.fromiter((number(v) for v in columns[name]), dtype="float64", count=len(columns[name]))
+    return np.fromiter(
+        (number(v) for v in columns[name]), dtype="float64", count=len(columns[name])
+    )
 
 
 def _passthrough(f: Spec) -> Feature:
@@ -109,7 +112,9 @@ _PARTS: dict[str, Callable[[dt.datetime], int]] = {
 
 
 def _per_value(name: str, fn: Callable[[Any], float]) -> Feature:
-    return lambda cols: np.fromiter((fn(v) for v in cols[name]), dtype="float64", count=len(cols[name]))
+    return lambda cols: np.fromiter(
+        (fn(v) for v in cols[name]), dtype="float64", count=len(cols[name])
+    )
 
 
 def _date_part(f: Spec) -> Feature:
@@ -135,12 +140,12 @@ def _days_since(f: Spec) -> Feature:
 
 def _category(f: Spec) -> Feature:
     codes = {value: float(i) for i, value in enumerate(f["categories"])}
-    return _per_value(f["column"], lambda v: codes.get(key(v), NAN))  # type: ignore[arg-type]
+    return _per_value(f["column"], lambda v: codes.get(key(v), NAN))
 
 
 def _frequency(f: Spec) -> Feature:
     shares = {k: float(v) for k, v in f["frequencies"].items()}
-    return _per_value(f["column"], lambda v: shares.get(key(v), 0.0))  # type: ignore[arg-type]
+    return _per_value(f["column"], lambda v: shares.get(key(v), 0.0))
 
 
 BUILDERS: dict[str, Callable[[Spec], Feature]] = {

@@ -27,9 +27,25 @@ ARTIFACTS = {
     "plots": "evaluate/plots",
     "report": "evaluate/report.html",
     "bundle": "bundle",
+    "run_report": "report.html",  # evaluate's report + gate verdicts, written after the stages
+    "registration": "register/run.json",  # the MLflow run and model version of a DVC pipeline
     "cost": "cost.json",  # written by the runner around the stages; a DVC metrics file
 }
 
+
+# Artifacts DVC reads itself: `mlplat compile` declares these keys under `metrics:` (for
+# `dvc metrics show/diff`) and `plots:` (for `dvc plots show`) instead of `outs:`.
+DVC_METRICS = frozenset({"metrics"})
+DVC_PLOTS = frozenset({"plots"})
+# plots key -> {file stem in that directory: (x field, y field, title)}, so DVC draws each curve
+# on its own axes (the same axes as mlplat.stages.evaluate.curves.AXES).
+PLOT_AXES: dict[str, dict[str, tuple[str, str, str]]] = {
+    "plots": {
+        "roc": ("fpr", "tpr", "ROC curve"),
+        "pr": ("recall", "precision", "Precision-recall curve"),
+        "calibration": ("predicted", "observed", "Calibration"),
+    },
+}
 
 @dataclass(frozen=True)
 class ArtifactPaths:

@@ -1,4 +1,4 @@
-"""`mlplat image build`: model (bundle dir or models:/ URI) -> build context -> image -> registry."""
+"""`mlplat image build`: model (bundle dir or models:/ URI) -> context -> image -> registry."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def resolve(model: str, tracking_uri: str, workdir: Path) -> source.ModelSource:
     return source.from_bundle(model)
 
 
-def write_only(model: str, tracking_uri: str, base: str, dest: Path, workers: int = 1) -> BuildResult:
+def write_only(
+    model: str, tracking_uri: str, base: str, dest: Path, workers: int = 1
+) -> BuildResult:
     """The context alone, no engine: for review, golden tests or another builder."""
     with tempfile.TemporaryDirectory(prefix="mlplat-model-") as tmp:
         found = resolve(model, tracking_uri, Path(tmp))
@@ -34,7 +36,11 @@ def write_only(model: str, tracking_uri: str, base: str, dest: Path, workers: in
 
 
 def build_image(
-    model: str, tracking_uri: str, base: str, tag: str | None = None, workers: int = 1,
+    model: str,
+    tracking_uri: str,
+    base: str,
+    tag: str | None = None,
+    workers: int = 1,
     log: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Connect first (fail fast, before any download), then render, build and record."""

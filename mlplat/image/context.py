@@ -38,7 +38,7 @@ def labels(source: ModelSource, base: str) -> dict[str, str]:
     }
     return {
         "org.opencontainers.image.title": source.name,
-        "org.opencontainers.image.description": f"mlplat scoring server for {source.name} {version}",
+        "org.opencontainers.image.description": f"mlplat server for {source.name} {version}",
         "org.opencontainers.image.version": version,
         "org.opencontainers.image.revision": meta.get("git_sha", "unknown"),
         "org.opencontainers.image.created": meta.get("created_at", "unknown"),
@@ -52,7 +52,9 @@ def default_tag(source: ModelSource) -> str:
     return f"mlplat/{source.name}:{source.version or source.bundle_sha256[:12]}"
 
 
-def write_context(dest: str | Path, source: ModelSource, base: str, workers: int = 1) -> BuildContext:
+def write_context(
+    dest: str | Path, source: ModelSource, base: str, workers: int = 1
+) -> BuildContext:
     spec = ImageSpec(base=base, labels=labels(source, base), workers=workers)
     with atomic_dir(dest) as tmp:
         shutil.copytree(source.bundle_dir, tmp / "bundle")

@@ -35,8 +35,16 @@ class ImageSpec:
     def command(self, host: str = "0.0.0.0", port: int | None = None) -> list[str]:
         """The server command; `mlplat image test` reuses it with a host and a free port."""
         return [
-            "mlplat", "serve", "--model", MODEL_DIR, "--host", host,
-            "--port", str(port or self.port), "--workers", str(self.workers),
+            "mlplat",
+            "serve",
+            "--model",
+            MODEL_DIR,
+            "--host",
+            host,
+            "--port",
+            str(port or self.port),
+            "--workers",
+            str(self.workers),
         ]
 
 

@@ -67,5 +67,6 @@ def build(
             if log:
                 log(text.rstrip("\n"))
     image = client.images.get(tag)
-    return BuiltImage(tag, str(image.id), int(image.attrs.get("Size", 0)),
-                      time.perf_counter() - started)
+    return BuiltImage(
+        tag, str(image.id), int(image.attrs.get("Size", 0)), time.perf_counter() - started
+    )

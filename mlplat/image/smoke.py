@@ -82,8 +82,14 @@ def start(client: docker.DockerClient, tag: str, port: int) -> Container:
     workers = _workers(image.attrs["Config"].get("Cmd") or [])
     command = ImageSpec(base="", labels={}, workers=workers).command(host="127.0.0.1", port=port)
     return client.containers.run(
-        tag, command=command, network_mode="host", environment={"MLPLAT_PORT": str(port)},
-        detach=True, read_only=True, tmpfs={"/tmp": ""}, cap_drop=["ALL"],
+        tag,
+        command=command,
+        network_mode="host",
+        environment={"MLPLAT_PORT": str(port)},
+        detach=True,
+        read_only=True,
+        tmpfs={"/tmp": ""},
+        cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
     )
 
@@ -103,7 +109,9 @@ def baked_bundle(container: Container, dest: Path) -> Path:
 def container_uid(container: Container) -> int:
     done = container.exec_run([f"{VENV}/bin/python", "-c", "import os; print(os.getuid())"])
     if done.exit_code != 0:
-        raise ImageError(f"could not read the container's uid: {done.output.decode(errors='replace')}")
+        raise ImageError(
+            f"could not read the container's uid: {done.output.decode(errors='replace')}"
+        )
     return int(done.output.decode().strip())
 
 
@@ -114,13 +122,17 @@ def compare(container: Container, port: int) -> tuple[int, float]:
     with tempfile.TemporaryDirectory(prefix="mlplat-baked-") as tmp:
         bundle = load_bundle(baked_bundle(container, Path(tmp)))
         expected = np.asarray(bundle.predict(bundle.sample_frame()), dtype=float)
-        payload = {"dataframe_split": {"columns": bundle.sample["columns"], "data": bundle.sample["data"]}}
+        payload = {
+            "dataframe_split": {"columns": bundle.sample["columns"], "data": bundle.sample["data"]}
+        }
     status, body = _http(f"http://127.0.0.1:{port}/invocations", payload, timeout=30)
     if status != 200 or not isinstance(body, dict) or "predictions" not in body:
         raise ImageError(f"POST /invocations answered {status}: {str(body)[:500]}")
     served = np.asarray(body["predictions"], dtype=float)
     if served.shape != expected.shape or not np.allclose(served, expected, rtol=1e-9, atol=1e-12):
-        raise ImageError(f"served predictions differ from the bundle's: {served[:5]} vs {expected[:5]}")
+        raise ImageError(
+            f"served predictions differ from the bundle's: {served[:5]} vs {expected[:5]}"
+        )
     return len(expected), float(np.max(np.abs(served - expected))) if len(expected) else 0.0
 
 

@@ -46,8 +46,10 @@ def _metadata(bundle_dir: Path) -> dict[str, str]:
 def from_bundle(directory: str | Path) -> ModelSource:
     path = Path(directory)
     if not path.is_dir():
-        raise ImageError(f"no bundle directory '{path}' (pass a bundle dir or models:/NAME@ALIAS)",
-                         file=str(path))
+        raise ImageError(
+            f"no bundle directory '{path}' (pass a bundle dir or models:/NAME@ALIAS)",
+            file=str(path),
+        )
     digest = verify(path)
     meta = _metadata(path)
     return ModelSource(path.resolve(), digest, meta, str(path), meta.get("model_name", path.name))
@@ -59,14 +61,18 @@ def _model_version(uri: str) -> object:
 
     found = MODELS_URI.match(uri)
     if not found:
-        raise RegistryError(f"'{uri}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="--model")
+        raise RegistryError(
+            f"'{uri}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="--model"
+        )
     client = MlflowClient()
     try:
         if found["alias"]:
             return client.get_model_version_by_alias(found["name"], found["alias"])
         return client.get_model_version(found["name"], found["version"])
     except MlflowException as exc:
-        raise RegistryError(f"'{uri}' is not in the registry: {exc.message}", key="--model") from exc
+        raise RegistryError(
+            f"'{uri}' is not in the registry: {exc.message}", key="--model"
+        ) from exc
 
 
 def from_registry(uri: str, tracking_uri: str, workdir: Path) -> ModelSource:
@@ -76,13 +82,16 @@ def from_registry(uri: str, tracking_uri: str, workdir: Path) -> ModelSource:
     mlflow.set_tracking_uri(tracking_uri)
     version = _model_version(uri)
     name, number, run_id = version.name, str(version.version), version.run_id  # type: ignore[attr-defined]
-    local = Path(mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{name}/{number}", dst_path=str(workdir)
-    ))
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{number}", dst_path=str(workdir)
+        )
+    )
     bundle_dir = local / BUNDLE_ARTIFACT
     if not bundle_dir.is_dir():
-        raise RegistryError(f"models:/{name}/{number} has no mlplat bundle (no {BUNDLE_ARTIFACT})",
-                            key="--model")
+        raise RegistryError(
+            f"models:/{name}/{number} has no mlplat bundle (no {BUNDLE_ARTIFACT})", key="--model"
+        )
     digest = verify(bundle_dir)
     return ModelSource(bundle_dir, digest, _metadata(bundle_dir), uri, name, number, run_id)
 

@@ -33,14 +33,20 @@ def source_root() -> Path:
 
     root = Path(mlplat.__file__).resolve().parent.parent
     if not (root / "pyproject.toml").is_file():
-        raise ImageError(f"mlplat's source tree (pyproject.toml) is not at '{root}': build images "
-                         "from a checkout installed with `pip install -e .`", file=str(root))
+        raise ImageError(
+            f"mlplat's source tree (pyproject.toml) is not at '{root}': build images "
+            "from a checkout installed with `pip install -e .`",
+            file=str(root),
+        )
     return root
 
 
 def _pip(*args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "-q"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "-q"],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise ImageError(f"pip {args[0]} failed: {(done.stderr or done.stdout).strip()[-2000:]}")
 
@@ -52,10 +58,13 @@ def build_mlplat_wheel(dest: Path) -> Path:
         for name in SOURCE_FILES:
             if (root / name).is_file():
                 shutil.copy2(root / name, Path(tmp) / name)
-        shutil.copytree(root / "mlplat", Path(tmp) / "mlplat",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            root / "mlplat",
+            Path(tmp) / "mlplat",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
         dest.mkdir(parents=True, exist_ok=True)
-        _pip("wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(dest), tmp)
+        _pip("wheel", "--no-deps", "--wheel-dir", str(dest), tmp)
     return next(dest.glob("mlplat-*.whl"))
 
 

@@ -23,10 +23,19 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
             f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task"
         )
     name = provenance.model_name(cfg)
-    if not re.fullmatch(cfg.registry.name_pattern, name):
+    try:
+        matches = re.fullmatch(cfg.registry.name_pattern, name)
+    except re.error as exc:
         raise ConfigError(
-            f"registered model name '{name}' does not match the declared pattern "
-            f"'{cfg.registry.name_pattern}'",
+            f"registry.name_pattern is not a regular expression: {exc}", key="registry.name_pattern"
+        ) from exc
+    if not matches:
+        template = f"registry.name_template '{cfg.registry.name_template}'"
+        source = "registry.model_name" if cfg.registry.model_name else template
+        raise ConfigError(
+            f"registered model name '{name}' (from {source}) does not match the declared pattern "
+            f"'{cfg.registry.name_pattern}'; names look like 'telco-churn-lgbm' "
+            "({domain}-{target}-{algorithm}, lower case)",
             key="registry.model_name",
         )
     if not 0.0 < cfg.data.split.test_size < 1.0:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlplat.core import provenance
 from mlplat.core.errors import DataValidationError
 from mlplat.core.io import md5_file, read_json
 from mlplat.core.stage import ArtifactPaths
-from mlplat.runner import graph, tracking
+from mlplat.runner import gating, graph, sweep, tracking
+from mlplat.runner.cost import RunCost, log_quietly
+from mlplat.runner.cost import log as log_cost
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from mlplat.core.config import PlatformConfig
+    from mlplat.core.stage import Stage
 
 
 @dataclass
@@ -29,16 +31,21 @@ class RunResult:
     model_name: str | None = None
     model_version: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)  # cost.json: per stage, total, budgets
 
 
-def run_stages(cfg: PlatformConfig, paths: ArtifactPaths, console: Console) -> dict[str, float]:
-    """Every stage in order, each with a spinner; returns wall seconds per stage."""
+def run_stages(
+    cfg: PlatformConfig, paths: ArtifactPaths, console: Console, cost: RunCost | None = None,
+    stages: tuple[Stage, ...] | None = None,
+) -> dict[str, float]:
+    """Every stage in order, each with a spinner and a cost profile (budgets checked after each);
+    returns wall seconds per stage."""
+    cost = cost or RunCost(cfg.budget, console)
     seconds: dict[str, float] = {}
-    for stage in graph.in_order():
-        started = time.perf_counter()
-        with console.status(f"[bold]{stage.name}[/]: {stage.description}"):
+    for stage in graph.in_order() if stages is None else stages:
+        with console.status(f"[bold]{stage.name}[/]: {stage.description}"), cost.stage(stage.name):
             stage.run(cfg, paths)
-        seconds[stage.name] = time.perf_counter() - started
+        seconds[stage.name] = cost.stages[stage.name].wall_seconds
         console.print(f"  [green]✓[/] {stage.name:<10} {seconds[stage.name]:6.2f}s")
     return seconds
 
@@ -51,19 +58,35 @@ def _log_failure(exc: Exception) -> None:
         mlflow.log_artifact(exc.report_path, "validation")
 
 
-def run_experiment(cfg: PlatformConfig, project: Path, console: Console) -> RunResult:
+def run_experiment(
+    cfg: PlatformConfig, project: Path, console: Console, stages: tuple[Stage, ...] | None = None
+) -> RunResult:
+    """Track and register around the stages; `stages=()` when DVC already ran them (the
+    `register` stage of a compiled pipeline), so both paths log and register the same way."""
     import mlflow
 
-    paths = ArtifactPaths.for_config(cfg, project)
+    trial = sweep.current_trial()  # inside `mlplat run -m`: a child run of the sweep's parent
+    paths = trial.paths(cfg, project) if trial else ArtifactPaths.for_config(cfg, project)
     experiment_id = tracking.connect(cfg, project)
     data_md5 = md5_file(paths["data"]) if paths["data"].is_file() else "remote"
-    with tracking.tracked_run(cfg, project, experiment_id, {"mlplat.data_md5": data_md5}) as run:
+    tags = {"mlplat.data_md5": data_md5}
+    if trial:
+        experiment_id = trial.experiment_id
+        tags.update({"mlplat.trial": str(trial.number), "mlplat.overrides": trial.overrides})
+    with tracking.tracked_run(
+        cfg, project, experiment_id, tags, parent_run_id=trial.parent_run_id if trial else None
+    ) as run:
         tracking.log_config(cfg)
+        cost = RunCost(cfg.budget, console)
         try:
-            seconds = run_stages(cfg, paths, console)
+            seconds = run_stages(cfg, paths, console, cost, stages)
         except Exception as exc:
+            cost.note_failure(exc)
+            log_quietly(cost, paths)
             _log_failure(exc)
             raise
+        cost.note_train(paths["train_info"])
+        cost_report = log_cost(cost, paths["cost"])
         tracking.log_metrics({f"time.{k}_seconds": v for k, v in seconds.items()})
         metrics = read_json(paths["metrics"])["overall"]
         tracking.log_metrics(metrics)
@@ -76,9 +99,13 @@ def run_experiment(cfg: PlatformConfig, project: Path, console: Console) -> RunR
             mlflow.get_tracking_uri(),
             metrics,
             stage_seconds=seconds,
+            cost=cost_report,
         )
-        if cfg.registry.register:
+        gating.log_evaluation(paths)
+        if cfg.registry.register and not trial:  # a sweep registers its best trial only
             result.model_name = provenance.model_name(cfg)
+            with console.status("[bold]gates[/]: floors, segments, champion, baselines"):
+                verdict = gating.judge(cfg, paths, result.model_name)  # reads the registry only
             with console.status("[bold]register[/]: log the bundle and register a version"):
                 result.model_version = tracking.register_bundle(
                     paths["bundle"],
@@ -88,9 +115,11 @@ def run_experiment(cfg: PlatformConfig, project: Path, console: Console) -> RunR
                         "git_sha": provenance.git_state(project)["git_sha"],
                         "data_md5": data_md5,
                         "config_hash": provenance.config_hash(cfg),
+                        **gating.version_tags(verdict),
                     },
                 )
             console.print(
                 f"  [green]✓[/] register   {result.model_name} v{result.model_version} @challenger"
             )
+            gating.conclude(cfg, paths, result.model_name, result.model_version, verdict, console)
     return result

@@ -6,8 +6,22 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-                   2.5)
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
 ROW_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 100000)
 SCORE_BUCKETS = tuple(i / 10 for i in range(1, 11))
 
@@ -18,23 +32,47 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.requests = Counter("mlplat_requests", "Requests by endpoint and HTTP status",
-                                ["endpoint", "status"], registry=r)
-        self.latency = Histogram("mlplat_request_latency_seconds", "Scoring latency (seconds)",
-                                 ["endpoint"], buckets=LATENCY_BUCKETS, registry=r)
-        self.in_flight = Gauge("mlplat_requests_in_flight", "Scoring requests being served", registry=r)
-        self.rows = Histogram("mlplat_payload_rows", "Rows per scoring request", buckets=ROW_BUCKETS,
-                              registry=r)
-        self.predictions = Histogram("mlplat_prediction", "Distribution of predicted values",
-                                     buckets=SCORE_BUCKETS, registry=r)
+        self.requests = Counter(
+            "mlplat_requests",
+            "Requests by endpoint and HTTP status",
+            ["endpoint", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "mlplat_request_latency_seconds",
+            "Scoring latency (seconds)",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "mlplat_requests_in_flight", "Scoring requests being served", registry=r
+        )
+        self.rows = Histogram(
+            "mlplat_payload_rows", "Rows per scoring request", buckets=ROW_BUCKETS, registry=r
+        )
+        self.predictions = Histogram(
+            "mlplat_prediction",
+            "Distribution of predicted values",
+            buckets=SCORE_BUCKETS,
+            registry=r,
+        )
         self.model = Info("mlplat_model", "The model being served", registry=r)
-        self.log_dropped = Counter("mlplat_request_log_dropped", "Request-log records dropped "
-                                   "because the queue was full", registry=r)
-        self.log_written = Counter("mlplat_request_log_written", "Request-log records written",
-                                   registry=r)
+        self.log_dropped = Counter(
+            "mlplat_request_log_dropped",
+            "Request-log records dropped because the queue was full",
+            registry=r,
+        )
+        self.log_written = Counter(
+            "mlplat_request_log_written", "Request-log records written", registry=r
+        )
         self.reloads = Counter("mlplat_model_reloads", "Model versions swapped in", registry=r)
-        self.reload_failures = Counter("mlplat_model_reload_failures", "Model versions refused, "
-                                       "by reason", ["reason"], registry=r)
+        self.reload_failures = Counter(
+            "mlplat_model_reload_failures",
+            "Model versions refused, by reason",
+            ["reason"],
+            registry=r,
+        )
 
     def observe_predictions(self, values: list[float]) -> None:
         observe = self.predictions.observe

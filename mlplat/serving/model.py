@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 SMALL_BATCH = 64  # LightGBM's OpenMP start-up dominates small predictions: one thread is faster
 
 
-class ModelRefused(Exception):
+class ModelRefusedError(Exception):
     """A new version failed its checks; the old one keeps serving."""
 
     def __init__(self, kind: str, message: str) -> None:
@@ -42,6 +42,7 @@ class ServedModel:
     validator: Validator
     features: Callable[[Any, int], np.ndarray]
     source: str
+    run_id: str | None = None
 
     @property
     def name(self) -> str:
@@ -52,14 +53,21 @@ class ServedModel:
         typed = self.validator.validate(table.columns, table.n_rows, table.text)
         matrix = self.features(typed, table.n_rows)
         threads = 1 if table.n_rows <= SMALL_BATCH else 0
-        return typed, self.bundle.booster.predict(matrix, num_threads=threads)
+        predictions: np.ndarray = self.bundle.booster.predict(matrix, num_threads=threads)  # type: ignore[assignment]
+        return typed, predictions
 
     def info(self) -> dict[str, Any]:
         meta = self.bundle.metadata
-        return {"model_name": self.name, "model_version": self.version,
-                "run_id": meta.get("run_id"), "git_sha": meta.get("git_sha"),
-                "bundle_sha256": self.bundle.sha256, "source": self.source,
-                "task": self.bundle.task, "created_at": meta.get("created_at")}
+        return {
+            "model_name": self.name,
+            "model_version": self.version,
+            "run_id": self.run_id or meta.get("run_id"),
+            "git_sha": meta.get("git_sha"),
+            "bundle_sha256": self.bundle.sha256,
+            "source": self.source,
+            "task": self.bundle.task,
+            "created_at": meta.get("created_at"),
+        }
 
 
 def smoke_check(model: ServedModel) -> None:
@@ -69,31 +77,44 @@ def smoke_check(model: ServedModel) -> None:
     sample = model.bundle.sample
     names, rows = sample.get("columns") or [], sample.get("data") or []
     if not rows:
-        raise ModelRefused("smoke", "the bundle has no sample rows to check the model with")
+        raise ModelRefusedError("smoke", "the bundle has no sample rows to check the model with")
     table = Table({c: [r[j] for r in rows] for j, c in enumerate(names)}, len(rows))
     try:
         _, predictions = model.predict_table(table)
     except Exception as exc:  # any failure here means the model must not serve
-        raise ModelRefused("smoke", f"the sample rows could not be scored: {exc}") from exc
+        raise ModelRefusedError("smoke", f"the sample rows could not be scored: {exc}") from exc
     values = [float(v) for v in predictions.ravel()]
     if len(values) < len(rows) or not all(math.isfinite(v) for v in values):
-        raise ModelRefused("smoke", "the sample predictions are not finite")
+        raise ModelRefusedError("smoke", "the sample predictions are not finite")
     if model.bundle.task == "binary" and not all(0.0 <= v <= 1.0 for v in values):
-        raise ModelRefused("smoke", "binary predictions outside [0, 1]")
+        raise ModelRefusedError("smoke", "binary predictions outside [0, 1]")
 
 
-def load_model(directory: str | Path, version: str | None, source: str, max_rows: int) -> ServedModel:
-    """Checksums, then compile, then the smoke prediction: any failure raises ModelRefused."""
+def load_model(
+    directory: str | Path,
+    version: str | None,
+    source: str,
+    max_rows: int,
+    run_id: str | None = None,
+) -> ServedModel:
+    """Checksums, then compile, then the smoke prediction: any failure raises ModelRefusedError."""
     try:
         bundle = load_bundle(directory)
     except Exception as exc:
-        raise ModelRefused("checksum", f"the bundle at {directory} is invalid: {exc}") from exc
+        raise ModelRefusedError("checksum", f"the bundle at {directory} is invalid: {exc}") from exc
     try:
-        model = ServedModel(bundle, version or bundle.sha256[:12],
-                            compile_schema(bundle.schema, max_rows), compile_spec(bundle.feature_spec),
-                            source)
+        model = ServedModel(
+            bundle,
+            version or bundle.sha256[:12],
+            compile_schema(bundle.schema, max_rows),
+            compile_spec(bundle.feature_spec),
+            source,
+            run_id,
+        )
     except Exception as exc:
-        raise ModelRefused("compile", f"the bundle's schema or feature spec is unusable: {exc}") from exc
+        raise ModelRefusedError(
+            "compile", f"the bundle's schema or feature spec is unusable: {exc}"
+        ) from exc
     smoke_check(model)
     return model
 
@@ -114,5 +135,5 @@ class ModelHolder:
             self.reloads += 1
             return old
 
-    def refuse(self, version: str, exc: ModelRefused) -> None:
+    def refuse(self, version: str, exc: ModelRefusedError) -> None:
         self.last_error = {"version": version, "kind": exc.kind, "reason": str(exc)}

@@ -90,15 +90,20 @@ def _instances(payload: Any, key: str) -> Table:
         return _columnar(payload, key)
     if isinstance(payload, list) and all(isinstance(r, dict) for r in payload):
         return _records(payload, key)
-    raise _bad("bad_payload", f"{key} must be a list of objects or an object of column lists;"
-               " tabular models need column names")
+    raise _bad(
+        "bad_payload",
+        f"{key} must be a list of objects or an object of column lists;"
+        " tabular models need column names",
+    )
 
 
 def mlflow_table(body: bytes) -> Table:
     """MLflow's `/invocations` JSON: exactly one of the four keys (plus optional `params`)."""
     payload = parse_json(body)
     if not isinstance(payload, dict):
-        raise _bad("bad_payload", f"the body must be an object with one of {', '.join(MLFLOW_KEYS)}")
+        raise _bad(
+            "bad_payload", f"the body must be an object with one of {', '.join(MLFLOW_KEYS)}"
+        )
     found = [k for k in MLFLOW_KEYS if k in payload]
     if len(found) != 1:
         extra = [k for k in payload if k not in (*MLFLOW_KEYS, "params")]
@@ -124,7 +129,9 @@ def csv_table(body: bytes) -> Table:
     for row, values in enumerate(data):
         if len(values) != len(header):
             raise _bad("row_length", f"each CSV row must have {len(header)} fields", row=row)
-    return Table({name: [r[j] for r in data] for j, name in enumerate(header)}, len(data), text=True)
+    return Table(
+        {name: [r[j] for r in data] for j, name in enumerate(header)}, len(data), text=True
+    )
 
 
 def v2_table(body: bytes) -> tuple[Table, Any]:
@@ -150,5 +157,7 @@ def _v2_tensor(tensor: Any) -> tuple[str, list[Any]]:
     if data and isinstance(data[0], list):  # nested rows: [[v], [v]]
         data = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in data]
     if shape[0] != len(data) or any(s != 1 for s in shape[1:] if isinstance(s, int)):
-        raise _bad("shape_mismatch", f"shape {shape} does not match {len(data)} values", column=name)
+        raise _bad(
+            "shape_mismatch", f"shape {shape} does not match {len(data)} values", column=name
+        )
     return name, data

@@ -5,9 +5,9 @@ daemon thread serializes and writes. A file is written as `*.jsonl.part` and ren
 when it rotates (by size or age) or the server stops, so readers only ever see complete files.
 One line per scored row:
 
-    {"ts": "2026-11-27T21:00:00.123456+00:00", "request_id": "9f1c...", "model_name": "telco-churn-lgbm",
-     "model_version": "3", "row": 0, "latency_ms": 1.9, "inputs": {"plan": "basic", ...},
-     "prediction": 0.21}
+    {"ts": "2026-11-27T21:00:00.123456+00:00", "request_id": "9f1c...",
+     "model_name": "telco-churn-lgbm", "model_version": "3", "row": 0, "latency_ms": 1.9,
+     "inputs": {"plan": "basic", ...}, "prediction": 0.21}
 """
 
 from __future__ import annotations
@@ -43,11 +43,20 @@ class LogRecord:
         names = list(self.inputs)
         out = []
         for row, prediction in enumerate(self.predictions):
-            out.append(orjson.dumps({
-                "ts": stamp, "request_id": self.request_id, "model_name": self.model_name,
-                "model_version": self.model_version, "row": row, "latency_ms": self.latency_ms,
-                "inputs": {n: self.inputs[n][row] for n in names}, "prediction": prediction,
-            }))
+            out.append(
+                orjson.dumps(
+                    {
+                        "ts": stamp,
+                        "request_id": self.request_id,
+                        "model_name": self.model_name,
+                        "model_version": self.model_version,
+                        "row": row,
+                        "latency_ms": self.latency_ms,
+                        "inputs": {n: self.inputs[n][row] for n in names},
+                        "prediction": prediction,
+                    }
+                )
+            )
         return b"\n".join(out) + b"\n"
 
 
@@ -91,8 +100,16 @@ class RotatingWriter:
 class RequestLogger:
     """`submit` never blocks and never raises; `on_drop`/`on_write` feed the metrics."""
 
-    def __init__(self, directory: Path, sample: float, queue_size: int, max_bytes: int,
-                 max_seconds: float, on_drop: Callable[[], None], on_write: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        sample: float,
+        queue_size: int,
+        max_bytes: int,
+        max_seconds: float,
+        on_drop: Callable[[], None],
+        on_write: Callable[[int], None],
+    ) -> None:
         self.sample = sample
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self.writer = RotatingWriter(directory, max_bytes, max_seconds)

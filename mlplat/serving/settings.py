@@ -1,4 +1,4 @@
-"""What a server process needs, as plain data: passed to uvicorn workers through one env variable."""
+"""What a server process needs, as plain data: handed to uvicorn workers in one env variable."""
 
 from __future__ import annotations
 

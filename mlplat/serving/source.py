@@ -12,7 +12,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mlplat.core.bundle import MANIFEST, BundleError
 from mlplat.core.io import sha256_file
@@ -28,7 +28,8 @@ class Resolved:
 
 
 class Source(Protocol):
-    uri: str
+    @property
+    def uri(self) -> str: ...
 
     def resolve(self) -> Resolved: ...
 
@@ -48,7 +49,9 @@ class DirectorySource:
     def resolve(self) -> Resolved:
         manifest = self.path / MANIFEST
         if not manifest.is_file():
-            raise BundleError(f"'{self.path}' is not a bundle: {MANIFEST} is missing", file=str(self.path))
+            raise BundleError(
+                f"'{self.path}' is not a bundle: {MANIFEST} is missing", file=str(self.path)
+            )
         return Resolved(sha256_file(manifest)[:12])
 
     def fetch(self, resolved: Resolved) -> Path:
@@ -61,7 +64,7 @@ class RegistrySource:
     tracking_uri: str
     cache: Path
 
-    def _client(self):  # type: ignore[no-untyped-def]
+    def _client(self) -> Any:
         import mlflow
         from mlflow import MlflowClient
 
@@ -88,7 +91,8 @@ class RegistrySource:
             target.mkdir(parents=True, exist_ok=True)
             mlflow.set_tracking_uri(self.tracking_uri)
             mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{resolved.version}", dst_path=str(target))
+                artifact_uri=f"models:/{name}/{resolved.version}", dst_path=str(target)
+            )
         return target.joinpath(*BUNDLE_IN_MODEL)
 
 
@@ -97,13 +101,17 @@ def make_source(model: str, tracking_uri: str | None) -> Source:
 
     if model.startswith("models:/"):
         if not REGISTRY_URI.match(model):
-            raise ConfigError(f"'{model}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="model")
+            raise ConfigError(
+                f"'{model}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="model"
+            )
         if not tracking_uri:
             raise ConfigError("a registry model needs a tracking URI", key="tracking.uri")
         cache = Path(tempfile.mkdtemp(prefix="mlplat-serve-"))
         return RegistrySource(model, tracking_uri, cache)
     path = Path(model)
     if not (path / MANIFEST).is_file():
-        raise ConfigError(f"'{model}' is neither a registry URI nor a bundle directory "
-                          f"({MANIFEST} is missing)", key="model")
+        raise ConfigError(
+            f"'{model}' is neither a registry URI nor a bundle directory ({MANIFEST} is missing)",
+            key="model",
+        )
     return DirectorySource(path.resolve())

@@ -20,19 +20,25 @@ Convert = Callable[[Any], Any]
 TRUE_TEXT = {"true": True, "1": True, "false": False, "0": False}
 
 
-class _Bad(Exception):
+class _CheckError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
 
 
 def _type_name(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-            dict: "object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
 
 
-def _wrong(value: Any, expected: str) -> _Bad:
-    return _Bad("wrong_type", f"expected {expected}, got {_type_name(value)} {value!r:.40}")
+def _wrong(value: Any, expected: str) -> _CheckError:
+    return _CheckError("wrong_type", f"expected {expected}, got {_type_name(value)} {value!r:.40}")
 
 
 def _to_int(value: Any, text: bool) -> int:
@@ -43,10 +49,12 @@ def _to_int(value: Any, text: bool) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, float):
-        raise _Bad("not_integer", f"expected an integer, got {value!r}")
+        raise _CheckError("not_integer", f"expected an integer, got {value!r}")
     if text and isinstance(value, str):
         try:
-            return _to_int(float(value) if "." in value or "e" in value.lower() else int(value), False)
+            return _to_int(
+                float(value) if "." in value or "e" in value.lower() else int(value), False
+            )
         except ValueError:
             pass
     raise _wrong(value, "an integer")
@@ -57,7 +65,7 @@ def _to_float(value: Any, text: bool) -> float:
         raise _wrong(value, "a number")
     if isinstance(value, int | float):
         if math.isinf(value):
-            raise _Bad("not_finite", f"expected a finite number, got {value!r}")
+            raise _CheckError("not_finite", f"expected a finite number, got {value!r}")
         return float(value)
     if text and isinstance(value, str):
         try:
@@ -93,11 +101,15 @@ def _parse_date(value: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(value).replace(tzinfo=None)
     except ValueError:
-        raise _Bad("bad_datetime", f"expected an ISO-8601 date, got {value!r:.40}") from None
+        raise _CheckError("bad_datetime", f"expected an ISO-8601 date, got {value!r:.40}") from None
 
 
 CONVERTERS: dict[str, Callable[[Any, bool], Any]] = {
-    "int": _to_int, "float": _to_float, "bool": _to_bool, "str": _to_str, "category": _to_str,
+    "int": _to_int,
+    "float": _to_float,
+    "bool": _to_bool,
+    "str": _to_str,
+    "category": _to_str,
     "datetime": _to_datetime,
 }
 
@@ -117,10 +129,14 @@ def _range_checks(col: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     limits: list[tuple[str, Any]] = [(op, col.get(op)) for op in ("ge", "gt", "le", "lt")]
     if col.get("between"):
         limits += [("ge", col["between"][0]), ("le", col["between"][1])]
-    tests = {"ge": lambda v, b: v >= b, "gt": lambda v, b: v > b, "le": lambda v, b: v <= b,
-             "lt": lambda v, b: v < b}
+    tests = {
+        "ge": lambda v, b: v >= b,
+        "gt": lambda v, b: v > b,
+        "le": lambda v, b: v <= b,
+        "lt": lambda v, b: v < b,
+    }
     symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-    checks = []
+    checks: list[Callable[[Any], None]] = []
     for op, raw in limits:
         if raw is None:
             continue
@@ -129,20 +145,22 @@ def _range_checks(col: Mapping[str, Any]) -> list[Callable[[Any], None]]:
         def check(v: Any, op: str = op, bound: Any = bound, raw: Any = raw) -> None:
             actual = _parse_date(v) if dtype == "datetime" else v
             if not tests[op](actual, bound):
-                raise _Bad("out_of_range", f"value {v!r} is not {symbols[op]} {raw!r}")
+                raise _CheckError("out_of_range", f"value {v!r} is not {symbols[op]} {raw!r}")
 
         checks.append(check)
     return checks
 
 
 def _set_checks(col: Mapping[str, Any]) -> list[Callable[[Any], None]]:
-    checks = []
+    checks: list[Callable[[Any], None]] = []
     if col.get("isin") is not None:
         allowed = set(col["isin"])
 
         def isin(v: Any) -> None:
             if v not in allowed:
-                raise _Bad("unknown_category", f"{v!r:.40} is not one of {sorted(map(str, allowed))}")
+                raise _CheckError(
+                    "unknown_category", f"{v!r:.40} is not one of {sorted(map(str, allowed))}"
+                )
 
         checks.append(isin)
     if col.get("notin"):
@@ -150,20 +168,22 @@ def _set_checks(col: Mapping[str, Any]) -> list[Callable[[Any], None]]:
 
         def notin(v: Any) -> None:
             if v in forbidden:
-                raise _Bad("forbidden_value", f"{v!r:.40} is a forbidden value")
+                raise _CheckError("forbidden_value", f"{v!r:.40} is a forbidden value")
 
         checks.append(notin)
     return checks
 
 
 def _string_checks(col: Mapping[str, Any]) -> list[Callable[[Any], None]]:
-    checks = []
+    checks: list[Callable[[Any], None]] = []
     if col.get("str_matches"):
         pattern = re.compile(col["str_matches"])
 
         def matches(v: Any) -> None:
             if not pattern.match(v):
-                raise _Bad("pattern_mismatch", f"{v!r:.40} does not match {pattern.pattern!r}")
+                raise _CheckError(
+                    "pattern_mismatch", f"{v!r:.40} does not match {pattern.pattern!r}"
+                )
 
         checks.append(matches)
     length = col.get("str_length") or {}
@@ -172,7 +192,7 @@ def _string_checks(col: Mapping[str, Any]) -> list[Callable[[Any], None]]:
 
         def sized(v: Any) -> None:
             if not low <= len(v) <= high:
-                raise _Bad("bad_length", f"length {len(v)} is outside [{low}, {high}]")
+                raise _CheckError("bad_length", f"length {len(v)} is outside [{low}, {high}]")
 
         checks.append(sized)
     return checks
@@ -189,7 +209,7 @@ class ColumnRule:
     def convert(self, value: Any, text: bool) -> Any:
         if _is_null(value, text):
             if not self.nullable:
-                raise _Bad("null_not_allowed", "null where the schema does not allow one")
+                raise _CheckError("null_not_allowed", "null where the schema does not allow one")
             return None
         typed = CONVERTERS[self.dtype](value, text)
         for check in self.checks:
@@ -204,8 +224,13 @@ def compile_rule(name: str, col: Mapping[str, Any]) -> ColumnRule:
     checks = _range_checks(col) + _set_checks(col)
     if dtype in ("str", "category"):
         checks += _string_checks(col)
-    return ColumnRule(name, dtype, bool(col.get("nullable")), col.get("required", True) is not False,
-                      tuple(checks))
+    return ColumnRule(
+        name,
+        dtype,
+        bool(col.get("nullable")),
+        col.get("required", True) is not False,
+        tuple(checks),
+    )
 
 
 @dataclass(frozen=True)
@@ -217,11 +242,15 @@ class Validator:
     strict: bool
     max_rows: int
 
-    def validate(self, columns: Mapping[str, Sequence[Any]], n_rows: int, text: bool) -> dict[str, list]:
+    def validate(
+        self, columns: Mapping[str, Sequence[Any]], n_rows: int, text: bool
+    ) -> dict[str, list]:
         if n_rows == 0:
             raise InputError(400, "empty_batch", "the request has no rows")
         if n_rows > self.max_rows:
-            raise InputError(413, "too_many_rows", f"{n_rows} rows is over the limit of {self.max_rows}")
+            raise InputError(
+                413, "too_many_rows", f"{n_rows} rows is over the limit of {self.max_rows}"
+            )
         if self.strict:
             self._no_unknown(columns)
         return {rule.name: self._column(rule, columns, n_rows, text) for rule in self.rules}
@@ -229,23 +258,25 @@ class Validator:
     def _no_unknown(self, columns: Mapping[str, Sequence[Any]]) -> None:
         for name in columns:
             if name not in self.known:
-                raise InputError(422, "unknown_column", "the schema does not declare this column",
-                                 column=name)
+                raise InputError(
+                    422, "unknown_column", "the schema does not declare this column", column=name
+                )
 
     @staticmethod
     def _column(rule: ColumnRule, columns: Mapping[str, Sequence[Any]], n: int, text: bool) -> list:
         values = columns.get(rule.name)
         if values is None:
             if rule.required or not rule.nullable:
-                raise InputError(422, "missing_column", "a required input column is missing",
-                                 column=rule.name)
+                raise InputError(
+                    422, "missing_column", "a required input column is missing", column=rule.name
+                )
             return [None] * n
         out = []
         convert = rule.convert
         for row, value in enumerate(values):
             try:
                 out.append(convert(value, text))
-            except _Bad as bad:
+            except _CheckError as bad:
                 raise InputError(422, bad.kind, str(bad), column=rule.name, row=row) from None
         return out
 
@@ -254,7 +285,10 @@ def compile_schema(schema: Mapping[str, Any], max_rows: int = 100_000) -> Valida
     """Rules for the columns the features read; other declared columns are accepted and ignored."""
     declared = schema.get("columns", {})
     inputs = schema.get("input_columns") or list(declared)
-    rules = tuple(compile_rule(name, declared.get(name, {"dtype": "float", "nullable": True}))
-                  for name in inputs)
-    return Validator(rules, frozenset(declared) | frozenset(inputs), bool(schema.get("strict")),
-                     max_rows)
+    rules = tuple(
+        compile_rule(name, declared.get(name, {"dtype": "float", "nullable": True}))
+        for name in inputs
+    )
+    return Validator(
+        rules, frozenset(declared) | frozenset(inputs), bool(schema.get("strict")), max_rows
+    )

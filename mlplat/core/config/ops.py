@@ -62,9 +62,13 @@ class ServingConfig:
     port: int = 5000
     workers: int = 1
     max_payload_bytes: int = 10_000_000
-    poll_interval_seconds: float = 10.0
-    request_log_dir: str | None = None
-    request_log_sample: float = 1.0
+    max_batch_rows: int = 100_000  # rows per request; more is a 413
+    poll_interval_seconds: float = 10.0  # how often the server re-resolves its registry alias
+    request_log_dir: str | None = None  # None: no request log
+    request_log_sample: float = 1.0  # share of requests logged
+    request_log_queue_size: int = 10_000  # records waiting to be written; beyond it they drop
+    request_log_rotate_bytes: int = 50_000_000
+    request_log_rotate_seconds: float = 300.0
     base_image: str = "python:3.11-slim"
     slo: SloConfig = field(default_factory=SloConfig)
 

@@ -40,26 +40,50 @@ def _linear_pipeline(task: str, spec: dict[str, Any], seed: int) -> Any:
     cats = set(categorical_features(spec))
     cat_idx = [i for i, n in enumerate(names) if n in cats]
     num_idx = [i for i, n in enumerate(names) if n not in cats]
-    encode = ColumnTransformer([
-        ("numbers", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                                  StandardScaler()), num_idx),
-        ("categories", make_pipeline(SimpleImputer(strategy="constant", fill_value=-1.0),
-                                     OneHotEncoder(handle_unknown="ignore")), cat_idx),
-    ])
-    model = Ridge(alpha=1.0) if task == "regression" else LogisticRegression(max_iter=500, random_state=seed)
+    encode = ColumnTransformer(
+        [
+            (
+                "numbers",
+                make_pipeline(
+                    SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+                ),
+                num_idx,
+            ),
+            (
+                "categories",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value=-1.0),
+                    OneHotEncoder(handle_unknown="ignore"),
+                ),
+                cat_idx,
+            ),
+        ]
+    )
+    model = (
+        Ridge(alpha=1.0)
+        if task == "regression"
+        else LogisticRegression(max_iter=500, random_state=seed)
+    )
     return make_pipeline(encode, model)
 
 
 def linear(
-    task: str, spec: dict[str, Any], train: pd.DataFrame, y_train: np.ndarray,
-    holdout: pd.DataFrame, classes: int, seed: int,
+    task: str,
+    spec: dict[str, Any],
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    holdout: pd.DataFrame,
+    classes: int,
+    seed: int,
 ) -> np.ndarray:
     import numpy as np
 
     x_train, x_test = transform(spec, train), transform(spec, holdout)
     if task != "regression" and len(np.unique(y_train)) < 2:  # one class: nothing to learn
         return constant(task, y_train, len(holdout), classes)
-    pipeline = _linear_pipeline(task, spec, seed).fit(x_train, y_train.astype(int) if task != "regression" else y_train)
+    pipeline = _linear_pipeline(task, spec, seed).fit(
+        x_train, y_train.astype(int) if task != "regression" else y_train
+    )
     if task == "regression":
         return np.asarray(pipeline.predict(x_test), dtype="float64")
     proba = pipeline.predict_proba(x_test)
@@ -71,8 +95,13 @@ def linear(
 
 
 def predictions(
-    task: str, spec: dict[str, Any], train: pd.DataFrame, y_train: np.ndarray,
-    holdout: pd.DataFrame, classes: int, seed: int,
+    task: str,
+    spec: dict[str, Any],
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    holdout: pd.DataFrame,
+    classes: int,
+    seed: int,
 ) -> dict[str, np.ndarray]:
     """Baseline name -> its predictions on the holdout."""
     return {

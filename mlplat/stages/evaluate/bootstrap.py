@@ -36,7 +36,12 @@ def _bounds(values: list[float], confidence: float) -> Interval:
 
 
 def intervals(
-    task: str, y: np.ndarray, p: np.ndarray, threshold: float, count: int, confidence: float,
+    task: str,
+    y: np.ndarray,
+    p: np.ndarray,
+    threshold: float,
+    count: int,
+    confidence: float,
     seed: int,
 ) -> dict[str, Interval]:
     """Metric -> (low, high) percentile interval over `count` resamples."""
@@ -46,19 +51,26 @@ def intervals(
     for rows in resamples(y.size, count, seed):
         for name, value in fast.compute(task, y[rows], p[rows], threshold).items():
             draws.setdefault(name, []).append(value)
-    for name, values in draws.items():  # a metric missing from some draws counts as undefined there
+    for values in draws.values():  # a metric missing from some draws counts as undefined there
         values.extend([float("nan")] * (count - len(values)))
     return {name: _bounds(values, confidence) for name, values in draws.items()}
 
 
 def better_by(metric: str, new: float, old: float) -> float:
-    """Signed improvement of `new` over `old`: positive is better whatever the metric's direction."""
+    """Signed improvement of `new` over `old`: positive is better, whatever the direction."""
     return old - new if metric in LOWER_IS_BETTER else new - old
 
 
 def paired_delta(
-    task: str, metric: str, y: np.ndarray, new: np.ndarray, old: np.ndarray, threshold: float,
-    count: int, confidence: float, seed: int,
+    task: str,
+    metric: str,
+    y: np.ndarray,
+    new: np.ndarray,
+    old: np.ndarray,
+    threshold: float,
+    count: int,
+    confidence: float,
+    seed: int,
 ) -> tuple[float, Interval]:
     """Improvement of `new` over `old` on `metric` (positive is better) and its interval."""
     point_new = fast.compute(task, y, new, threshold).get(metric, float("nan"))

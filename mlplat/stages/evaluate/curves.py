@@ -30,8 +30,10 @@ def _thin(points: list[dict[str, float]]) -> list[dict[str, float]]:
 
 def _rows(**columns: np.ndarray) -> list[dict[str, float]]:
     names = list(columns)
-    return [dict(zip(names, (float(v) for v in values), strict=True))
-            for values in zip(*columns.values(), strict=True)]
+    return [
+        dict(zip(names, (float(v) for v in values), strict=True))
+        for values in zip(*columns.values(), strict=True)
+    ]
 
 
 def roc(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
@@ -50,7 +52,9 @@ def pr(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
     return _thin(_rows(recall=recall, precision=precision, threshold=np.r_[thresholds, 1.0]))
 
 
-def calibration(observed: np.ndarray, predicted: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+def calibration(
+    observed: np.ndarray, predicted: np.ndarray, bins: int = 10
+) -> list[dict[str, float]]:
     """Mean prediction vs mean outcome per quantile bin of the prediction."""
     import numpy as np
 
@@ -59,8 +63,13 @@ def calibration(observed: np.ndarray, predicted: np.ndarray, bins: int = 10) -> 
     points = []
     for b in np.unique(which):
         mask = which == b
-        points.append({"predicted": float(predicted[mask].mean()), "observed": float(observed[mask].mean()),
-                       "rows": float(mask.sum())})
+        points.append(
+            {
+                "predicted": float(predicted[mask].mean()),
+                "observed": float(observed[mask].mean()),
+                "rows": float(mask.sum()),
+            }
+        )
     return points
 
 

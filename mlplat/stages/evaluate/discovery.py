@@ -42,7 +42,7 @@ def _quantile_slices(series: pd.Series, column: str, bins: int) -> list[Candidat
 
 
 def candidates(frame: pd.DataFrame, columns: list[str], config: DiscoveryConfig) -> list[Candidate]:
-    """Every single-column slice worth testing: values of categoricals, quantile bins of numerics."""
+    """Every single-column slice to test: values of categoricals, quantile bins of numerics."""
     out: list[Candidate] = []
     for column in columns:
         series = frame[column]
@@ -55,7 +55,9 @@ def candidates(frame: pd.DataFrame, columns: list[str], config: DiscoveryConfig)
                 mask = (keys == value).fillna(False).to_numpy(dtype=bool)
                 out.append((f"{column}.{slug(value)}", column, f"{column} == {value}", mask))
         if series.isna().any():
-            out.append((f"{column}.missing", column, f"{column} is missing", series.isna().to_numpy()))
+            out.append(
+                (f"{column}.missing", column, f"{column} is missing", series.isna().to_numpy())
+            )
     return out
 
 
@@ -72,8 +74,13 @@ def _test(loss: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
 
 
 def scan(
-    frame: pd.DataFrame, y: np.ndarray, p: np.ndarray, task: str, threshold: float,
-    columns: list[str], config: DiscoveryConfig,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    p: np.ndarray,
+    task: str,
+    threshold: float,
+    columns: list[str],
+    config: DiscoveryConfig,
 ) -> dict[str, Any]:
     """Slices flagged as weak (sorted by effect size) and how many slices were tested."""
     import numpy as np
@@ -82,20 +89,33 @@ def scan(
     if not config.enabled:
         return {"tested": 0, "weak": []}
     loss = fast.row_loss(task, y, p)
-    tested = [c for c in candidates(frame, columns, config)
-              if config.min_support <= int(c[3].sum()) <= len(y) - 2]
+    tested = [
+        c
+        for c in candidates(frame, columns, config)
+        if config.min_support <= int(c[3].sum()) <= len(y) - 2
+    ]
     if not tested:
         return {"tested": 0, "weak": []}
     results = [_test(loss, mask) for *_, mask in tested]
     raw = np.nan_to_num(np.asarray([r[0] for r in results]), nan=1.0)
     adjusted = stats.false_discovery_control(raw, method="bh")
     weak = []
-    for (name, column, text, mask), (pvalue, effect), padj in zip(tested, results, adjusted, strict=True):
+    for (name, column, text, mask), (pvalue, effect), padj in zip(
+        tested, results, adjusted, strict=True
+    ):
         if padj < config.alpha and effect >= config.min_effect_size:
-            weak.append({
-                "segment": name, "column": column, "slice": text, "support": int(mask.sum()),
-                "mean_loss": float(loss[mask].mean()), "rest_loss": float(loss[~mask].mean()),
-                "effect_size": effect, "p_value": pvalue, "p_adjusted": float(padj),
-                "metrics": fast.compute(task, y[mask], p[mask], threshold),
-            })
+            weak.append(
+                {
+                    "segment": name,
+                    "column": column,
+                    "slice": text,
+                    "support": int(mask.sum()),
+                    "mean_loss": float(loss[mask].mean()),
+                    "rest_loss": float(loss[~mask].mean()),
+                    "effect_size": effect,
+                    "p_value": pvalue,
+                    "p_adjusted": float(padj),
+                    "metrics": fast.compute(task, y[mask], p[mask], threshold),
+                }
+            )
     return {"tested": len(tested), "weak": sorted(weak, key=lambda w: -w["effect_size"])}

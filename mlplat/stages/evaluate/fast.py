@@ -105,7 +105,9 @@ def regression(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str
 
 
 TASKS: dict[str, Callable[[np.ndarray, np.ndarray, float], dict[str, float]]] = {
-    "binary": binary, "multiclass": multiclass, "regression": regression,
+    "binary": binary,
+    "multiclass": multiclass,
+    "regression": regression,
 }
 
 

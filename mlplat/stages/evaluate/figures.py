@@ -37,14 +37,20 @@ def curve(name: str, points: list[dict[str, float]]) -> str:
     xs, ys = [p[x_key] for p in points], [p[y_key] for p in points]
     if name == "calibration":
         ax.plot([0, 1], [0, 1], linestyle="--", color=BASE, label="perfectly calibrated")
-        lims = [min(xs + ys + [0.0]), max(xs + ys + [1.0])]
+        lims = (min([*xs, *ys, 0.0]), max([*xs, *ys, 1.0]))
         ax.set_xlim(lims)
         ax.set_ylim(lims)
         ax.plot(xs, ys, marker="o", color=COLOR, label="model")
     else:
         if name == "roc":
             ax.plot([0, 1], [0, 1], linestyle="--", color=BASE, label="chance")
-        ax.plot(xs, ys, color=COLOR, label="model", drawstyle="steps-post" if name == "pr" else "default")
+        ax.plot(
+            xs,
+            ys,
+            color=COLOR,
+            label="model",
+            drawstyle="steps-post" if name == "pr" else "default",
+        )
         ax.fill_between(xs, ys, alpha=0.15, color=COLOR, step="post" if name == "pr" else None)
     ax.set(title=title, xlabel=x_key, ylabel=y_key)
     ax.legend(loc="best")
@@ -59,7 +65,9 @@ def importance(gains: dict[str, float], top: int = 20) -> str:
     return data_uri(fig)
 
 
-def segment_intervals(metric: str, overall: float, rows: list[dict[str, Any]], failed: set[str]) -> str:
+def segment_intervals(
+    metric: str, overall: float, rows: list[dict[str, Any]], failed: set[str]
+) -> str:
     """The primary metric per segment with its interval; failed segments in red."""
     shown = [r for r in rows if metric in r.get("metrics", {})]
     fig, ax = _figure(7.0, max(2.5, 0.28 * len(shown) + 1.2))
@@ -67,8 +75,14 @@ def segment_intervals(metric: str, overall: float, rows: list[dict[str, Any]], f
         value = row["metrics"][metric]
         low, high = row.get("ci", {}).get(metric, [value, value])
         color = WARN if row["segment"] in failed else COLOR
-        ax.errorbar(value, i, xerr=[[max(value - low, 0)], [max(high - value, 0)]], fmt="o", color=color,
-                    capsize=3)
+        ax.errorbar(
+            value,
+            i,
+            xerr=[[max(value - low, 0)], [max(high - value, 0)]],
+            fmt="o",
+            color=color,
+            capsize=3,
+        )
     ax.axvline(overall, color=BASE, linestyle="--", label=f"overall {overall:.3f}")
     ax.set_yticks(range(len(shown)), [r["segment"] for r in shown])
     ax.set(title=f"{metric} per segment ({len(shown)} with enough support)", xlabel=metric)

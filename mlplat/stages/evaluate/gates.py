@@ -25,11 +25,28 @@ if TYPE_CHECKING:
 Verdict = dict[str, Any]
 
 
-def _row(gate: str, scope: str, metric: str, value: float | None, bound: float | None,
-         status: str, detail: str = "", support: int | None = None,
-         ci: list[float] | None = None) -> Verdict:
-    return {"gate": gate, "scope": scope, "metric": metric, "value": value, "bound": bound,
-            "status": status, "detail": detail, "support": support, "ci": ci}
+def _row(
+    gate: str,
+    scope: str,
+    metric: str,
+    value: float | None,
+    bound: float | None,
+    status: str,
+    detail: str = "",
+    support: int | None = None,
+    ci: list[float] | None = None,
+) -> Verdict:
+    return {
+        "gate": gate,
+        "scope": scope,
+        "metric": metric,
+        "value": value,
+        "bound": bound,
+        "status": status,
+        "detail": detail,
+        "support": support,
+        "ci": ci,
+    }
 
 
 def _meets(metric: str, value: float, bound: float) -> bool:
@@ -43,7 +60,9 @@ def _bound_text(metric: str, bound: float) -> str:
 def check_metrics(cfg: PlatformConfig) -> None:
     """Refuse bounds on metrics the task does not compute, naming the key."""
     known = NAMES[cfg.model.task]
-    declared = [("floors", m) for m in cfg.gates.floors] + [("segment_floors", m) for m in cfg.gates.segment_floors]
+    declared = [("floors", m) for m in cfg.gates.floors] + [
+        ("segment_floors", m) for m in cfg.gates.segment_floors
+    ]
     if cfg.gates.champion_metric:
         declared.append(("champion_metric", cfg.gates.champion_metric))
     if cfg.gates.lift_metric:
@@ -56,8 +75,10 @@ def check_metrics(cfg: PlatformConfig) -> None:
             )
     for baseline in cfg.gates.min_lift:
         if baseline not in ("constant", "linear"):
-            raise ConfigError(f"unknown baseline '{baseline}'; choose constant or linear",
-                              key=f"gates.min_lift.{baseline}")
+            raise ConfigError(
+                f"unknown baseline '{baseline}'; choose constant or linear",
+                key=f"gates.min_lift.{baseline}",
+            )
 
 
 def _floor(gate: str, scope: str, metric: str, found: dict[str, Any], bound: float) -> Verdict:
@@ -71,14 +92,26 @@ def _floor(gate: str, scope: str, metric: str, found: dict[str, Any], bound: flo
     return _row(gate, scope, metric, value, bound, "pass" if ok else "fail", detail, support, ci)
 
 
-def floors(cfg: PlatformConfig, overall: dict[str, Any], rows: list[dict[str, Any]]) -> list[Verdict]:
+def floors(
+    cfg: PlatformConfig, overall: dict[str, Any], rows: list[dict[str, Any]]
+) -> list[Verdict]:
     out = [_floor("floor", "overall", m, overall, b) for m, b in cfg.gates.floors.items()]
     need = cfg.gates.segment_min_support
     for row in rows:
         for metric, bound in cfg.gates.segment_floors.items():
             if row["support"] < need or not row.get("supported"):
-                out.append(_row("segment_floor", row["segment"], metric, None, bound, "skip",
-                                f"support {row['support']} < {need}", row["support"]))
+                out.append(
+                    _row(
+                        "segment_floor",
+                        row["segment"],
+                        metric,
+                        None,
+                        bound,
+                        "skip",
+                        f"support {row['support']} < {need}",
+                        row["support"],
+                    )
+                )
             else:
                 out.append(_floor("segment_floor", row["segment"], metric, row, bound))
     return out
@@ -93,28 +126,61 @@ def lifts(cfg: PlatformConfig, lift: dict[str, float]) -> list[Verdict]:
             out.append(_row("lift", baseline, metric, None, minimum, "skip", "lift undefined"))
             continue
         ok = value >= minimum
-        out.append(_row("lift", baseline, metric, value, minimum, "pass" if ok else "fail",
-                        f"{value:+.4f} over {baseline} (needs >= {minimum:+g})"))
+        out.append(
+            _row(
+                "lift",
+                baseline,
+                metric,
+                value,
+                minimum,
+                "pass" if ok else "fail",
+                f"{value:+.4f} over {baseline} (needs >= {minimum:+g})",
+            )
+        )
     return out
 
 
-def _versus(cfg: PlatformConfig, scope: str, y: np.ndarray, new: np.ndarray, old: np.ndarray,
-            version: str) -> Verdict:
+def _versus(
+    cfg: PlatformConfig, scope: str, y: np.ndarray, new: np.ndarray, old: np.ndarray, version: str
+) -> Verdict:
     metric, tolerance = str(cfg.gates.champion_metric), cfg.gates.champion_tolerance
     seg = cfg.segments
     delta, (low, high) = bootstrap.paired_delta(
-        cfg.model.task, metric, y, new, old, cfg.model.threshold, seg.bootstrap, seg.confidence, cfg.seed,
+        cfg.model.task,
+        metric,
+        y,
+        new,
+        old,
+        cfg.model.threshold,
+        seg.bootstrap,
+        seg.confidence,
+        cfg.seed,
     )
     if delta != delta:  # NaN: the metric is undefined on this slice
-        return _row("champion", scope, metric, None, -tolerance, "skip", "undefined on this slice", y.size)
+        return _row(
+            "champion", scope, metric, None, -tolerance, "skip", "undefined on this slice", y.size
+        )
     blocked = delta < -tolerance and high < 0
     detail = f"{delta:+.4f} [{low:+.4f}, {high:+.4f}] vs champion v{version}"
-    return _row("champion", scope, metric, delta, -tolerance, "fail" if blocked else "pass", detail,
-                int(y.size), [low, high])
+    return _row(
+        "champion",
+        scope,
+        metric,
+        delta,
+        -tolerance,
+        "fail" if blocked else "pass",
+        detail,
+        int(y.size),
+        [low, high],
+    )
 
 
 def champion(
-    cfg: PlatformConfig, frame: pd.DataFrame, y: np.ndarray, new: np.ndarray, old: np.ndarray | None,
+    cfg: PlatformConfig,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    new: np.ndarray,
+    old: np.ndarray | None,
     version: str | None,
 ) -> list[Verdict]:
     """Overall and per supported segment: improvement over the champion on the same rows."""
@@ -133,18 +199,30 @@ def champion(
 
 
 def decide(
-    cfg: PlatformConfig, evaluation: dict[str, Any], frame: pd.DataFrame, y: np.ndarray,
-    new: np.ndarray, old: np.ndarray | None = None, version: str | None = None,
+    cfg: PlatformConfig,
+    evaluation: dict[str, Any],
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    new: np.ndarray,
+    old: np.ndarray | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """Every gate's verdict; `passed` only if none failed (skipped gates do not block)."""
     check_metrics(cfg)
-    overall = {"metrics": evaluation["overall"], "support": int(y.size),
-               "ci": evaluation.get("overall_ci", {})}
+    overall = {
+        "metrics": evaluation["overall"],
+        "support": int(y.size),
+        "ci": evaluation.get("overall_ci", {}),
+    }
     verdicts = [
         *floors(cfg, overall, evaluation.get("segments", [])),
         *champion(cfg, frame, y, new, old, version),
         *lifts(cfg, evaluation.get("lift", {})),
     ]
     failed = [v for v in verdicts if v["status"] == "fail"]
-    return {"passed": not failed, "champion_version": version, "verdicts": verdicts,
-            "failed": [f"{v['gate']}.{v['metric']} on {v['scope']}" for v in failed]}
+    return {
+        "passed": not failed,
+        "champion_version": version,
+        "verdicts": verdicts,
+        "failed": [f"{v['gate']}.{v['metric']} on {v['scope']}" for v in failed],
+    }

@@ -52,7 +52,9 @@ def multiclass(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str
     labels = list(range(p.shape[1]))
     return {
         "log_loss": float(m.log_loss(y, np.clip(p, 1e-15, 1.0), labels=labels)),
-        "macro_f1": float(m.f1_score(y, predicted, average="macro", labels=labels, zero_division=0)),
+        "macro_f1": float(
+            m.f1_score(y, predicted, average="macro", labels=labels, zero_division=0)
+        ),
         "accuracy": float(m.accuracy_score(y, predicted)),
     }
 
@@ -74,8 +76,18 @@ TASKS = {"binary": binary, "multiclass": multiclass, "regression": regression}
 PRIMARY = {"binary": "auc", "multiclass": "log_loss", "regression": "rmse"}
 # Every metric name per task: gates refuse a bound on a metric the task does not have.
 NAMES = {
-    "binary": ("auc", "pr_auc", "log_loss", "brier", "ece", "accuracy", "precision", "recall", "f1",
-               "positive_rate"),
+    "binary": (
+        "auc",
+        "pr_auc",
+        "log_loss",
+        "brier",
+        "ece",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "positive_rate",
+    ),
     "multiclass": ("log_loss", "macro_f1", "accuracy"),
     "regression": ("rmse", "mae", "r2"),
 }

@@ -1,4 +1,4 @@
-"""The self-contained HTML report: one file, plots inlined, no scripts, nothing fetched to view it."""
+"""The self-contained HTML report: one file, plots inlined, no scripts, nothing fetched."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ TEMPLATE = "report.html.j2"
 
 def _number(value: Any, digits: int = 4) -> str:
     if value is None:
-        return "–"
+        return "-"
     if isinstance(value, int):
         return str(value)
     try:
@@ -25,7 +25,7 @@ def _number(value: Any, digits: int = 4) -> str:
 
 def _interval(ci: Any) -> str:
     if not ci or any(v != v for v in ci):  # missing or NaN bounds
-        return "–"
+        return "-"
     return f"[{ci[0]:.4f}, {ci[1]:.4f}]"
 
 
@@ -40,7 +40,9 @@ def _segment_status(gates: dict[str, Any] | None) -> dict[str, str]:
 
 
 def plots(
-    evaluation: dict[str, Any], found: dict[str, list[dict[str, float]]], gains: dict[str, float],
+    evaluation: dict[str, Any],
+    found: dict[str, list[dict[str, float]]],
+    gains: dict[str, float],
     failed: set[str],
 ) -> list[tuple[str, str]]:
     """(title, data URI) per plot, in reading order."""
@@ -48,27 +50,40 @@ def plots(
     primary = evaluation["primary_metric"]
     rows = [r for r in evaluation.get("segments", []) if r.get("supported")]
     if rows and primary in evaluation["overall"]:
-        out.append(("segments", figures.segment_intervals(primary, evaluation["overall"][primary], rows, failed)))
+        out.append(
+            (
+                "segments",
+                figures.segment_intervals(primary, evaluation["overall"][primary], rows, failed),
+            )
+        )
     if gains:
         out.append(("importance", figures.importance(gains)))
     return out
 
 
 def render(
-    experiment: str, evaluation: dict[str, Any], found: dict[str, list[dict[str, float]]],
-    gains: dict[str, float], gates: dict[str, Any] | None = None,
+    experiment: str,
+    evaluation: dict[str, Any],
+    found: dict[str, list[dict[str, float]]],
+    gains: dict[str, float],
+    gates: dict[str, Any] | None = None,
 ) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent),
-                      autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html", "j2"])
+    )
     env.filters["num"] = _number
     env.filters["interval"] = _interval
     status = _segment_status(gates)
     failed = {scope for scope, s in status.items() if s == "fail"}
     return env.get_template(TEMPLATE).render(
-        experiment=experiment, ev=evaluation, gates=gates, status=status,
-        plots=plots(evaluation, found, gains, failed), lower_is_better=LOWER_IS_BETTER,
+        experiment=experiment,
+        ev=evaluation,
+        gates=gates,
+        status=status,
+        plots=plots(evaluation, found, gains, failed),
+        lower_is_better=LOWER_IS_BETTER,
         metric_names=sorted(evaluation["overall"]),
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )

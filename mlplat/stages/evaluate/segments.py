@@ -7,8 +7,8 @@ slices are named `<name>.<value>` so MLflow metrics read `segment.region.south.a
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import ConfigError
@@ -68,20 +68,24 @@ def _column(frame: pd.DataFrame, name: str, column: str | None, key: str = "colu
 
 def _cross(frame: pd.DataFrame, name: str, columns: list[str]) -> list[Slice]:
     if len(columns) != 2:
-        raise ConfigError(f"segment '{name}': cross takes two columns", key=f"segments.slices.{name}.cross")
+        raise ConfigError(
+            f"segment '{name}': cross takes two columns", key=f"segments.slices.{name}.cross"
+        )
     first, second = (_column(frame, name, c, "cross") for c in columns)
     out = []
     for a in _values(first):
         for b in _values(second):
             mask = equals_mask(first, a) & equals_mask(second, b)
-            out.append((f"{name}.{slug(a)}.{slug(b)}", f"{columns[0]} == {a} & {columns[1]} == {b}", mask))
+            out.append(
+                (f"{name}.{slug(a)}.{slug(b)}", f"{columns[0]} == {a} & {columns[1]} == {b}", mask)
+            )
     return out
 
 
 def _bins(series: pd.Series, name: str, column: str, edges: list[float]) -> list[Slice]:
-    pairs = zip(edges[:-1], edges[1:], strict=True)
+    pairs = itertools.pairwise(edges)
     return [
-        (f"{name}.{slug(lo)}_{slug(hi)}", f"{lo} <= {column} < {hi}", range_mask(series, lo, hi))
+        (f"{name}.{slug(f'{lo:g}')}_{slug(f'{hi:g}')}", f"{lo} <= {column} < {hi}", range_mask(series, lo, hi))
         for lo, hi in pairs
     ]
 
@@ -93,14 +97,22 @@ def expand(frame: pd.DataFrame, name: str, spec: SegmentConfig) -> list[Slice]:
     series = _column(frame, name, spec.column)
     column = str(spec.column)
     if spec.each_value:
-        return [(f"{name}.{slug(v)}", f"{column} == {v}", equals_mask(series, v)) for v in _values(series)]
+        return [
+            (f"{name}.{slug(v)}", f"{column} == {v}", equals_mask(series, v))
+            for v in _values(series)
+        ]
     if spec.bins:
         return _bins(series, name, column, [_number(b) for b in spec.bins])
     if spec.range:
         low, high = (_number(v) for v in spec.range)
         return [(name, f"{low} <= {column} < {high}", range_mask(series, low, high))]
     if spec.isin is not None:
-        mask = series.astype("string").isin([str(v) for v in spec.isin]).fillna(False).to_numpy(dtype=bool)
+        mask = (
+            series.astype("string")
+            .isin([str(v) for v in spec.isin])
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
         return [(name, f"{column} in {list(spec.isin)}", mask)]
     if spec.equals is not None:
         return [(name, f"{column} == {spec.equals}", equals_mask(series, spec.equals))]
@@ -112,7 +124,7 @@ def expand(frame: pd.DataFrame, name: str, spec: SegmentConfig) -> list[Slice]:
 
 def declared(frame: pd.DataFrame, config: SegmentsConfig) -> list[tuple[Slice, int]]:
     """Every declared slice with the minimum support it needs."""
-    out = []
+    out: list[tuple[Slice, int]] = []
     for name, spec in config.slices.items():
         need = spec.min_support if spec.min_support is not None else config.min_support
         out.extend((piece, need) for piece in expand(frame, name, spec))
@@ -120,7 +132,12 @@ def declared(frame: pd.DataFrame, config: SegmentsConfig) -> list[tuple[Slice, i
 
 
 def measure(
-    task: str, y: np.ndarray, p: np.ndarray, threshold: float, config: SegmentsConfig, seed: int,
+    task: str,
+    y: np.ndarray,
+    p: np.ndarray,
+    threshold: float,
+    config: SegmentsConfig,
+    seed: int,
 ) -> dict[str, Any]:
     """Metrics and bootstrap intervals of one slice (or of the whole holdout)."""
     found = fast.compute(task, y, p, threshold) if y.size else {}
@@ -129,20 +146,26 @@ def measure(
 
 
 def evaluate(
-    frame: pd.DataFrame, y: np.ndarray, p: np.ndarray, task: str, threshold: float,
-    config: SegmentsConfig, seed: int,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    p: np.ndarray,
+    task: str,
+    threshold: float,
+    config: SegmentsConfig,
+    seed: int,
 ) -> list[dict[str, Any]]:
     """One row per declared slice: support, metrics and intervals (only with enough support)."""
     rows = []
     for (name, description, mask), need in declared(frame, config):
         support = int(mask.sum())
-        row: dict[str, Any] = {"segment": name, "slice": description, "support": support,
-                               "min_support": need, "supported": support >= need}
+        row: dict[str, Any] = {
+            "segment": name,
+            "slice": description,
+            "support": support,
+            "min_support": need,
+            "supported": support >= need,
+        }
         if row["supported"]:
             row.update(measure(task, y[mask], p[mask], threshold, config, seed))
         rows.append(row)
     return rows
-
-
-def config_summary(config: SegmentsConfig) -> dict[str, Any]:
-    return asdict(config)

@@ -93,6 +93,7 @@ def write_predictions(target: Any, y: np.ndarray, scores: np.ndarray) -> None:
 
 def write_plots(target: Any, found: dict[str, list[dict[str, float]]]) -> None:
     with atomic_dir(target) as tmp:
+        tmp.chmod(0o755)  # mkdtemp makes 0700; the plots are for anyone who reads artifacts/
         for name, content in curves.files(found).items():
             write_json(tmp / name, content)
 

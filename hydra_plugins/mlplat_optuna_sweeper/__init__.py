@@ -1,0 +1,1 @@
+"""mlplat's Hydra sweeper (hydra/sweeper=mlplat_optuna): optuna ask/tell, within budget.sweep."""

@@ -1,0 +1,208 @@
+"""Gates at registration: judge the new model (floors, segments, champion, lift), tag and log the
+verdicts, and move `champion` only when every gate passes.
+
+Judging only reads the registry, and happens before the version is registered, so a failure there
+leaves the registry untouched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.bundle import load_bundle
+from mlplat.core.io import read_json, write_json, write_text
+from mlplat.core.labels import encode_target
+from mlplat.stages.evaluate import curves, gates, report
+from mlplat.stages.evaluate import stage as evaluate_stage
+from mlplat.stages.registry import aliases
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from rich.console import Console
+
+    from mlplat.core.config import PlatformConfig
+    from mlplat.core.stage import ArtifactPaths
+
+GATES_FILE = "gates.json"  # beside the run report: written after the stages, not a DVC out
+
+
+def evaluation(paths: ArtifactPaths) -> dict[str, Any]:
+    return {**read_json(paths["metrics"]), **read_json(paths["segments"])}
+
+
+def _scores(paths: ArtifactPaths) -> np.ndarray:
+    import pandas as pd
+
+    frame = pd.read_parquet(paths["predictions"])
+    columns = [c for c in frame.columns if c.startswith("y_score")]
+    values = frame[columns].to_numpy(dtype="float64")
+    return values[:, 0] if columns == ["y_score"] else values
+
+
+def _registered(name: str) -> bool:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        MlflowClient().get_registered_model(name)
+    except MlflowException:
+        return False
+    return True
+
+
+def champion_scores(
+    name: str, spec: dict[str, Any], holdout: pd.DataFrame
+) -> tuple[np.ndarray | None, str | None]:
+    """The current champion's predictions on this holdout, or (None, None) without a champion."""
+    from mlflow import MlflowClient
+
+    if not _registered(name):
+        return None, None
+    version = aliases.current(MlflowClient(), name)
+    if version is None:
+        return None, None
+    with tempfile.TemporaryDirectory(prefix="mlplat-champion-") as tmp:
+        bundle = load_bundle(aliases.download_bundle(name, version, Path(tmp)))
+        if bundle.feature_spec.get("target") != spec["target"]:
+            raise_mismatch(name, version)
+        return bundle.predict(holdout), version
+
+
+def raise_mismatch(name: str, version: str) -> None:
+    from mlplat.core.errors import RegistryError
+
+    raise RegistryError(
+        f"champion '{name}' v{version} predicts a different target or classes; promote a new "
+        f"champion by hand (`mlplat promote {name} VERSION --reason ...`)"
+    )
+
+
+def judge(cfg: PlatformConfig, paths: ArtifactPaths, name: str) -> dict[str, Any]:
+    """Every gate's verdict for the model just evaluated (reads the registry, changes nothing)."""
+    import pandas as pd
+
+    gates.check_metrics(cfg)
+    spec = read_json(paths["feature_spec"])
+    holdout = pd.read_parquet(paths["test_rows"])
+    y = encode_target(spec["target"], holdout[cfg.data.target])
+    old, version = (
+        champion_scores(name, spec, holdout) if cfg.gates.champion_metric else (None, None)
+    )
+    return gates.decide(cfg, evaluation(paths), holdout, y, _scores(paths), old, version)
+
+
+def version_tags(verdict: dict[str, Any]) -> dict[str, str]:
+    """Model-version tags: the overall verdict and one tag per judged gate."""
+    tags = {
+        "mlplat.gates": "passed" if verdict["passed"] else "failed",
+        "mlplat.gates.failed": "; ".join(verdict["failed"]) or "none",
+    }
+    for v in verdict["verdicts"]:
+        if v["status"] != "skip":
+            tags[f"mlplat.gate.{v['gate']}.{v['scope']}.{v['metric']}"] = (
+                f"{v['status']}: {v['detail']}"
+            )
+    return tags
+
+
+def print_verdicts(verdict: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title="gates", title_justify="left")
+    for column in ("gate", "scope", "metric", "verdict", "detail"):
+        table.add_column(column, overflow="fold")
+    style = {"pass": "green", "fail": "bold red", "skip": "dim"}
+    for v in verdict["verdicts"]:
+        table.add_row(
+            v["gate"],
+            v["scope"],
+            v["metric"],
+            f"[{style[v['status']]}]{v['status']}[/]",
+            v["detail"],
+        )
+    console.print(table)
+
+
+def log_evaluation(paths: ArtifactPaths) -> None:
+    """Per-segment metrics as `segment.<segment>.<metric>`, one segment table, plots and report."""
+    import mlflow
+    import pandas as pd
+
+    from mlplat.runner.tracking import log_metrics
+
+    rows = read_json(paths["segments"])["segments"]
+    for row in rows:
+        if row.get("supported"):
+            log_metrics(row["metrics"], prefix=f"segment.{row['segment']}.")
+            log_metrics({"support": row["support"]}, prefix=f"segment.{row['segment']}.")
+    table = pd.DataFrame(
+        [
+            {
+                "segment": r["segment"],
+                "slice": r["slice"],
+                "support": r["support"],
+                **{m: v for m, v in r.get("metrics", {}).items()},
+                **{f"{m}_ci_low": c[0] for m, c in r.get("ci", {}).items()},
+                **{f"{m}_ci_high": c[1] for m, c in r.get("ci", {}).items()},
+            }
+            for r in rows
+        ]
+    )
+    if not table.empty:
+        mlflow.log_table(table, artifact_file="evaluate/segments_table.json")
+    mlflow.log_artifact(str(paths["segments"]), "evaluate")
+    mlflow.log_artifacts(str(paths["plots"]), "evaluate/plots")
+    mlflow.log_artifact(str(paths["report"]), "evaluate")
+
+
+def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: dict[str, Any]) -> None:
+    """The evaluate report plus verdicts and the champion comparison, as `run_report`.
+
+    evaluate/report.html is the evaluate stage's DVC output, so it is left as the stage wrote it.
+    """
+    import lightgbm
+    import mlflow
+
+    found = {
+        p.stem: read_json(p)[p.stem]
+        for p in sorted(paths["plots"].glob("*.json"))
+        if p.stem in curves.AXES
+    }
+    gains = evaluate_stage.importance(lightgbm.Booster(model_file=str(paths["model"])))
+    html = report.render(cfg.experiment_name, evaluation(paths), found, gains, verdict)
+    write_text(paths["run_report"], html)
+    mlflow.log_artifact(str(paths["run_report"]))
+
+
+def conclude(
+    cfg: PlatformConfig,
+    paths: ArtifactPaths,
+    name: str,
+    version: str,
+    verdict: dict[str, Any],
+    console: Console,
+) -> bool:
+    """Print and log the verdicts; move `champion` when every gate passed. Returns promoted."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    print_verdicts(verdict, console)
+    write_json(paths.root / GATES_FILE, verdict)
+    mlflow.log_artifact(str(paths.root / GATES_FILE), "evaluate")
+    mlflow.set_tags({"mlplat.gates": "passed" if verdict["passed"] else "failed"})
+    mlflow.log_metric("gates.passed", 1.0 if verdict["passed"] else 0.0)
+    finish_report(cfg, paths, verdict)
+    if not verdict["passed"]:
+        console.print(f"  [bold red]✗[/] champion stays: {'; '.join(verdict['failed'])}")
+        return False
+    reason = "every gate passed" + (
+        f" (vs champion v{verdict['champion_version']})"
+        if verdict["champion_version"]
+        else " (first champion)"
+    )
+    aliases.promote(MlflowClient(), name, version, reason, action="gate")
+    console.print(f"  [green]✓[/] champion   {name} v{version}: {reason}")
+    return True

@@ -1,0 +1,65 @@
+"""`mlplat promote`, `rollback` and `registry history`: the project's registry, by hand.
+
+The store is the project's (conf/tracking, else $MLFLOW_TRACKING_URI, else ./mlflow.db) and a model
+name must match the declared `registry.name_pattern`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlplat.core.config.ops import RegistryConfig
+from mlplat.core.errors import MlplatError, RegistryError
+from mlplat.stages.registry import aliases
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+def _settings(project: Path) -> tuple[str, RegistryConfig]:
+    """Tracking URI and registry settings; without a usable conf/, the defaults."""
+    from mlplat.runner.compose import compose
+    from mlplat.runner.tracking import tracking_uri
+
+    try:
+        cfg = compose(project, [])
+    except MlplatError:
+        fallback = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project / 'mlflow.db'}"
+        return fallback, RegistryConfig()
+    return tracking_uri(cfg, project), cfg.registry
+
+
+def check_name(name: str, registry: RegistryConfig) -> None:
+    if not re.fullmatch(registry.name_pattern, name):
+        raise RegistryError(
+            f"model name '{name}' does not match the declared pattern '{registry.name_pattern}' "
+            f"(template '{registry.name_template}')",
+            key="registry.name_pattern",
+        )
+
+
+def client(project: Path, name: str) -> MlflowClient:
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri, registry = _settings(project)
+    check_name(name, registry)
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(uri)
+
+
+def promote(project: Path, name: str, version: str, reason: str) -> aliases.AliasEvent:
+    return aliases.promote(client(project, name), name, version, reason)
+
+
+def rollback(project: Path, name: str, reason: str) -> aliases.AliasEvent:
+    return aliases.rollback(client(project, name), name, reason)
+
+
+def history(project: Path, name: str) -> tuple[list[aliases.AliasEvent], dict[str, str]]:
+    """Alias moves, oldest first, and where each alias points now."""
+    found = client(project, name)
+    return aliases.history(found, name), aliases.pointers(found, name)

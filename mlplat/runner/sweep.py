@@ -1,0 +1,269 @@
+"""Hydra multirun sweeps as one MLflow parent run with one child run per trial.
+
+MLflow races on a brand-new sqlite store when parallel workers create it (or the experiment) at
+once, and a concurrent `set_experiment` can put a worker's run into the Default experiment. So the
+sweep's process creates the store, the experiment and the parent run in `on_multirun_start`,
+before any trial launches, and hands the ids to the trials through the environment (joblib's
+workers inherit it); each trial then starts its run with the explicit experiment id.
+
+Trials write their artifacts to `artifacts/<experiment>/trials/<parent run id>/<job number>/` so
+parallel trials never clobber each other, and they do not register models: at the end of the
+sweep only the best trial's bundle is registered (alias `challenger`), from the best trial's run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.errors import ConfigError
+from mlplat.core.stage import ArtifactPaths
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from omegaconf import DictConfig
+
+    from mlplat.core.config import PlatformConfig
+
+PARENT_ENV = "MLPLAT_SWEEP_PARENT_RUN_ID"
+EXPERIMENT_ENV = "MLPLAT_SWEEP_EXPERIMENT_ID"
+STARTED_ENV = "MLPLAT_SWEEP_STARTED"
+STOPPED_ENV = "MLPLAT_SWEEP_STOPPED"
+
+
+@dataclass(frozen=True)
+class Trial:
+    parent_run_id: str
+    experiment_id: str
+    number: int
+    overrides: str
+
+    def paths(self, cfg: PlatformConfig, project: Path) -> ArtifactPaths:
+        base = ArtifactPaths.for_config(cfg, project)
+        return ArtifactPaths(
+            root=base.root / "trials" / self.parent_run_id / str(self.number), data=base.data
+        )
+
+
+def current_trial() -> Trial | None:
+    """The trial this process is running, when it runs inside an mlplat sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    parent = os.environ.get(PARENT_ENV)
+    if not parent:  # Hydra turns a callback's error into a warning: refuse to run unparented
+        raise ConfigError(
+            "this sweep has no MLflow parent run (see the SweepCallback warning above); "
+            "conf/config.yaml must list the mlplat sweep callback",
+            key="hydra.callbacks.mlplat_sweep",
+        )
+    hydra = HydraConfig.get()
+    return Trial(
+        parent, os.environ[EXPERIMENT_ENV], int(hydra.job.num), " ".join(hydra.overrides.task)
+    )
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    run_id: str
+    number: int
+    status: str
+    overrides: str
+    metrics: dict[str, float]
+
+    @classmethod
+    def of(cls, run: Run) -> TrialRow:
+        tags = run.data.tags
+        return cls(
+            run.info.run_id,
+            int(tags.get("mlplat.trial", -1)),
+            run.info.status,
+            tags.get("mlplat.overrides", ""),
+            dict(run.data.metrics),
+        )
+
+
+def trial_rows(experiment_id: str, parent_run_id: str) -> list[TrialRow]:
+    from mlflow import MlflowClient
+
+    runs = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+        max_results=10000,
+    )
+    return sorted((TrialRow.of(r) for r in runs), key=lambda row: row.number)
+
+
+def best_trial(rows: list[TrialRow], metric: str, direction: str) -> TrialRow | None:
+    scored = [r for r in rows if r.status == "FINISHED" and metric in r.metrics]
+    if not scored:
+        return None
+    pick = max if direction == "maximize" else min
+    return pick(scored, key=lambda r: r.metrics[metric])
+
+
+def _varying(rows: list[TrialRow]) -> dict[str, str]:
+    """run id -> only the overrides that differ between trials (the common ones are noise)."""
+    split = {r.run_id: r.overrides.split() for r in rows}
+    common = set.intersection(*(set(v) for v in split.values())) if split else set()
+    return {run_id: " ".join(o for o in ws if o not in common) for run_id, ws in split.items()}
+
+
+def comparison(rows: list[TrialRow], metric: str) -> list[dict[str, Any]]:
+    """One row per trial: the overrides that vary, the sweep metric, and what it cost."""
+    varying = _varying(rows) if len(rows) > 1 else {r.run_id: r.overrides for r in rows}
+    return [
+        {
+            "trial": r.number,
+            "run_id": r.run_id,
+            "status": r.status,
+            "overrides": varying[r.run_id],
+            metric: r.metrics.get(metric),
+            "money": r.metrics.get("cost.total.money"),
+            "wall_seconds": r.metrics.get("cost.total.wall_seconds"),
+            "cpu_seconds": (
+                r.metrics.get("cost.total.cpu_user_seconds", 0.0)
+                + r.metrics.get("cost.total.cpu_system_seconds", 0.0)
+            ),
+            "peak_rss_mb": r.metrics.get("cost.total.peak_rss_mb"),
+        }
+        for r in rows
+    ]
+
+
+def _platform(config: DictConfig) -> PlatformConfig:
+    """The sweep's config without its `hydra` node, typed (as Hydra hands it to each job)."""
+    import copy
+
+    from omegaconf import open_dict, read_write
+
+    from mlplat.runner.boundary import to_platform
+
+    body = copy.deepcopy(config)
+    with read_write(body), open_dict(body):
+        body.pop("hydra", None)
+    return to_platform(body)
+
+
+def start(config: DictConfig, project: Path) -> tuple[str, str]:
+    """Store, experiment and parent run, before any trial; returns (experiment id, parent id)."""
+    from mlflow import MlflowClient
+
+    from mlplat.core import provenance
+    from mlplat.runner import tracking
+
+    cfg = _platform(config)
+    experiment_id = tracking.connect(cfg, project)
+    tags = {
+        "mlplat.sweep": "parent",
+        "mlplat.experiment": cfg.experiment_name,
+        **{f"mlplat.{k}": v for k, v in provenance.git_state(project).items()},
+    }
+    name = tracking.run_name(cfg).replace(
+        f"-{cfg.model.algorithm}-", f"-{cfg.model.algorithm}-sweep-"
+    )
+    parent = MlflowClient().create_run(experiment_id, run_name=name, tags=tags)
+    os.environ[PARENT_ENV], os.environ[EXPERIMENT_ENV] = parent.info.run_id, experiment_id
+    os.environ[STARTED_ENV] = str(time.time())
+    return experiment_id, parent.info.run_id
+
+
+def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_run_id: str) -> str:
+    """Log and register the best trial's bundle on the best trial's own run."""
+    import mlflow
+
+    from mlplat.core import provenance
+    from mlplat.runner import tracking
+
+    bundle = Trial(parent_run_id, "", best.number, "").paths(cfg, project)["bundle"]
+    with mlflow.start_run(run_id=best.run_id):
+        return tracking.register_bundle(
+            bundle,
+            provenance.model_name(cfg),
+            {
+                "run_id": best.run_id,
+                "sweep_parent_run_id": parent_run_id,
+                "config_hash": provenance.config_hash(cfg),
+                "git_sha": provenance.git_state(project)["git_sha"],
+            },
+        )
+
+
+def finish(config: DictConfig, project: Path, metric: str, direction: str) -> dict[str, Any]:
+    """Summarize the trials on the parent run, register the best, end the parent run."""
+    from mlflow import MlflowClient
+
+    parent_run_id, experiment_id = os.environ.pop(PARENT_ENV), os.environ.pop(EXPERIMENT_ENV)
+    started = float(os.environ.pop(STARTED_ENV, time.time()))
+    cfg, client = _platform(config), MlflowClient()
+    rows = trial_rows(experiment_id, parent_run_id)
+    best = best_trial(rows, metric, direction)
+    table = comparison(rows, metric)
+    totals = {
+        "sweep.trials": len(rows),
+        "sweep.failed": sum(r.status != "FINISHED" for r in rows),
+        "sweep.wall_seconds": time.time() - started,
+        "cost.total.money": sum(row["money"] or 0.0 for row in table),
+        "cost.total.cpu_seconds": sum(row["cpu_seconds"] or 0.0 for row in table),
+    }
+    summary: dict[str, Any] = {
+        "parent_run_id": parent_run_id,
+        "experiment_id": experiment_id,
+        "metric": metric,
+        "direction": direction,
+        "currency": cfg.budget.currency,
+        "totals": totals,
+        "stopped": os.environ.pop(STOPPED_ENV, None),
+        "trials": table,
+        "best": None,
+    }
+    for key, value in totals.items():
+        client.log_metric(parent_run_id, key, float(value))
+    if best is not None:
+        summary["best"] = {
+            "trial": best.number,
+            "run_id": best.run_id,
+            "overrides": best.overrides,
+            metric: best.metrics[metric],
+        }
+        client.log_metric(parent_run_id, f"best.{metric}", best.metrics[metric])
+        client.set_tag(parent_run_id, "mlplat.best_run_id", best.run_id)
+        client.set_tag(parent_run_id, "mlplat.best_overrides", best.overrides)
+        if cfg.registry.register:
+            summary["best"]["model_version"] = _register_best(cfg, project, best, parent_run_id)
+    client.log_dict(parent_run_id, summary, "sweep/summary.json")
+    client.set_terminated(parent_run_id, "FINISHED" if best is not None else "FAILED")
+    return summary
+
+
+def abandon() -> None:
+    """A sweep that died (a trial failed, Ctrl-C): end the parent run FAILED, never RUNNING."""
+    parent_run_id = os.environ.pop(PARENT_ENV, None)
+    for name in (EXPERIMENT_ENV, STARTED_ENV, STOPPED_ENV):
+        os.environ.pop(name, None)
+    if not parent_run_id:
+        return
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    if client.get_run(parent_run_id).info.status == "RUNNING":
+        client.set_terminated(parent_run_id, "FAILED")
+
+
+def note_stop(reason: str) -> None:
+    """The sweeper stopped launching trials: say so on the parent run and in the summary."""
+    from mlflow import MlflowClient
+
+    os.environ[STOPPED_ENV] = reason
+    parent_run_id = os.environ.get(PARENT_ENV)
+    if parent_run_id:
+        MlflowClient().set_tag(parent_run_id, "mlplat.sweep_stopped", reason)
+
+
+def platform_config(config: DictConfig) -> PlatformConfig:
+    return _platform(config)

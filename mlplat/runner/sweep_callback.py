@@ -1,0 +1,68 @@
+"""The Hydra callback that brackets every `mlplat run -m` sweep (listed in conf/config.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from mlplat.runner import sweep
+
+
+class SweepCallback(Callback):
+    """Parent run before the first trial; comparison, best trial and total cost after the last."""
+
+    def __init__(self, metric: str = "auc", direction: str = "maximize") -> None:
+        self.metric, self.direction = metric, direction
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep.start(config, Path.cwd())
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        summary = sweep.finish(config, Path.cwd(), self.metric, self.direction)
+        print_summary(summary)
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    return (
+        "-" if value is None else f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+    )
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The comparison table of all trials, the best one and the total cost, on stderr."""
+    from rich.console import Console
+    from rich.table import Table
+
+    metric, currency = summary["metric"], summary["currency"]
+    table = Table(title=f"sweep {summary['parent_run_id']}", title_justify="left")
+    for name in ("trial", "overrides", metric, f"cost ({currency})", "wall s", "status"):
+        table.add_column(name, overflow="fold")
+    for row in summary["trials"]:
+        table.add_row(
+            str(row["trial"]),
+            row["overrides"],
+            _fmt(row[metric]),
+            _fmt(row["money"], 3),
+            _fmt(row["wall_seconds"], 3),
+            row["status"],
+        )
+    console = Console(stderr=True)
+    console.print(table)
+    totals, best = summary["totals"], summary["best"]
+    console.print(
+        f"total cost {totals['cost.total.money']:.3g} {currency} over {totals['sweep.trials']} "
+        f"trials, {totals['sweep.wall_seconds']:.1f}s"
+    )
+    if summary.get("stopped"):
+        console.print(f"[yellow]sweep stopped early:[/] {summary['stopped']}")
+    if best:
+        version = (
+            f", registered v{best['model_version']} @challenger" if "model_version" in best else ""
+        )
+        console.print(
+            f"best trial #{best['trial']} ({best['run_id']}): {metric}={best[metric]:.4f} "
+            f"[{best['overrides']}]{version}"
+        )

@@ -1,0 +1,1 @@
+"""The scoring service: serves a verified bundle; imports only `mlplat.core`, never MLflow."""

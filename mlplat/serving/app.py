@@ -1,0 +1,365 @@
+"""The scoring ASGI app: MLflow `/invocations`, Open Inference Protocol V2, health, metrics, admin.
+
+The request path is: read the body (bounded) -> parse to columns -> validate -> fast features
+-> Booster.predict -> JSON. Client mistakes are `InputError`s (4xx naming column and row);
+anything else is caught too and answered with a JSON 500, so a worker never dies on a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mlplat.serving import openapi
+from mlplat.serving.errors import InputError
+from mlplat.serving.metrics import Metrics
+from mlplat.serving.model import ModelHolder, ServedModel
+from mlplat.serving.payloads import Table, csv_table, mlflow_table, v2_table
+from mlplat.serving.reqlog import LogRecord, RequestLogger
+from mlplat.serving.settings import ServeSettings, admin_token
+from mlplat.serving.source import make_source
+from mlplat.serving.updater import Updater
+
+log = logging.getLogger("mlplat.serving")
+JSON = "application/json"
+Parse = Callable[[Request, bytes], tuple[Table, Any]]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status, headers, JSON)
+
+
+def error_response(exc: InputError) -> Response:
+    return json_response(exc.body(), exc.status)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Refuse early on Content-Length, and stop reading a chunked body once it passes the limit."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise InputError(413, "payload_too_large", f"the body is over the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InputError(
+                413, "payload_too_large", f"the body is over the limit of {limit} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _mlflow_parse(request: Request, body: bytes) -> tuple[Table, Any]:
+    kind = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
+    if kind in (JSON, "", "*/*"):
+        return mlflow_table(body), None
+    if kind == "text/csv":
+        return csv_table(body), None
+    raise InputError(
+        415,
+        "unsupported_media_type",
+        f"content type {kind!r} is not supported; use application/json or text/csv",
+    )
+
+
+def _v2_parse(request: Request, body: bytes) -> tuple[Table, Any]:
+    return v2_table(body)
+
+
+@dataclass
+class Server:
+    """State shared by the handlers of one process."""
+
+    settings: ServeSettings
+    holder: ModelHolder
+    metrics: Metrics
+    updater: Updater
+    logger: RequestLogger | None = None
+
+    def model(self) -> ServedModel:
+        current = self.holder.current
+        if current is None:
+            raise InputError(503, "not_ready", "no model is loaded yet")
+        return current
+
+    async def score(
+        self,
+        request: Request,
+        endpoint: str,
+        parse: Parse,
+        render: Callable[[ServedModel, list[float], Any], Any],
+    ) -> Response:
+        started = time.perf_counter()
+        metrics = self.metrics
+        metrics.in_flight.inc()
+        status = 500
+        try:
+            model = self.model()  # taken once: a swap mid-request does not change this request
+            body = await read_body(request, self.settings.max_payload_bytes)
+            table, request_id = parse(request, body)
+            typed, predictions = model.predict_table(table)
+            values = predictions.tolist()
+            response = json_response(
+                render(model, values, request_id),
+                200,
+                {"x-model-name": model.name, "x-model-version": model.version},
+            )
+            status = 200
+            metrics.rows.observe(table.n_rows)
+            metrics.observe_predictions(values)
+            self._log(model, typed, values, started)
+            return response
+        except InputError as exc:
+            status = exc.status
+            return error_response(exc)
+        except Exception as exc:  # a bug must not kill the worker; the client gets a JSON 500
+            log.exception("scoring failed")
+            return json_response({"error_code": "INTERNAL_ERROR", "message": str(exc)}, 500)
+        finally:
+            metrics.in_flight.dec()
+            metrics.requests.labels(endpoint, str(status)).inc()
+            metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+    def _log(
+        self, model: ServedModel, typed: dict[str, list], values: list[float], started: float
+    ) -> None:
+        if self.logger is None or not self.logger.wanted():
+            return
+        latency = round((time.perf_counter() - started) * 1000, 3)
+        self.logger.submit(
+            LogRecord(
+                time.time(), uuid.uuid4().hex, model.name, model.version, latency, typed, values
+            )
+        )
+
+
+def _mlflow_render(model: ServedModel, values: list[float], _: Any) -> Any:
+    return {"predictions": values, "model_version": model.version}
+
+
+def _v2_render(model: ServedModel, values: list[float], request_id: Any) -> Any:
+    out = {
+        "model_name": model.name,
+        "model_version": model.version,
+        "outputs": [
+            {"name": "predictions", "shape": [len(values)], "datatype": "FP64", "data": values}
+        ],
+    }
+    if request_id is not None:
+        out["id"] = request_id
+    return out
+
+
+def _routes(server: Server) -> list[Route]:
+    async def invocations(request: Request) -> Response:
+        return await server.score(request, "invocations", _mlflow_parse, _mlflow_render)
+
+    async def v2_infer(request: Request) -> Response:
+        name = request.path_params["model_name"]
+        current = server.holder.current
+        if current is not None and name != current.name:
+            return error_response(
+                InputError(
+                    404, "unknown_model", f"this server serves {current.name!r}, not {name!r}"
+                )
+            )
+        return await server.score(request, "v2_infer", _v2_parse, _v2_render)
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        current = server.holder.current
+        if current is None:
+            return json_response({"ready": False}, 503)
+        return json_response({"ready": True, "model_version": current.version})
+
+    async def version(request: Request) -> Response:
+        try:
+            info = server.model().info()
+        except InputError as exc:
+            return error_response(exc)
+        return json_response(
+            {**info, "reloads": server.holder.reloads, "last_refused": server.holder.last_error}
+        )
+
+    async def metrics(request: Request) -> Response:
+        return Response(server.metrics.render(), 200, media_type="text/plain; version=0.0.4")
+
+    async def openapi_doc(request: Request) -> Response:
+        model = server.model()
+        return json_response(openapi.document(model.bundle.schema, model.name))
+
+    async def v2_metadata(request: Request) -> Response:
+        model = server.model()
+        if request.path_params["model_name"] != model.name:
+            return error_response(
+                InputError(404, "unknown_model", f"no model {request.path_params['model_name']!r}")
+            )
+        return json_response(_v2_metadata(model))
+
+    async def v2_model_ready(request: Request) -> Response:
+        current = server.holder.current
+        ok = current is not None and request.path_params["model_name"] == current.name
+        return json_response(
+            {"name": request.path_params["model_name"], "ready": ok}, 200 if ok else 404
+        )
+
+    async def v2_server(request: Request) -> Response:
+        return json_response({"name": "mlplat", "version": "1", "extensions": []})
+
+    async def reload(request: Request) -> Response:
+        token = admin_token()
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if token is None:
+            return json_response(
+                {
+                    "error_code": "PERMISSION_DENIED",
+                    "message": "the admin endpoint is off: set MLPLAT_ADMIN_TOKEN",
+                },
+                403,
+            )
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return json_response(
+                {"error_code": "UNAUTHENTICATED", "message": "bad or missing token"}, 401
+            )
+        outcome = await asyncio.to_thread(server.updater.attempt)
+        return json_response(
+            {
+                "outcome": outcome,
+                "model_version": server.model().version,
+                "last_refused": server.holder.last_error,
+            }
+        )
+
+    return [
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/v2/models/{model_name}/infer", v2_infer, methods=["POST"]),
+        Route("/v2/models/{model_name}", v2_metadata, methods=["GET"]),
+        Route("/v2/models/{model_name}/ready", v2_model_ready, methods=["GET"]),
+        Route("/v2/health/live", health, methods=["GET"]),
+        Route("/v2/health/ready", ready, methods=["GET"]),
+        Route("/v2", v2_server, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/ping", health, methods=["GET"]),  # MLflow's liveness path
+        Route("/ready", ready, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi_doc, methods=["GET"]),
+        Route("/admin/reload", reload, methods=["POST"]),
+    ]
+
+
+V2_TYPES = {
+    "int": "INT64",
+    "float": "FP64",
+    "bool": "BOOL",
+    "str": "BYTES",
+    "category": "BYTES",
+    "datetime": "BYTES",
+}
+
+
+def _v2_metadata(model: ServedModel) -> dict[str, Any]:
+    declared = model.bundle.schema.get("columns", {})
+    inputs = [
+        {
+            "name": rule.name,
+            "datatype": V2_TYPES.get(declared.get(rule.name, {}).get("dtype"), "BYTES"),
+            "shape": [-1],
+        }
+        for rule in model.validator.rules
+    ]
+    return {
+        "name": model.name,
+        "versions": [model.version],
+        "platform": "lightgbm",
+        "inputs": inputs,
+        "outputs": [{"name": "predictions", "datatype": "FP64", "shape": [-1]}],
+    }
+
+
+def _start_logger(settings: ServeSettings, metrics: Metrics) -> RequestLogger | None:
+    from pathlib import Path
+
+    if not settings.request_log_dir or settings.request_log_sample <= 0:
+        return None
+    return RequestLogger(
+        Path(settings.request_log_dir),
+        settings.request_log_sample,
+        settings.request_log_queue_size,
+        settings.request_log_rotate_bytes,
+        settings.request_log_rotate_seconds,
+        metrics.log_dropped.inc,
+        metrics.log_written.inc,
+    )
+
+
+async def _bad_json(request: Request, exc: Exception) -> Response:
+    code = getattr(exc, "status_code", 500)
+    return json_response(
+        {
+            "error_code": "BAD_REQUEST" if code < 500 else "INTERNAL_ERROR",
+            "message": str(getattr(exc, "detail", exc)),
+        },
+        code,
+    )
+
+
+def create_app(settings: ServeSettings) -> Starlette:
+    """The app for one process; the first model loads before the server reports ready."""
+    metrics = Metrics()
+    holder = ModelHolder()
+    source = make_source(settings.model, settings.tracking_uri)
+    updater = Updater(
+        source, holder, metrics, settings.max_batch_rows, settings.poll_interval_seconds
+    )
+    server = Server(settings, holder, metrics, updater)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        outcome = await asyncio.to_thread(updater.attempt)
+        if holder.current is None:
+            raise RuntimeError(
+                f"the model could not be loaded ({outcome}): "
+                f"{(holder.last_error or {}).get('reason')}"
+            )
+        server.logger = _start_logger(settings, metrics)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGHUP, updater.trigger)
+        poller = asyncio.create_task(updater.run())
+        try:
+            yield
+        finally:
+            poller.cancel()
+            if server.logger is not None:
+                await asyncio.to_thread(server.logger.close)
+
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        404: _bad_json,
+        405: _bad_json,
+        500: _bad_json,
+    }
+    app = Starlette(routes=_routes(server), lifespan=lifespan, exception_handlers=handlers)
+    app.state.server = server
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory for `--workers N`: each worker builds its app from the same settings."""
+    return create_app(ServeSettings.from_env())

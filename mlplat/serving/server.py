@@ -1,0 +1,40 @@
+"""Run the app under uvicorn (uvloop + httptools when installed), one process or N workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any
+
+from mlplat.serving.settings import ENV, ServeSettings
+
+GRACEFUL_SECONDS = 30  # SIGTERM: stop accepting, let in-flight requests finish up to this long
+
+
+def serve(settings: ServeSettings) -> None:
+    import uvicorn
+
+    # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal; a no-op handler
+    # makes that last step a clean exit 0 instead of death by signal.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+    }
+    if settings.workers > 1:
+        # Workers are separate processes: they rebuild the app from the settings in the env.
+        os.environ[ENV] = settings.to_env()
+        uvicorn.run(
+            "mlplat.serving.app:app_from_env", factory=True, workers=settings.workers, **options
+        )
+        return
+    from mlplat.serving.app import create_app
+
+    uvicorn.run(create_app(settings), **options)

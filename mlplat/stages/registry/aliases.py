@@ -1,0 +1,158 @@
+"""Aliases with a memory: `champion` moves by gate, by `promote` or by `rollback`, and every move
+is recorded as a tag on the registered model (who, when, why), so history survives any client.
+
+Tags are keyed `mlplat.alias_history.<UTC timestamp>`: sortable, one small JSON value each (tag
+values have a size limit, so one growing list would not do), and safe for concurrent writers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.errors import RegistryError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+HISTORY_PREFIX = "mlplat.alias_history."
+MAX_REASON = 1000
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    at: str  # ISO UTC time
+    alias: str
+    version: str
+    previous: str | None
+    action: str  # gate | promote | rollback
+    by: str
+    reason: str
+
+
+def user() -> str:
+    """Who moved the alias: $MLPLAT_USER (CI sets it), else the login name."""
+    try:
+        return os.environ.get("MLPLAT_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
+def _model(client: MlflowClient, name: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_registered_model(name)
+    except MlflowException as exc:
+        raise RegistryError(f"no registered model '{name}' in the registry") from exc
+
+
+def check_version(client: MlflowClient, name: str, version: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    _model(client, name)
+    try:
+        client.get_model_version(name, str(version))
+    except MlflowException as exc:
+        raise RegistryError(f"model '{name}' has no version '{version}'") from exc
+
+
+def pointers(client: MlflowClient, name: str) -> dict[str, str]:
+    """Alias -> version, as the registry holds them now."""
+    found = getattr(_model(client, name), "aliases", {}) or {}
+    return {alias: str(version) for alias, version in found.items()}
+
+
+def current(client: MlflowClient, name: str, alias: str = CHAMPION) -> str | None:
+    """The version an alias points at, or None."""
+    return pointers(client, name).get(alias)
+
+
+def history(client: MlflowClient, name: str) -> list[AliasEvent]:
+    """Every recorded alias move, oldest first."""
+    tags = _model(client, name).tags or {}
+    events = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(HISTORY_PREFIX)]
+    return [AliasEvent(**e) for e in events]
+
+
+def move(
+    client: MlflowClient, name: str, alias: str, version: str, action: str, reason: str
+) -> AliasEvent:
+    """Point `alias` at `version` and record the move."""
+    now = dt.datetime.now(dt.UTC)
+    event = AliasEvent(
+        at=now.isoformat(timespec="seconds"),
+        alias=alias,
+        version=str(version),
+        previous=current(client, name, alias),
+        action=action,
+        by=user(),
+        reason=reason[:MAX_REASON],
+    )
+    client.set_registered_model_alias(name, alias, str(version))
+    key = HISTORY_PREFIX + now.strftime("%Y%m%dT%H%M%S.%fZ")
+    client.set_registered_model_tag(name, key, json.dumps(asdict(event), sort_keys=True))
+    client.set_model_version_tag(name, str(version), f"mlplat.{alias}_since", event.at)
+    return event
+
+
+def promote(
+    client: MlflowClient, name: str, version: str, reason: str, action: str = "promote"
+) -> AliasEvent:
+    if not reason.strip():
+        raise RegistryError('a promotion needs a reason (--reason "...")')
+    check_version(client, name, version)
+    return move(client, name, CHAMPION, version, action, reason)
+
+
+def champion_stack(events: list[AliasEvent]) -> list[str]:
+    """Champions in order, as promotions push and rollbacks pop them."""
+    stack: list[str] = []
+    for event in events:
+        if event.alias != CHAMPION:
+            continue
+        if event.action == "rollback":
+            if stack:
+                stack.pop()
+            if not stack or stack[-1] != event.version:
+                stack.append(event.version)
+        else:
+            stack.append(event.version)
+    return stack
+
+
+def rollback(client: MlflowClient, name: str, reason: str = "") -> AliasEvent:
+    """Move `champion` back to the champion before the current one."""
+    stack = champion_stack(history(client, name))
+    if len(stack) < 2:
+        raise RegistryError(f"model '{name}' has no previous champion to roll back to")
+    target = stack[-2]
+    check_version(client, name, target)
+    return move(
+        client, name, CHAMPION, target, "rollback", reason or f"rollback from version {stack[-1]}"
+    )
+
+
+def tag_version(client: MlflowClient, name: str, version: str, tags: dict[str, str]) -> None:
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value[:5000])
+
+
+def download_bundle(name: str, version: str, dest: Path) -> Path:
+    """The registered version's bundle, as logged by `register_bundle`, under `dest`."""
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{name}/{version}", dst_path=str(dest)
+    )
+    bundle = Path(local) / "artifacts" / "bundle"
+    if not bundle.is_dir():
+        raise RegistryError(f"version {version} of '{name}' holds no bundle artifact")
+    return bundle
