@@ -1,0 +1,147 @@
+"""Data sources (CSV, Parquet, fsspec URLs, encodings) and leak-free splits."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlplat.core import dataio
+from mlplat.core.config.data import DataConfig, SplitConfig
+from mlplat.core.errors import ConfigError, DataValidationError
+from mlplat.core.split import split_rows
+from mlplat.example.churn import generate
+
+
+@pytest.fixture(scope="module")
+def churn() -> pd.DataFrame:
+    frame = generate(rows=2000, seed=3)
+    return frame.assign(household=frame["customer_id"] // 3)  # ~3 customers per household
+
+
+def config(path: str = "data/churn.csv", fmt: str = "auto", **split: object) -> DataConfig:
+    return DataConfig(path=path, format=fmt, target="churn", id_column="customer_id",
+                      timestamp_column="signup_date", split=SplitConfig(**split))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- sources
+@pytest.mark.parametrize(("name", "fmt"), [
+    pytest.param("t.csv", "auto", id="csv"),
+    pytest.param("t.parquet", "auto", id="parquet"),
+    pytest.param("t.data", "parquet", id="declared-parquet"),
+])
+def test_csv_and_parquet_read_back_the_same_table(churn: pd.DataFrame, tmp_path: Path, name: str,
+                                                  fmt: str) -> None:
+    path = tmp_path / name
+    if fmt == "parquet" or name.endswith(".parquet"):
+        churn.to_parquet(path, index=False)
+    else:
+        churn.to_csv(path, index=False)
+    loaded = dataio.load(config(str(path), fmt))
+    assert list(loaded.columns) == list(churn.columns) and len(loaded) == len(churn)
+    assert loaded["customer_id"].tolist() == churn["customer_id"].tolist()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_fsspec_urls_are_read_through_fsspec(churn: pd.DataFrame, suffix: str) -> None:
+    import fsspec
+
+    url = f"memory://mlplat-{uuid.uuid4().hex}/churn.{suffix}"
+    with fsspec.open(url, "wb") as fh:
+        if suffix == "csv":
+            fh.write(churn.to_csv(index=False).encode())
+        else:
+            churn.to_parquet(fh, index=False)
+    loaded = dataio.load(config(url))
+    assert len(loaded) == len(churn) and loaded["region"].tolist() == churn["region"].tolist()
+
+
+def test_file_url_is_a_local_path(churn: pd.DataFrame, tmp_path: Path) -> None:
+    churn.to_csv(tmp_path / "c.csv", index=False)
+    assert len(dataio.load(config((tmp_path / "c.csv").as_uri()))) == len(churn)
+    with pytest.raises(ConfigError, match="does not exist"):
+        dataio.load(config((tmp_path / "gone.csv").as_uri()))
+
+
+def test_undecodable_bytes_name_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"id,city,score\n1,Lagos,3\n2,K\xf6ln,4\n")
+    with pytest.raises(DataValidationError) as info:
+        dataio.read_frame(str(path))
+    assert "line 3" in str(info.value) and "'city'" in str(info.value)
+    assert info.value.key == "schema.columns.city"
+
+
+def test_empty_file_is_a_data_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "e.csv").write_bytes(b"")
+    with pytest.raises(DataValidationError, match="e.csv' is empty"):
+        dataio.read_frame(str(tmp_path / "e.csv"))
+
+
+# ---------------------------------------------------------------- splits
+def sides(frame: pd.DataFrame, data: DataConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    train, test = split_rows(frame, data, "binary")
+    assert not set(train) & set(test), "a row is on both sides"
+    return frame.iloc[train], frame.iloc[test]
+
+
+def test_random_split_is_disjoint_and_sized(churn: pd.DataFrame) -> None:
+    train, test = sides(churn, config(strategy="random", test_size=0.25))
+    assert len(train) + len(test) == len(churn) and len(test) == len(churn) // 4
+
+
+def test_stratified_split_keeps_class_rates(churn: pd.DataFrame) -> None:
+    train, test = sides(churn, config(strategy="stratified", test_size=0.2))
+    rate = churn["churn"].mean()
+    # stratification leaves at most one row of rounding per class
+    assert abs(train["churn"].mean() - rate) < 1 / len(train) + 1e-9
+    assert abs(test["churn"].mean() - rate) < 1 / len(test) + 1e-9
+
+
+@pytest.mark.parametrize("cutoff", [None, "2023-06-01"])
+def test_time_split_trains_strictly_on_the_past(churn: pd.DataFrame, cutoff: str | None) -> None:
+    train, test = sides(churn, config(strategy="time", test_size=0.2, cutoff=cutoff))
+    train_at, test_at = pd.to_datetime(train["signup_date"]), pd.to_datetime(test["signup_date"])
+    assert len(train) and len(test)
+    assert train_at.max() < test_at.min()
+    if cutoff:
+        assert train_at.max() < pd.Timestamp(cutoff) <= test_at.min()
+
+
+def test_group_split_never_puts_a_group_on_both_sides(churn: pd.DataFrame) -> None:
+    train, test = sides(churn, config(strategy="group", group_column="household", test_size=0.2))
+    assert not set(train["household"]) & set(test["household"])
+    assert 0.1 < len(test) / len(churn) < 0.3
+
+
+def test_group_split_defaults_to_the_id_column(churn: pd.DataFrame) -> None:
+    train, test = sides(churn.assign(customer_id=churn["household"]), config(strategy="group"))
+    assert not set(train["customer_id"]) & set(test["customer_id"])
+
+
+@pytest.mark.parametrize(("split", "key"), [
+    pytest.param({"strategy": "alphabetical"}, "data.split.strategy", id="unknown"),
+    pytest.param({"strategy": "group", "group_column": "nope"}, "data.split.group_column", id="group"),
+])
+def test_bad_split_declarations_name_their_key(churn: pd.DataFrame, split: dict[str, str],
+                                               key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        split_rows(churn, config(**split), "binary")
+    assert info.value.key == key
+
+
+def test_time_split_needs_a_timestamp(churn: pd.DataFrame) -> None:
+    data = config(strategy="time")
+    data.timestamp_column = None
+    with pytest.raises(ConfigError) as info:
+        split_rows(churn, data, "binary")
+    assert info.value.key == "data.timestamp_column"
+
+
+def test_splits_are_reproducible(churn: pd.DataFrame) -> None:
+    first = split_rows(churn, config(seed=5), "binary")
+    again = split_rows(churn, config(seed=5), "binary")
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))

@@ -1,0 +1,86 @@
+"""Promote, rollback and history against a real sqlite MLflow registry, in process and by CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlplat.core.errors import RegistryError
+from mlplat.stages.registry import aliases
+from tests.conftest import make_project, mlplat, tracking_uri
+
+NAME = "telco-churn-lgbm"
+
+
+def _registry(root: Path, versions: int = 3):  # type: ignore[no-untyped-def]
+    """A registered model with `versions` versions (sources are plain directories)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri(root), registry_uri=tracking_uri(root))
+    client.create_registered_model(NAME)
+    for i in range(versions):
+        source = root / f"model{i}"
+        source.mkdir(parents=True)
+        client.create_model_version(NAME, str(source))
+    return client
+
+
+def test_promote_rollback_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLPLAT_USER", "alice")
+    client = _registry(tmp_path)
+    aliases.promote(client, NAME, "1", "first", action="gate")
+    aliases.promote(client, NAME, "2", "better")
+    aliases.promote(client, NAME, "3", "best")
+    assert aliases.current(client, NAME) == "3"
+
+    back = aliases.rollback(client, NAME, "v3 broke checkout")
+    assert (back.version, back.previous, back.action, back.by) == ("2", "3", "rollback", "alice")
+    assert aliases.current(client, NAME) == "2"
+    aliases.rollback(client, NAME)
+    assert aliases.current(client, NAME) == "1"
+    with pytest.raises(RegistryError, match="no previous champion"):
+        aliases.rollback(client, NAME)
+
+    events = aliases.history(client, NAME)
+    assert [(e.version, e.action) for e in events] == [
+        ("1", "gate"), ("2", "promote"), ("3", "promote"), ("2", "rollback"), ("1", "rollback")
+    ]
+    assert events[1].previous == "1" and events[1].reason == "better" and events[1].by == "alice"
+    version = client.get_model_version(NAME, "1")
+    assert "mlplat.champion_since" in version.tags
+
+
+def test_refusals(tmp_path: Path) -> None:
+    client = _registry(tmp_path, versions=1)
+    with pytest.raises(RegistryError, match="no version '7'"):
+        aliases.promote(client, NAME, "7", "why not")
+    with pytest.raises(RegistryError, match="needs a reason"):
+        aliases.promote(client, NAME, "1", "  ")
+    with pytest.raises(RegistryError, match="no registered model 'other-model-name'"):
+        aliases.history(client, "other-model-name")
+    assert aliases.current(client, NAME) is None  # nothing moved
+
+
+def test_cli_promote_rollback_history(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj", rows=200)
+    _registry(root, versions=2)
+    done = mlplat("promote", NAME, "1", "--reason", "initial release", cwd=root,
+                  env={"MLPLAT_USER": "bob"})
+    assert done.returncode == 0, done.stderr
+    assert mlplat("promote", NAME, "2", "--reason", "retrained", cwd=root).returncode == 0
+    done = mlplat("rollback", NAME, "--reason", "latency regression", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "v2 -> v1" in done.stderr
+
+    done = mlplat("registry", "history", NAME, cwd=root)
+    assert done.returncode == 0, done.stderr
+    for text in ("initial release", "bob", "retrained", "latency regression", "rollback",
+                 "@champion -> v1"):
+        assert text in done.stderr
+
+    bad = mlplat("promote", "Churn_Model", "1", "--reason", "x", cwd=root)
+    assert bad.returncode == 1
+    assert "does not match the declared pattern" in bad.stderr and "Traceback" not in bad.stderr
+    missing = mlplat("promote", NAME, "9", "--reason", "x", cwd=root)
+    assert missing.returncode == 1 and "has no version '9'" in missing.stderr
