@@ -46,15 +46,18 @@ def client(root: Path) -> Any:
 def latest_run(root: Path) -> Any:
     mlflow_client = client(root)
     experiment = mlflow_client.get_experiment_by_name(EXPERIMENT)
-    return mlflow_client.search_runs([experiment.experiment_id], order_by=["start_time DESC"],
-                                     max_results=1)[0]
+    return mlflow_client.search_runs(
+        [experiment.experiment_id], order_by=["start_time DESC"], max_results=1
+    )[0]
 
 
 def fingerprint(root: Path) -> dict[str, tuple[str, int]]:
     base = root / "artifacts" / EXPERIMENT
     return {
         str(p.relative_to(base)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-        for part in KEPT for p in sorted((base / part).rglob("*")) if p.is_file()
+        for part in KEPT
+        for p in sorted((base / part).rglob("*"))
+        if p.is_file()
     }
 
 
@@ -64,8 +67,12 @@ Frame = pd.DataFrame
 
 def via_frame(change: Callable[[Frame], Frame]) -> Callable[[bytes], bytes]:
     def corrupt(raw: bytes) -> bytes:
-        return change(pd.read_csv(io.BytesIO(raw), keep_default_na=False, dtype=str)).to_csv(
-            index=False).encode()
+        return (
+            change(pd.read_csv(io.BytesIO(raw), keep_default_na=False, dtype=str))
+            .to_csv(index=False)
+            .encode()
+        )
+
     return corrupt
 
 
@@ -73,6 +80,7 @@ def cells(column: str, value: str, rows: slice = slice(10, 13)) -> Callable[[Fra
     def change(frame: Frame) -> Frame:
         frame.loc[frame.index[rows], column] = value
         return frame
+
     return change
 
 
@@ -147,8 +155,9 @@ def test_corrupted_data_fails_the_run_and_changes_nothing(copy: Path, case: str)
         assert "churn.csv" in report["failures"][0]["examples"][0]
     run = latest_run(copy)
     assert run.info.status == "FAILED"
-    attached = client(copy).download_artifacts(run.info.run_id, "validation/report.json",
-                                               str(copy / "downloaded"))
+    attached = client(copy).download_artifacts(
+        run.info.run_id, "validation/report.json", str(copy / "downloaded")
+    )
     assert read_json(attached) == report
     assert len(client(copy).search_model_versions(f"name='{MODEL}'")) == versions == 1
     assert fingerprint(copy) == before  # no model trained, no bundle rewritten
@@ -164,7 +173,9 @@ def test_data_md5_tag_is_what_dvc_add_records(baseline: Path, tmp_path: Path) ->
     shutil.copyfile(baseline / "data" / "churn.csv", tmp_path / "churn.csv")
     dvc = [sys.executable, "-m", "dvc"]
     for args in (["init", "--no-scm", "-q"], ["add", "-q", "churn.csv"]):
-        done = subprocess.run([*dvc, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [*dvc, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     recorded = yaml.safe_load((tmp_path / "churn.csv.dvc").read_text())["outs"][0]["md5"]
     run = client(baseline).search_runs(
@@ -196,19 +207,25 @@ def test_bundle_holds_a_complete_reference_profile(baseline: Path) -> None:
             assert stats["min"] <= stats["max"]
     # nulls are measured, not assumed: total_charges is blank for brand-new customers
     assert profile["features"]["total_charges_log"]["null_rate"] == pytest.approx(
-        train["total_charges"].isna().mean())
-    assert profile["features"]["monthly_charges"]["min"] == pytest.approx(train["monthly_charges"].min())
+        train["total_charges"].isna().mean()
+    )
+    assert profile["features"]["monthly_charges"]["min"] == pytest.approx(
+        train["monthly_charges"].min()
+    )
     prediction = profile["prediction"]
     assert sum(prediction["counts"]) == len(train) and len(prediction["edges"]) >= 5
     assert 0.0 <= prediction["min"] <= prediction["max"] <= 1.0
 
 
 # ---------------------------------------------------------------- mlplat validate on its own
-@pytest.mark.parametrize(("corruption", "code"), [
-    pytest.param(None, 0, id="valid"),
-    pytest.param("unknown-category", 1, id="invalid"),
-    pytest.param("empty-file", 1, id="unreadable"),
-])
+@pytest.mark.parametrize(
+    ("corruption", "code"),
+    [
+        pytest.param(None, 0, id="valid"),
+        pytest.param("unknown-category", 1, id="invalid"),
+        pytest.param("empty-file", 1, id="unreadable"),
+    ],
+)
 def test_validate_command_exit_codes(copy: Path, corruption: str | None, code: int) -> None:
     other = copy / "incoming.csv"
     raw = (copy / "data" / "churn.csv").read_bytes()

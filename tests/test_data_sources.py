@@ -23,18 +23,28 @@ def churn() -> pd.DataFrame:
 
 
 def config(path: str = "data/churn.csv", fmt: str = "auto", **split: object) -> DataConfig:
-    return DataConfig(path=path, format=fmt, target="churn", id_column="customer_id",
-                      timestamp_column="signup_date", split=SplitConfig(**split))  # type: ignore[arg-type]
+    return DataConfig(
+        path=path,
+        format=fmt,
+        target="churn",
+        id_column="customer_id",
+        timestamp_column="signup_date",
+        split=SplitConfig(**split),
+    )  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- sources
-@pytest.mark.parametrize(("name", "fmt"), [
-    pytest.param("t.csv", "auto", id="csv"),
-    pytest.param("t.parquet", "auto", id="parquet"),
-    pytest.param("t.data", "parquet", id="declared-parquet"),
-])
-def test_csv_and_parquet_read_back_the_same_table(churn: pd.DataFrame, tmp_path: Path, name: str,
-                                                  fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        pytest.param("t.csv", "auto", id="csv"),
+        pytest.param("t.parquet", "auto", id="parquet"),
+        pytest.param("t.data", "parquet", id="declared-parquet"),
+    ],
+)
+def test_csv_and_parquet_read_back_the_same_table(
+    churn: pd.DataFrame, tmp_path: Path, name: str, fmt: str
+) -> None:
     path = tmp_path / name
     if fmt == "parquet" or name.endswith(".parquet"):
         churn.to_parquet(path, index=False)
@@ -77,7 +87,7 @@ def test_undecodable_bytes_name_line_and_column(tmp_path: Path) -> None:
 
 def test_empty_file_is_a_data_error_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "e.csv").write_bytes(b"")
-    with pytest.raises(DataValidationError, match="e.csv' is empty"):
+    with pytest.raises(DataValidationError, match=r"e\.csv' is empty"):
         dataio.read_frame(str(tmp_path / "e.csv"))
 
 
@@ -122,12 +132,18 @@ def test_group_split_defaults_to_the_id_column(churn: pd.DataFrame) -> None:
     assert not set(train["customer_id"]) & set(test["customer_id"])
 
 
-@pytest.mark.parametrize(("split", "key"), [
-    pytest.param({"strategy": "alphabetical"}, "data.split.strategy", id="unknown"),
-    pytest.param({"strategy": "group", "group_column": "nope"}, "data.split.group_column", id="group"),
-])
-def test_bad_split_declarations_name_their_key(churn: pd.DataFrame, split: dict[str, str],
-                                               key: str) -> None:
+@pytest.mark.parametrize(
+    ("split", "key"),
+    [
+        pytest.param({"strategy": "alphabetical"}, "data.split.strategy", id="unknown"),
+        pytest.param(
+            {"strategy": "group", "group_column": "nope"}, "data.split.group_column", id="group"
+        ),
+    ],
+)
+def test_bad_split_declarations_name_their_key(
+    churn: pd.DataFrame, split: dict[str, str], key: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         split_rows(churn, config(**split), "binary")
     assert info.value.key == key

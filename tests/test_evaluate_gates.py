@@ -20,7 +20,9 @@ ROWS = 3000
 def _cfg(**gate_args: Any) -> PlatformConfig:
     return PlatformConfig(
         model=ModelConfig(task="binary"),
-        segments=SegmentsConfig(bootstrap=100, slices={"region": SegmentConfig(column="region", each_value=True)}),
+        segments=SegmentsConfig(
+            bootstrap=100, slices={"region": SegmentConfig(column="region", each_value=True)}
+        ),
         gates=GatesConfig(**gate_args),
     )
 
@@ -39,8 +41,13 @@ def _model(signal: np.ndarray, noise: np.ndarray, blur: float) -> np.ndarray:
     return 1 / (1 + np.exp(-2 * (signal + blur * noise)))
 
 
-def _decide(cfg: PlatformConfig, frame: pd.DataFrame, y: np.ndarray, new: np.ndarray,
-            old: np.ndarray | None = None) -> dict[str, Any]:
+def _decide(
+    cfg: PlatformConfig,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    new: np.ndarray,
+    old: np.ndarray | None = None,
+) -> dict[str, Any]:
     evaluation = {
         "overall": fast.binary(y, new),
         "segments": segments.evaluate(frame, y, new, "binary", 0.5, cfg.segments, cfg.seed),
@@ -96,7 +103,11 @@ def test_first_model_is_judged_by_floors_only(world: Any) -> None:
     verdict = _decide(cfg, frame, y, _model(signal, noise, 0.3))
     assert verdict["passed"]
     statuses = {(v["gate"], v["metric"]): v["status"] for v in verdict["verdicts"]}
-    assert statuses == {("floor", "auc"): "pass", ("floor", "log_loss"): "pass", ("champion", "auc"): "skip"}
+    assert statuses == {
+        ("floor", "auc"): "pass",
+        ("floor", "log_loss"): "pass",
+        ("champion", "auc"): "skip",
+    }
 
 
 def test_lift_gate(world: Any) -> None:
@@ -110,7 +121,9 @@ def test_lift_gate(world: Any) -> None:
     ("gate_args", "key"),
     [
         pytest.param({"floors": {"rmse": 1.0}}, "gates.floors.rmse", id="floor"),
-        pytest.param({"segment_floors": {"r2": 0.1}}, "gates.segment_floors.r2", id="segment-floor"),
+        pytest.param(
+            {"segment_floors": {"r2": 0.1}}, "gates.segment_floors.r2", id="segment-floor"
+        ),
         pytest.param({"champion_metric": "macro_f1"}, "gates.champion_metric", id="champion"),
         pytest.param({"min_lift": {"forest": 0.1}}, "gates.min_lift.forest", id="baseline"),
     ],

@@ -29,7 +29,9 @@ def test_fast_multiclass_and_regression_match_sklearn() -> None:
     assert fast.multiclass(y, p) == pytest.approx(metrics.multiclass(y, p), abs=1e-9)
     target = rng.normal(size=400)
     guess = target + rng.normal(0, 0.5, 400)
-    assert fast.regression(target, guess) == pytest.approx(metrics.regression(target, guess), abs=1e-9)
+    assert fast.regression(target, guess) == pytest.approx(
+        metrics.regression(target, guess), abs=1e-9
+    )
 
 
 def test_one_class_slice_has_no_auc() -> None:

@@ -1,4 +1,4 @@
-"""Declared segments expand into the right slices; discovery finds a planted weak slice, not noise."""
+"""Declared segments expand into the right slices; discovery finds planted weakness, not noise."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from mlplat.stages.evaluate import discovery, segments
 
 @pytest.fixture
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "region": ["north", "south", "south", "east", None, "north"],
-        "plan": ["basic", "basic", "premium", "premium", "basic", "premium"],
-        "calls": [0, 2, 5, 7, 1, 10],
-        "flag": [True, False, True, True, False, False],
-    })
+    return pd.DataFrame(
+        {
+            "region": ["north", "south", "south", "east", None, "north"],
+            "plan": ["basic", "basic", "premium", "premium", "basic", "premium"],
+            "calls": [0, 2, 5, 7, 1, 10],
+            "flag": [True, False, True, True, False, False],
+        }
+    )
 
 
 def _names(frame: pd.DataFrame, spec: SegmentConfig) -> dict[str, int]:
@@ -33,13 +35,26 @@ def _names(frame: pd.DataFrame, spec: SegmentConfig) -> dict[str, int]:
         pytest.param(SegmentConfig(column="flag", equals=True), {"s": 3}, id="equals-bool"),
         pytest.param(SegmentConfig(column="region", isin=["north", "east"]), {"s": 3}, id="isin"),
         pytest.param(SegmentConfig(column="calls", range=[2, 7]), {"s": 2}, id="range"),
-        pytest.param(SegmentConfig(column="calls", bins=[0, 5, 100]), {"s.0_5": 3, "s.5_100": 3},
-                     id="bins"),
-        pytest.param(SegmentConfig(column="region", each_value=True),
-                     {"s.east": 1, "s.north": 2, "s.south": 2}, id="each-value"),
-        pytest.param(SegmentConfig(cross=["region", "plan"]),
-                     {"s.east.basic": 0, "s.east.premium": 1, "s.north.basic": 1, "s.north.premium": 1,
-                      "s.south.basic": 1, "s.south.premium": 1}, id="cross"),
+        pytest.param(
+            SegmentConfig(column="calls", bins=[0, 5, 100]), {"s.0_5": 3, "s.5_100": 3}, id="bins"
+        ),
+        pytest.param(
+            SegmentConfig(column="region", each_value=True),
+            {"s.east": 1, "s.north": 2, "s.south": 2},
+            id="each-value",
+        ),
+        pytest.param(
+            SegmentConfig(cross=["region", "plan"]),
+            {
+                "s.east.basic": 0,
+                "s.east.premium": 1,
+                "s.north.basic": 1,
+                "s.north.premium": 1,
+                "s.south.basic": 1,
+                "s.south.premium": 1,
+            },
+            id="cross",
+        ),
     ],
 )
 def test_slices_expand(frame: pd.DataFrame, spec: SegmentConfig, expected: dict[str, int]) -> None:
@@ -49,9 +64,13 @@ def test_slices_expand(frame: pd.DataFrame, spec: SegmentConfig, expected: dict[
 @pytest.mark.parametrize(
     ("spec", "key"),
     [
-        pytest.param(SegmentConfig(column="nope", equals=1), "segments.slices.s.column", id="unknown-column"),
+        pytest.param(
+            SegmentConfig(column="nope", equals=1), "segments.slices.s.column", id="unknown-column"
+        ),
         pytest.param(SegmentConfig(column="region"), "segments.slices.s", id="no-slice"),
-        pytest.param(SegmentConfig(cross=["region"]), "segments.slices.s.cross", id="cross-one-column"),
+        pytest.param(
+            SegmentConfig(cross=["region"]), "segments.slices.s.cross", id="cross-one-column"
+        ),
     ],
 )
 def test_bad_segments_name_the_key(frame: pd.DataFrame, spec: SegmentConfig, key: str) -> None:
@@ -64,9 +83,13 @@ def test_low_support_segments_are_listed_without_metrics() -> None:
     rng = np.random.default_rng(0)
     rows = pd.DataFrame({"g": ["a"] * 300 + ["b"] * 20})
     y = (rng.random(320) < 0.4).astype(float)
-    config = SegmentsConfig(min_support=50, bootstrap=50,
-                            slices={"g": SegmentConfig(column="g", each_value=True)})
-    found = {r["segment"]: r for r in segments.evaluate(rows, y, rng.random(320), "binary", 0.5, config, 1)}
+    config = SegmentsConfig(
+        min_support=50, bootstrap=50, slices={"g": SegmentConfig(column="g", each_value=True)}
+    )
+    found = {
+        r["segment"]: r
+        for r in segments.evaluate(rows, y, rng.random(320), "binary", 0.5, config, 1)
+    }
     assert found["g.a"]["supported"] and "auc" in found["g.a"]["metrics"]
     low, high = found["g.a"]["ci"]["auc"]
     assert low <= found["g.a"]["metrics"]["auc"] <= high
@@ -76,11 +99,13 @@ def test_low_support_segments_are_listed_without_metrics() -> None:
 def _world(seed: int, rows: int = 3000) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """A good model on rows with columns that carry no information about where it errs."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "shop": rng.choice(["a", "b", "c", "d", "e"], rows),
-        "age": rng.normal(40, 12, rows),
-        "visits": rng.poisson(3, rows),
-    })
+    frame = pd.DataFrame(
+        {
+            "shop": rng.choice(["a", "b", "c", "d", "e"], rows),
+            "age": rng.normal(40, 12, rows),
+            "visits": rng.poisson(3, rows),
+        }
+    )
     signal = rng.normal(size=rows)
     y = (rng.random(rows) < 1 / (1 + np.exp(-2.5 * signal))).astype(float)
     p = 1 / (1 + np.exp(-2.5 * signal))

@@ -44,7 +44,11 @@ def test_promote_rollback_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     events = aliases.history(client, NAME)
     assert [(e.version, e.action) for e in events] == [
-        ("1", "gate"), ("2", "promote"), ("3", "promote"), ("2", "rollback"), ("1", "rollback")
+        ("1", "gate"),
+        ("2", "promote"),
+        ("3", "promote"),
+        ("2", "rollback"),
+        ("1", "rollback"),
     ]
     assert events[1].previous == "1" and events[1].reason == "better" and events[1].by == "alice"
     version = client.get_model_version(NAME, "1")
@@ -64,23 +68,29 @@ def test_refusals(tmp_path: Path) -> None:
 
 def test_cli_promote_rollback_history(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", rows=200)
-    _registry(root, versions=2)
-    done = mlplat("promote", NAME, "1", "--reason", "initial release", cwd=root,
-                  env={"MLPLAT_USER": "bob"})
+    client = _registry(root, versions=2)
+    aliases.promote(client, NAME, "1", "initial release", action="gate")
+    done = mlplat(
+        "promote", NAME, "2", "--reason", "retrained", cwd=root, env={"MLPLAT_USER": "bob"}
+    )
     assert done.returncode == 0, done.stderr
-    assert mlplat("promote", NAME, "2", "--reason", "retrained", cwd=root).returncode == 0
+    assert "@champion -> v2 (was v1) by bob: retrained" in done.stderr
     done = mlplat("rollback", NAME, "--reason", "latency regression", cwd=root)
     assert done.returncode == 0, done.stderr
     assert "v2 -> v1" in done.stderr
 
     done = mlplat("registry", "history", NAME, cwd=root)
     assert done.returncode == 0, done.stderr
-    for text in ("initial release", "bob", "retrained", "latency regression", "rollback",
-                 "@champion -> v1"):
+    for text in (
+        "initial release",
+        "bob",
+        "retrained",
+        "latency regression",
+        "rollback",
+        "@champion -> v1",
+    ):
         assert text in done.stderr
 
     bad = mlplat("promote", "Churn_Model", "1", "--reason", "x", cwd=root)
     assert bad.returncode == 1
     assert "does not match the declared pattern" in bad.stderr and "Traceback" not in bad.stderr
-    missing = mlplat("promote", NAME, "9", "--reason", "x", cwd=root)
-    assert missing.returncode == 1 and "has no version '9'" in missing.stderr

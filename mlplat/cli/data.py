@@ -13,15 +13,24 @@ def print_validation(report: dict[str, Any], console: Console) -> None:
     from rich.table import Table
 
     if report.get("valid"):
-        console.print(f"[green]✓ valid[/]: {report.get('rows')} rows x {report.get('columns')} columns "
-                      f"against schema '{report.get('schema')}'")
+        console.print(
+            f"[green]✓ valid[/]: {report.get('rows')} rows x {report.get('columns')} columns "
+            f"against schema '{report.get('schema')}'"
+        )
         return
+    if not console.is_terminal:  # captured in a log: keep check names on one line
+        console.width = max(console.width, 140)
     table = Table(title=f"validation failed: {report.get('source', '')}", title_justify="left")
     for name in ("column", "check", "failing rows", "examples", "rows"):
         table.add_column(name, overflow="fold")
     for f in report["failures"]:
-        table.add_row(f["column"], f["check"], str(f["failing_rows"]),
-                      ", ".join(map(str, f["examples"])), ", ".join(map(str, f["rows"])))
+        table.add_row(
+            f["column"],
+            f["check"],
+            str(f["failing_rows"]),
+            ", ".join(map(str, f["examples"])),
+            ", ".join(map(str, f["rows"])),
+        )
     console.print(table)
 
 
@@ -42,4 +51,3 @@ def validate_command(project: Path, args: list[str], data: str | None, console: 
     print_validation(report, console)
     console.print(f"report: {path.relative_to(project) if path.is_relative_to(project) else path}")
     return bool(report["valid"])
-

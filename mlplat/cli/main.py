@@ -105,7 +105,7 @@ def features_list() -> None:
     from mlplat.cli import features as features_cli
 
     try:
-        features_cli.list_command(Path.cwd(), _console())
+        features_cli.list_command(Path.cwd())
     except Exception as exc:
         fail(exc)
 
@@ -304,6 +304,83 @@ def registry_history(name: Annotated[str, typer.Argument(help="Registered model 
         registry_cli.history_command(Path.cwd(), name, _console())
     except Exception as exc:
         fail(exc)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def profile(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option(help=SERVE_MODEL)],
+    data: Annotated[str, typer.Option(help="Representative rows (CSV/Parquet) to predict on.")],
+    seconds: Annotated[float, typer.Option(help="Timing per batch size.")] = 0.5,
+    slo: Annotated[bool, typer.Option("--slo", help="Exit 1 if 1-row p99 misses the SLO.")] = False,
+) -> None:
+    """Deployment profile: latency per batch size (p50/p99), throughput, peak memory, sizing."""
+    from mlplat.cli import profile as profile_cli
+
+    try:
+        ok = profile_cli.profile_command(
+            Path.cwd(), model, data, _split_debug(list(ctx.args)), seconds, _console()
+        )
+    except Exception as exc:
+        fail(exc)
+    raise typer.Exit(0 if ok or not slo else 1)
+
+
+HYDRA_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command(context_settings=HYDRA_EXTRA)
+def monitor(
+    ctx: typer.Context,
+    model: Annotated[str, Opt(help=SERVE_MODEL)],
+    current: Annotated[str, Opt(help="Request-log dir/.jsonl, or a CSV/Parquet file or dir.")],
+    output: Annotated[Path | None, Opt(help="Report directory (default artifacts/monitor/...).")] = None,
+) -> None:
+    """Drift, skew, staleness, stability and latency checks; HTML + JSON report; exit 1 on a breach."""
+    from mlplat.cli import monitor as monitor_cli
+
+    try:
+        ok = monitor_cli.monitor_command(
+            Path.cwd(), model, current, output, _split_debug(list(ctx.args)), _console()
+        )
+    except Exception as exc:
+        fail(exc)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command(context_settings=HYDRA_EXTRA)
+def retrain(
+    ctx: typer.Context,
+    if_drift: Annotated[bool, Opt("--if-drift", help="Retrain only if the monitor breaches.")] = False,
+    current: Annotated[str | None, Opt(help="Data to monitor (default: data.path).")] = None,
+) -> None:
+    """Run `+experiment=NAME` again (same gates and registry rules), recording why."""
+    from mlplat.cli import monitor as monitor_cli
+
+    try:
+        monitor_cli.retrain_command(
+            Path.cwd(), _split_debug(list(ctx.args)), current, if_drift, _console()
+        )
+    except Exception as exc:
+        fail(exc)
+
+
+@app.command(context_settings=HYDRA_EXTRA)
+def score(
+    ctx: typer.Context,
+    min_score: Annotated[float | None, Opt(help="Exit 1 when the final score is below this.")] = None,
+    output: Annotated[Path | None, Opt(help="Also write the result here as JSON.")] = None,
+) -> None:
+    """The ML Test Score (Breck et al. 2017) of this project, from evidence and attestations."""
+    from mlplat.cli import score as score_cli
+
+    try:
+        ok = score_cli.score_command(
+            Path.cwd(), _split_debug(list(ctx.args)), min_score, output, _console()
+        )
+    except Exception as exc:
+        fail(exc)
+    raise typer.Exit(0 if ok else 1)
 
 
 @app.command()

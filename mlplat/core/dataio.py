@@ -72,7 +72,8 @@ def _encoding_error(path: str, exc: UnicodeDecodeError) -> DataValidationError:
     where = f"line {line}" + (f", column '{column}'" if column else "")
     return DataValidationError(
         f"data file '{path}' is not valid UTF-8 ({where}): re-encode it as UTF-8",
-        file=path, key=f"schema.columns.{column}" if column else None,
+        file=path,
+        key=f"schema.columns.{column}" if column else None,
     )
 
 

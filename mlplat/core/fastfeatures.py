@@ -9,6 +9,7 @@ so training and serving still agree.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -18,16 +19,18 @@ import numpy as np
 
 Spec = dict[str, Any]
 Columns = Mapping[str, Sequence[Any]]
-Feature = Callable[[Columns], np.ndarray]
 NAN = float("nan")
 
 
 def number(value: Any) -> float:
     """Like `pd.to_numeric(errors='coerce')` for one value: junk and nulls become NaN."""
+    kind = type(value)
+    if kind is float:  # the common case first: this runs once per value per request
+        return value
+    if kind is int or kind is bool:
+        return float(value)
     if value is None:
         return NAN
-    if isinstance(value, bool | int | float):
-        return float(value)
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -56,48 +59,87 @@ def date(value: Any) -> dt.datetime | None:
 
 
 def _numbers(columns: Columns, name: str) -> np.ndarray:
-    return np.fromiter(
-        (number(v) for v in columns[name]), dtype="float64", count=len(columns[name])
-    )
+    values = columns[name]
+    try:  # validated requests hold numbers and None (-> NaN): one C-level conversion
+        return np.array(values, dtype="float64")
+    except (TypeError, ValueError):
+        return np.fromiter((number(v) for v in values), dtype="float64", count=len(values))
 
 
-def _passthrough(f: Spec) -> Feature:
-    return lambda cols: _numbers(cols, f["column"])
+# Each kind has a vector form (columns -> array, for batches) and a scalar form
+# ((columns, row) -> float, for a row or a few, where numpy's per-call overhead dominates).
+# Scalar forms call the same numpy functions where float rounding could otherwise differ.
+Vector = Callable[[Columns], np.ndarray]
+Scalar = Callable[[Columns, int], float]
 
 
-def _log1p(f: Spec) -> Feature:
-    def run(cols: Columns) -> np.ndarray:
+def _passthrough(f: Spec) -> tuple[Vector, Scalar]:
+    c = f["column"]
+    return (lambda cols: _numbers(cols, c)), (lambda cols, i: number(cols[c][i]))
+
+
+def _log1p(f: Spec) -> tuple[Vector, Scalar]:
+    c = f["column"]
+
+    def vector(cols: Columns) -> np.ndarray:
         with np.errstate(invalid="ignore"):
-            return np.log1p(np.clip(_numbers(cols, f["column"]), 0.0, None))
+            return np.log1p(np.clip(_numbers(cols, c), 0.0, None))
 
-    return run
+    def scalar(cols: Columns, i: int) -> float:
+        x = number(cols[c][i])
+        return x if math.isnan(x) else float(np.log1p(max(x, 0.0)))
+
+    return vector, scalar
 
 
-def _clip(f: Spec) -> Feature:
-    lower, upper = f.get("lower"), f.get("upper")
-    return lambda cols: np.clip(_numbers(cols, f["column"]), lower, upper)
+def _clip(f: Spec) -> tuple[Vector, Scalar]:
+    c, lower, upper = f["column"], f.get("lower"), f.get("upper")
+
+    def scalar(cols: Columns, i: int) -> float:
+        x = number(cols[c][i])
+        if math.isnan(x):
+            return x
+        x = x if upper is None else min(x, float(upper))
+        return x if lower is None else max(x, float(lower))
+
+    return (lambda cols: np.clip(_numbers(cols, c), lower, upper)), scalar
 
 
-def _ratio(f: Spec) -> Feature:
-    def run(cols: Columns) -> np.ndarray:
+def _ratio(f: Spec) -> tuple[Vector, Scalar]:
+    num, den = f["numerator"], f["denominator"]
+
+    def vector(cols: Columns) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = _numbers(cols, f["numerator"]) / _numbers(cols, f["denominator"])
+            out = _numbers(cols, num) / _numbers(cols, den)
         out[~np.isfinite(out)] = np.nan
         return out
 
-    return run
+    def scalar(cols: Columns, i: int) -> float:
+        a, b = number(cols[num][i]), number(cols[den][i])
+        if b == 0.0 or math.isnan(a) or math.isnan(b):
+            return NAN
+        out = a / b
+        return out if math.isfinite(out) else NAN
+
+    return vector, scalar
 
 
-def _bucketize(f: Spec) -> Feature:
+def _bucketize(f: Spec) -> tuple[Vector, Scalar]:
+    c = f["column"]
     bins = np.asarray(f["bins"], dtype="float64")
+    edges = [float(b) for b in f["bins"]]
 
-    def run(cols: Columns) -> np.ndarray:
-        values = _numbers(cols, f["column"])
+    def vector(cols: Columns) -> np.ndarray:
+        values = _numbers(cols, c)
         out = np.digitize(values, bins).astype("float64")
         out[np.isnan(values)] = np.nan
         return out
 
-    return run
+    def scalar(cols: Columns, i: int) -> float:
+        x = number(cols[c][i])
+        return x if math.isnan(x) else float(bisect.bisect_right(edges, x))  # == np.digitize
+
+    return vector, scalar
 
 
 _PARTS: dict[str, Callable[[dt.datetime], int]] = {
@@ -111,13 +153,14 @@ _PARTS: dict[str, Callable[[dt.datetime], int]] = {
 }
 
 
-def _per_value(name: str, fn: Callable[[Any], float]) -> Feature:
-    return lambda cols: np.fromiter(
-        (fn(v) for v in cols[name]), dtype="float64", count=len(cols[name])
-    )
+def _per_value(name: str, fn: Callable[[Any], float]) -> tuple[Vector, Scalar]:
+    def vector(cols: Columns) -> np.ndarray:
+        return np.fromiter((fn(v) for v in cols[name]), dtype="float64", count=len(cols[name]))
+
+    return vector, (lambda cols, i: fn(cols[name][i]))
 
 
-def _date_part(f: Spec) -> Feature:
+def _date_part(f: Spec) -> tuple[Vector, Scalar]:
     part = _PARTS[f["part"]]
 
     def one(value: Any) -> float:
@@ -127,7 +170,7 @@ def _date_part(f: Spec) -> Feature:
     return _per_value(f["column"], one)
 
 
-def _days_since(f: Spec) -> Feature:
+def _days_since(f: Spec) -> tuple[Vector, Scalar]:
     reference = date(f["reference_date"])
     assert reference is not None, "a fitted days_since spec always has a reference date"
 
@@ -138,17 +181,17 @@ def _days_since(f: Spec) -> Feature:
     return _per_value(f["column"], one)
 
 
-def _category(f: Spec) -> Feature:
+def _category(f: Spec) -> tuple[Vector, Scalar]:
     codes = {value: float(i) for i, value in enumerate(f["categories"])}
     return _per_value(f["column"], lambda v: codes.get(key(v), NAN))
 
 
-def _frequency(f: Spec) -> Feature:
+def _frequency(f: Spec) -> tuple[Vector, Scalar]:
     shares = {k: float(v) for k, v in f["frequencies"].items()}
     return _per_value(f["column"], lambda v: shares.get(key(v), 0.0))
 
 
-BUILDERS: dict[str, Callable[[Spec], Feature]] = {
+BUILDERS: dict[str, Callable[[Spec], tuple[Vector, Scalar]]] = {
     "passthrough": _passthrough,
     "log1p": _log1p,
     "clip": _clip,
@@ -159,17 +202,23 @@ BUILDERS: dict[str, Callable[[Spec], Feature]] = {
     "category": _category,
     "frequency": _frequency,
 }
+SCALAR_ROWS = 8  # up to this many rows, per-row Python beats per-feature numpy calls
 
 
 def compile_spec(spec: Spec) -> Callable[[Columns, int], np.ndarray]:
     """Spec -> `f(columns, n_rows)` returning the float64 matrix `features.transform` returns."""
-    features = [BUILDERS[f["kind"]](f) for f in spec["features"]]
-    width = len(features)
+    built = [BUILDERS[f["kind"]](f) for f in spec["features"]]
+    vectors = [vector for vector, _ in built]
+    scalars = [scalar for _, scalar in built]
+    width = len(built)
 
     def run(columns: Columns, n_rows: int) -> np.ndarray:
+        if n_rows <= SCALAR_ROWS:
+            rows = [[scalar(columns, i) for scalar in scalars] for i in range(n_rows)]
+            return np.array(rows, dtype="float64").reshape(n_rows, width)
         out = np.empty((n_rows, width), dtype="float64")
-        for j, feature in enumerate(features):
-            out[:, j] = feature(columns)
+        for j, vector in enumerate(vectors):
+            out[:, j] = vector(columns)
         return out
 
     return run

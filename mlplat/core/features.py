@@ -7,6 +7,7 @@ one row (serving) or a million (training).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -178,6 +179,20 @@ def _check_definition(name: str, definition: Spec) -> None:
             f"unknown date part '{definition['part']}'; choose one of {', '.join(DATE_PARTS)}",
             key=f"features.definitions.{name}.part",
         )
+    _check_arguments(name, definition)
+
+
+def _check_arguments(name: str, definition: Spec) -> None:
+    """Arguments numpy would reject only at transform time, i.e. mid-training or mid-request."""
+    kind, key = definition["kind"], f"features.definitions.{name}"
+    if kind == "clip" and definition.get("lower") is None and definition.get("upper") is None:
+        raise ConfigError(f"feature '{name}' (clip) needs 'lower' or 'upper'", key=f"{key}.lower")
+    bounds = (definition.get("lower"), definition.get("upper"))
+    if kind == "clip" and None not in bounds and bounds[0] > bounds[1]:
+        raise ConfigError(f"feature '{name}' (clip) has lower > upper", key=f"{key}.lower")
+    bins = definition.get("bins") or []
+    if kind == "bucketize" and any(a >= b for a, b in itertools.pairwise(bins)):
+        raise ConfigError(f"feature '{name}' (bucketize) needs increasing bins", key=f"{key}.bins")
 
 
 def fit_spec(definitions: Mapping[str, FeatureConfig], frame: pd.DataFrame) -> Spec:

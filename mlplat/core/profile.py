@@ -1,4 +1,4 @@
-"""Reference statistics saved with the bundle; drift and skew checks compare serving data to them."""
+"""Reference statistics kept in the bundle: drift and skew checks compare serving data to them."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def numeric_profile(values: np.ndarray, bins: int = QUANTILE_BINS) -> dict[str, 
 
 
 def categorical_profile(values: np.ndarray, categories: list[str]) -> dict[str, Any]:
-    """`values` are category codes (floats, NaN for unseen or null) as the feature spec makes them."""
+    """`values` are category codes (floats; NaN for unseen or null), as the feature spec makes."""
     import numpy as np
 
     values = np.asarray(values, dtype="float64")
@@ -51,7 +51,9 @@ def categorical_profile(values: np.ndarray, categories: list[str]) -> dict[str, 
     }
 
 
-def build_profile(spec: dict[str, Any], matrix: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
+def build_profile(
+    spec: dict[str, Any], matrix: np.ndarray, predictions: np.ndarray
+) -> dict[str, Any]:
     features = {}
     for i, feature in enumerate(spec["features"]):
         column = matrix[:, i]
@@ -63,4 +65,9 @@ def build_profile(spec: dict[str, Any], matrix: np.ndarray, predictions: np.ndar
 
     preds = np.asarray(predictions, dtype="float64")
     prediction = numeric_profile(preds if preds.ndim == 1 else preds.max(axis=1))
-    return {"version": 1, "rows": int(matrix.shape[0]), "features": features, "prediction": prediction}
+    return {
+        "version": 1,
+        "rows": int(matrix.shape[0]),
+        "features": features,
+        "prediction": prediction,
+    }

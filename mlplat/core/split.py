@@ -37,8 +37,12 @@ def _group_split(frame: pd.DataFrame, data: DataConfig) -> tuple[np.ndarray, np.
 
     column = data.split.group_column or data.id_column
     if not column or column not in frame:
-        raise ConfigError("a group split needs data.split.group_column", key="data.split.group_column")
-    splitter = GroupShuffleSplit(n_splits=1, test_size=data.split.test_size, random_state=data.split.seed)
+        raise ConfigError(
+            "a group split needs data.split.group_column", key="data.split.group_column"
+        )
+    splitter = GroupShuffleSplit(
+        n_splits=1, test_size=data.split.test_size, random_state=data.split.seed
+    )
     train, test = next(splitter.split(frame, groups=frame[column].astype("string").fillna("")))
     return train, test
 
@@ -60,7 +64,9 @@ def split_rows(frame: pd.DataFrame, data: DataConfig, task: str) -> tuple[np.nda
         return _group_split(frame, data)
     stratify = frame[data.target] if strategy == "stratified" and task != "regression" else None
     train, test = train_test_split(
-        np.arange(len(frame)), test_size=data.split.test_size,
-        random_state=data.split.seed, stratify=stratify,
+        np.arange(len(frame)),
+        test_size=data.split.test_size,
+        random_state=data.split.seed,
+        stratify=stratify,
     )
     return np.sort(train), np.sort(test)

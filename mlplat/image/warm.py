@@ -18,6 +18,7 @@ MODULES = (
     "lightgbm",
     "yaml",
     "mlplat.cli.main",
+    "mlplat.cli.serve",  # the image's CMD: a build that cannot import it must fail, not ship
     "mlplat.core.bundle",
     "mlplat.core.features",
 )

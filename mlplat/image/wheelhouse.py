@@ -20,10 +20,12 @@ from pathlib import Path
 
 from mlplat.core.io import atomic_dir
 from mlplat.image.errors import ImageError
+from mlplat.image.strip import strip_wheels
 
-# `mlplat serve` runs through the `mlplat` console script, whose entry point needs the CLI's own
-# libraries even when the serve extra does not list them.
-CLI_PACKAGES = ("typer", "rich")
+# `mlplat serve` runs through the `mlplat` console script: its entry point needs the CLI's own
+# libraries, and the command reads conf/serving's typed config (omegaconf at import time), even
+# when the serve extra does not list them.
+CLI_PACKAGES = ("typer", "rich", "omegaconf")
 SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
 
 
@@ -97,6 +99,7 @@ def dependency_wheels(reqs: list[str], dest: Path) -> None:
     if not cached.is_dir():
         with atomic_dir(cached) as tmp:
             _pip("wheel", "--prefer-binary", "--wheel-dir", str(tmp), *reqs)
+            strip_wheels(tmp)
     shutil.copytree(cached, dest, dirs_exist_ok=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core import dataio, provenance
+from mlplat.core import budget, dataio, provenance
 from mlplat.core.config import PlatformConfig
 from mlplat.core.errors import ConfigError
 
@@ -18,6 +18,7 @@ TASKS = ("binary", "multiclass", "regression")
 def check(cfg: PlatformConfig) -> PlatformConfig:
     """Refuse a declaration that would fail later, naming the key, before any work starts."""
     dataio.check_source(cfg.data.path)
+    budget.check_policies(cfg.budget)
     if cfg.model.task not in TASKS:
         raise ConfigError(
             f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task"

@@ -32,11 +32,12 @@ class RunCost:
     def stage(self, name: str) -> Iterator[None]:
         """Profile the block as stage `name`; then apply the run budgets to the running totals."""
         sampler = cost.Sampler()
-        with sampler:
-            yield
-        usage = sampler.usage
-        usage.money = cost.money(usage, self.budget)
-        self.stages[name] = usage
+        try:
+            with sampler:
+                yield
+        finally:  # a stage that fails still cost something: record it before the error goes up
+            sampler.usage.money = cost.money(sampler.usage, self.budget)
+            self.stages[name] = sampler.usage
         self.enforce(name)
 
     def enforce(self, stage: str) -> None:
@@ -75,6 +76,8 @@ def log(run_cost: RunCost, target: Path) -> dict[str, Any]:
 
     from mlplat.runner import tracking
 
+    if not run_cost.stages:  # nothing ran here (the DVC `register` stage): keep the file as is
+        return {}
     body = run_cost.report()
     write_json(target, body)
     tracking.log_metrics(cost.flat_metrics(body))

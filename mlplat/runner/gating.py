@@ -42,42 +42,34 @@ def _scores(paths: ArtifactPaths) -> np.ndarray:
     return values[:, 0] if columns == ["y_score"] else values
 
 
-def _registered(name: str) -> bool:
+def champion_version(name: str) -> str | None:
+    """The version `champion` points at; None if the model or the alias does not exist yet."""
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+
+    from mlplat.core.errors import RegistryError
 
     try:
-        MlflowClient().get_registered_model(name)
-    except MlflowException:
-        return False
-    return True
+        return aliases.current(MlflowClient(), name)
+    except RegistryError:  # not registered yet
+        return None
 
 
 def champion_scores(
-    name: str, spec: dict[str, Any], holdout: pd.DataFrame
-) -> tuple[np.ndarray | None, str | None]:
-    """The current champion's predictions on this holdout, or (None, None) without a champion."""
-    from mlflow import MlflowClient
+    name: str, version: str, spec: dict[str, Any], holdout: pd.DataFrame
+) -> np.ndarray:
+    """The champion's predictions on this run's holdout rows, from its registered bundle."""
+    from mlplat.core.errors import RegistryError
 
-    if not _registered(name):
-        return None, None
-    version = aliases.current(MlflowClient(), name)
-    if version is None:
-        return None, None
     with tempfile.TemporaryDirectory(prefix="mlplat-champion-") as tmp:
         bundle = load_bundle(aliases.download_bundle(name, version, Path(tmp)))
         if bundle.feature_spec.get("target") != spec["target"]:
-            raise_mismatch(name, version)
-        return bundle.predict(holdout), version
-
-
-def raise_mismatch(name: str, version: str) -> None:
-    from mlplat.core.errors import RegistryError
-
-    raise RegistryError(
-        f"champion '{name}' v{version} predicts a different target or classes; promote a new "
-        f"champion by hand (`mlplat promote {name} VERSION --reason ...`)"
-    )
+            raise RegistryError(
+                f"champion '{name}' v{version} predicts a different target or classes; set "
+                f"gates.champion_metric=null for this run, or promote by hand "
+                f"(`mlplat promote {name} VERSION --reason ...`)",
+                key="gates.champion_metric",
+            )
+        return bundle.predict(holdout)
 
 
 def judge(cfg: PlatformConfig, paths: ArtifactPaths, name: str) -> dict[str, Any]:
@@ -88,9 +80,9 @@ def judge(cfg: PlatformConfig, paths: ArtifactPaths, name: str) -> dict[str, Any
     spec = read_json(paths["feature_spec"])
     holdout = pd.read_parquet(paths["test_rows"])
     y = encode_target(spec["target"], holdout[cfg.data.target])
-    old, version = (
-        champion_scores(name, spec, holdout) if cfg.gates.champion_metric else (None, None)
-    )
+    version = champion_version(name)
+    judged = cfg.gates.champion_metric and version is not None
+    old = champion_scores(name, str(version), spec, holdout) if judged else None
     return gates.decide(cfg, evaluation(paths), holdout, y, _scores(paths), old, version)
 
 
@@ -196,7 +188,12 @@ def conclude(
     mlflow.log_metric("gates.passed", 1.0 if verdict["passed"] else 0.0)
     finish_report(cfg, paths, verdict)
     if not verdict["passed"]:
-        console.print(f"  [bold red]✗[/] champion stays: {'; '.join(verdict['failed'])}")
+        stays = (
+            f"@champion stays v{verdict['champion_version']}"
+            if verdict["champion_version"]
+            else ("no champion yet")
+        )
+        console.print(f"  [bold red]✗[/] not promoted ({stays}): {'; '.join(verdict['failed'])}")
         return False
     reason = "every gate passed" + (
         f" (vs champion v{verdict['champion_version']})"

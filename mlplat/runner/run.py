@@ -59,7 +59,8 @@ def _log_failure(exc: Exception) -> None:
 
 
 def run_experiment(
-    cfg: PlatformConfig, project: Path, console: Console, stages: tuple[Stage, ...] | None = None
+    cfg: PlatformConfig, project: Path, console: Console, stages: tuple[Stage, ...] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> RunResult:
     """Track and register around the stages; `stages=()` when DVC already ran them (the
     `register` stage of a compiled pipeline), so both paths log and register the same way."""
@@ -69,7 +70,7 @@ def run_experiment(
     paths = trial.paths(cfg, project) if trial else ArtifactPaths.for_config(cfg, project)
     experiment_id = tracking.connect(cfg, project)
     data_md5 = md5_file(paths["data"]) if paths["data"].is_file() else "remote"
-    tags = {"mlplat.data_md5": data_md5}
+    tags = {"mlplat.data_md5": data_md5, **(tags or {})}  # extra tags: e.g. why a retrain ran
     if trial:
         experiment_id = trial.experiment_id
         tags.update({"mlplat.trial": str(trial.number), "mlplat.overrides": trial.overrides})

@@ -205,6 +205,7 @@ class ColumnRule:
     nullable: bool
     required: bool
     checks: tuple[Callable[[Any], None], ...]
+    screen: Callable[[Sequence[Any]], bool] | None = None
 
     def convert(self, value: Any, text: bool) -> Any:
         if _is_null(value, text):
@@ -215,6 +216,53 @@ class ColumnRule:
         for check in self.checks:
             check(typed)
         return typed
+
+
+SCREEN_ROWS = 8  # below this, value-by-value is cheaper than the whole-column screen
+FAST_TYPES: dict[str, set[type]] = {
+    "int": {int},
+    "float": {int, float},
+    "bool": {bool},
+    "str": {str},
+    "category": {str},
+}
+
+
+def _screen(col: Mapping[str, Any], dtype: str) -> Callable[[Sequence[Any]], bool] | None:
+    """A whole-column check at C speed (set/min/max/sum builtins) for the common, valid case.
+
+    True means every value is valid as it is; False means "look value by value", which finds and
+    names the offending row. Regex and length checks always go value by value.
+    """
+    types: set[type] | None = FAST_TYPES.get(dtype)
+    if types is None or col.get("str_matches") or col.get("str_length"):
+        return None
+    between = col.get("between") or [None, None]
+    lows = [b for b in (col.get("ge"), between[0]) if b is not None]
+    highs = [b for b in (col.get("le"), between[1]) if b is not None]
+    low, high = (max(lows) if lows else None), (min(highs) if highs else None)
+    above, below = col.get("gt"), col.get("lt")
+    allowed = set(col["isin"]) if col.get("isin") is not None else None
+    forbidden = set(col["notin"]) if col.get("notin") else None
+    numeric = dtype in ("int", "float")
+
+    def screen(values: Sequence[Any]) -> bool:
+        if not set(map(type, values)) <= types:
+            return False
+        if numeric:
+            total = sum(values)
+            if total != total or not math.isfinite(total):  # a NaN or an infinity somewhere
+                return False
+            lo, hi = min(values), max(values)
+            if (low is not None and lo < low) or (high is not None and hi > high):
+                return False
+            if (above is not None and lo <= above) or (below is not None and hi >= below):
+                return False
+        if allowed is not None and not allowed.issuperset(values):
+            return False
+        return not (forbidden and not forbidden.isdisjoint(values))
+
+    return screen
 
 
 def compile_rule(name: str, col: Mapping[str, Any]) -> ColumnRule:
@@ -230,6 +278,7 @@ def compile_rule(name: str, col: Mapping[str, Any]) -> ColumnRule:
         bool(col.get("nullable")),
         col.get("required", True) is not False,
         tuple(checks),
+        _screen(col, dtype),
     )
 
 
@@ -271,6 +320,13 @@ class Validator:
                     422, "missing_column", "a required input column is missing", column=rule.name
                 )
             return [None] * n
+        if (
+            not text
+            and rule.screen is not None
+            and len(values) > SCREEN_ROWS
+            and rule.screen(values)
+        ):
+            return list(values)
         out = []
         convert = rule.convert
         for row, value in enumerate(values):

@@ -75,10 +75,18 @@ class ServingConfig:
 
 @dataclass
 class MonitoringConfig:
-    psi_threshold: float = 0.2
-    ks_pvalue: float = 0.01
-    js_threshold: float = 0.1
-    chi2_pvalue: float = 0.01
-    max_null_rate_delta: float = 0.1
+    """Read by `mlplat monitor`/`retrain`; a check breaches when its statistic crosses the line."""
+
+    psi_threshold: float = 0.2  # population stability index on the reference quantile bins
+    ks_pvalue: float = 0.01  # KS test at the reference bin edges: breach when p < this
+    js_threshold: float = 0.1  # Jensen-Shannon distance (base 2, 0..1) of categoricals
+    chi2_pvalue: float = 0.01  # chi-square homogeneity test of categoricals: breach when p < this
+    max_null_rate_delta: float = 0.1  # |null rate now - null rate in training|
+    max_unseen_rate: float = 0.01  # share of categorical values the model never saw
+    max_out_of_range_rate: float = 0.01  # share of numeric values outside the training min..max
+    max_schema_violation_rate: float = 0.0  # share of rows breaking the input schema
     max_model_age_days: float = 30.0
-    feature_thresholds: dict[str, float] = field(default_factory=dict)
+    max_p99_regression: float = 1.2  # bench p99 may grow to this multiple of the last champion's
+    min_rows: int = 100  # fewer current rows: the statistics mean little; reported, not breached
+    # Per feature (or `prediction`) overrides of the keys above: {monthly_charges: {psi_threshold: 0.3}}
+    feature_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)

@@ -53,9 +53,12 @@ def _checks(name: str, col: ColumnConfig) -> list[pa.Check]:
     if col.str_length is not None:
         checks.append(pa.Check.str_length(col.str_length.min, col.str_length.max))
     if col.min_distinct is not None:
-        checks.append(pa.Check(
-            lambda s, n=col.min_distinct: s.nunique() >= n, name=f"min_distinct({col.min_distinct})",
-        ))
+        checks.append(
+            pa.Check(
+                lambda s, n=col.min_distinct: s.nunique() >= n,
+                name=f"min_distinct({col.min_distinct})",
+            )
+        )
     return checks
 
 
@@ -101,11 +104,17 @@ def _frame_checks(schema: SchemaConfig, target: str | None) -> list[pa.Check]:
 
     checks = []
     if schema.min_rows is not None:
-        checks.append(pa.Check(lambda df, n=schema.min_rows: len(df) >= n,
-                               name=f"min_rows({schema.min_rows})"))
+        checks.append(
+            pa.Check(
+                lambda df, n=schema.min_rows: len(df) >= n, name=f"min_rows({schema.min_rows})"
+            )
+        )
     if schema.max_rows is not None:
-        checks.append(pa.Check(lambda df, n=schema.max_rows: len(df) <= n,
-                               name=f"max_rows({schema.max_rows})"))
+        checks.append(
+            pa.Check(
+                lambda df, n=schema.max_rows: len(df) <= n, name=f"max_rows({schema.max_rows})"
+            )
+        )
     balance = schema.target_balance
     if balance is not None and target:
         low = balance.min if balance.min is not None else 0.0

@@ -20,8 +20,13 @@ def unreadable_report(source: str, exc: DataValidationError) -> dict[str, Any]:
     """An unreadable file is a failed contract too: the report says so, like any other check."""
     key = exc.key or ""
     column = key.removeprefix(COLUMN_KEY) if key.startswith(COLUMN_KEY) else "<file>"
-    failure = {"column": column, "check": "readable", "failing_rows": 0,
-               "examples": [str(exc)], "rows": []}
+    failure = {
+        "column": column,
+        "check": "readable",
+        "failing_rows": 0,
+        "examples": [str(exc)],
+        "rows": [],
+    }
     return {"source": source, "valid": False, "rows": 0, "columns": 0, "failures": [failure]}
 
 

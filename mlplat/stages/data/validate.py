@@ -51,11 +51,31 @@ def _entry(frame: pd.DataFrame, column: str, check: str, group: pd.DataFrame) ->
     }
 
 
+def _concrete(frame: pd.DataFrame, column: str, group: pd.DataFrame) -> str:
+    """pandera blames a regex key (`.*_Risk`) for a failed conversion; name the real column, the
+    one matching the pattern that holds the failing value."""
+    if column in frame.columns or column == FRAME:
+        return column
+    import re
+
+    try:
+        pattern = re.compile(column)
+    except re.error:
+        return column
+    rows, case = group["index"].dropna(), str(group["failure_case"].iloc[0])
+    for name in (c for c in frame.columns if pattern.fullmatch(str(c))):
+        if rows.empty or str(frame[name].loc[rows.iloc[0]]) == case:
+            return str(name)
+    return column
+
+
 def failures(frame: pd.DataFrame, failure_cases: pd.DataFrame) -> list[dict[str, Any]]:
     """One entry per (column, check): how many rows fail, and up to five examples."""
-    cases = failure_cases.assign(column=_blame(failure_cases), check=failure_cases["check"].astype(str))
+    cases = failure_cases.assign(
+        column=_blame(failure_cases), check=failure_cases["check"].astype(str)
+    )
     out = [
-        _entry(frame, str(column), str(check), group)
+        _entry(frame, _concrete(frame, str(column), group), str(check), group)
         for (column, check), group in cases.groupby(["column", "check"], sort=True)
     ]
     return sorted(out, key=lambda f: (-f["failing_rows"], f["column"], f["check"]))

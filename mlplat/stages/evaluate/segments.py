@@ -85,7 +85,11 @@ def _cross(frame: pd.DataFrame, name: str, columns: list[str]) -> list[Slice]:
 def _bins(series: pd.Series, name: str, column: str, edges: list[float]) -> list[Slice]:
     pairs = itertools.pairwise(edges)
     return [
-        (f"{name}.{slug(f'{lo:g}')}_{slug(f'{hi:g}')}", f"{lo} <= {column} < {hi}", range_mask(series, lo, hi))
+        (
+            f"{name}.{slug(f'{lo:g}')}_{slug(f'{hi:g}')}",
+            f"{lo} <= {column} < {hi}",
+            range_mask(series, lo, hi),
+        )
         for lo, hi in pairs
     ]
 

@@ -1,0 +1,216 @@
+"""Serving benchmark: `mlflow models serve` vs a bare ASGI app vs `mlplat serve`, same model.
+
+    .venv/bin/python benchmarks/bench_serving.py [--seconds 5] [--skip-mlflow]
+
+A 30-feature LightGBM model (100 trees) is written as an mlplat bundle and logged to a local
+MLflow store as the same models-from-code pyfunc `mlplat run` registers. Each server runs alone,
+one worker, on 127.0.0.1; Apache Bench (`ab -t SECONDS -c 8`, new connection per request, as
+in the issue) sends a 1-row `dataframe_split`, then `ab -c 2` sends 1,000-row batches.
+Needs `ab` (apt-get install apache2-utils).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve()
+PYTHON = sys.executable
+FEATURES, ROWS, TREES = 30, 5000, 100
+
+
+def make_bundle(work: Path) -> Path:
+    """A 30-column numeric table, a real booster, and an mlplat bundle around it."""
+    import lightgbm
+
+    from mlplat.core.bundle import write_bundle
+    from mlplat.core.config.contract import FeatureConfig
+    from mlplat.core.features import fit_spec, raw_columns
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    names = [f"x{i:02d}" for i in range(FEATURES)]
+    frame = pd.DataFrame(rng.normal(size=(ROWS, FEATURES)), columns=names)
+    label = (frame.iloc[:, :5].sum(axis=1) + rng.normal(size=ROWS) > 0).astype(int)
+    spec = fit_spec({n: FeatureConfig(kind="passthrough", column=n) for n in names}, frame)
+    booster = lightgbm.train({"objective": "binary", "verbosity": -1, "num_threads": 1},
+                             lightgbm.Dataset(frame.to_numpy(), label), num_boost_round=TREES)
+    model_file = work / "model.txt"
+    booster.save_model(str(model_file))
+    schema = {"input_columns": raw_columns(spec), "strict": True,
+              "columns": {n: {"dtype": "float", "nullable": False, "ge": -100, "le": 100} for n in names}}
+    sample = {"columns": names, "data": frame.head(20).to_numpy().tolist()}
+    target = work / "bundle"
+    write_bundle(target, model_file, {"feature_spec": spec, "schema": schema, "profile": {},
+                                      "metadata": {"model_name": "bench-model", "task": "binary"},
+                                      "sample": sample})
+    return target
+
+
+def log_to_mlflow(bundle: Path, work: Path) -> str:
+    import mlflow
+
+    from mlplat.runner.tracking import PYFUNC_FILE
+
+    mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
+    mlflow.set_experiment("bench")
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", python_model=str(PYFUNC_FILE),
+                                       artifacts={"bundle": str(bundle)})
+    return info.model_uri
+
+
+def payload(bundle: Path, rows: int, work: Path) -> Path:
+    sample = json.loads((bundle / "sample.json").read_text())
+    data = (sample["data"] * (rows // len(sample["data"]) + 1))[:rows]
+    path = work / f"payload-{rows}.json"
+    path.write_text(json.dumps({"dataframe_split": {"columns": sample["columns"], "data": data}}))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} not ready")
+
+
+def ab(url: str, body: Path, seconds: float, concurrency: int) -> dict[str, float]:
+    out = subprocess.run(["ab", "-q", "-t", str(seconds), "-n", "10000000", "-c", str(concurrency),
+                          "-p", str(body), "-T", "application/json", url],
+                         capture_output=True, text=True, check=True).stdout
+    qps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = {int(p): float(v) for p, v in re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M)}
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    return {"qps": qps, "p50_ms": pct[50], "p99_ms": pct[99], "max_ms": pct[100],
+            "errors": failed + (int(non2xx.group(1)) if non2xx else 0)}
+
+
+def measure(name: str, cmd: list[str], ready: str, score: str, one: Path, batch: Path,
+            seconds: float, env: dict[str, str] | None = None) -> dict[str, object]:
+    log = Path(tempfile.mkstemp(prefix="mlplat-bench-server-", suffix=".log")[1])
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
+    try:
+        try:
+            wait_ready(ready, proc)
+        except RuntimeError:
+            sys.exit(f"{name} did not start:\n{log.read_text()[-3000:]}")
+        ab(score, one, 1, 8)  # warm-up
+        single = ab(score, one, seconds, 8)
+        many = ab(score, batch, seconds, 2)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.unlink()
+    result = {"server": name, **single, "batch_rows_per_s": many["qps"] * 1000,
+              "batch_p99_ms": many["p99_ms"], "batch_errors": many["errors"]}
+    print(json.dumps(result), flush=True)
+    return result
+
+
+BARE_APP = '''
+import json, sys
+import lightgbm, numpy as np
+booster = lightgbm.Booster(model_file=sys.argv[1] + "/model.txt")
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    if scope["method"] == "POST":
+        rows = json.loads(body)["dataframe_split"]["data"]
+        out = json.dumps({"predictions": booster.predict(np.asarray(rows, dtype="float64"),
+                                                         num_threads=1).tolist()}).encode()
+    else:
+        out = b"{}"
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": out})
+
+if __name__ == "__main__":
+    import uvicorn
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+'''
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--skip-mlflow", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("ab") is None:
+        sys.exit("needs ab: apt-get install apache2-utils")
+    work = Path(tempfile.mkdtemp(prefix="mlplat-bench-"))
+    bundle = make_bundle(work)
+    one, batch = payload(bundle, 1, work), payload(bundle, 1000, work)
+    (work / "bare.py").write_text(BARE_APP)
+    results = []
+    if not args.skip_mlflow:
+        uri, port = log_to_mlflow(bundle, work), free_port()
+        results.append(measure(
+            "mlflow models serve", [str(Path(PYTHON).parent / "mlflow"), "models", "serve", "-m", uri,
+                                    "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
+            f"http://127.0.0.1:{port}/ping", f"http://127.0.0.1:{port}/invocations", one, batch,
+            args.seconds, {"MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+             "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}"}))
+    port = free_port()
+    results.append(measure("bare ASGI (Booster.predict)", [PYTHON, str(work / "bare.py"), str(bundle), str(port)],
+                           f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{port}/", one, batch, args.seconds))
+    port = free_port()
+    results.append(measure(
+        "mlplat serve", [PYTHON, "-m", "mlplat.cli.main", "serve", "--model", str(bundle), "--port",
+                         str(port), "--workers", "1", "--request-log-dir", str(work / "requests")],
+        f"http://127.0.0.1:{port}/ready", f"http://127.0.0.1:{port}/invocations", one, batch,
+        args.seconds))
+    report(results)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results: list[dict[str, object]]) -> None:
+    by = {r["server"]: r for r in results}
+    print(f"\n{'server':30} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'1000-row rows/s':>16}")
+    for r in results:
+        print(f"{r['server']:30} {r['qps']:8.0f} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['errors']:6} "
+              f"{r['batch_rows_per_s']:16.0f}")
+    ours, bare = by["mlplat serve"], by["bare ASGI (Booster.predict)"]
+    print(f"\nmlplat / bare ASGI QPS: {ours['qps'] / bare['qps']:.2f} (target >= 0.60)")  # type: ignore[operator]
+    if "mlflow models serve" in by:
+        print(f"mlplat / mlflow QPS:    {ours['qps'] / by['mlflow models serve']['qps']:.1f}x (target >= 20x)")  # type: ignore[operator]
+    print(f"mlplat p99: {ours['p99_ms']} ms (target < 10 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""`mlplat profile`: what a model needs in production, measured on representative rows.
+
+Latency is measured in process (bundle.predict on raw rows: feature transform + LightGBM), per
+batch size; it excludes HTTP and JSON, which `mlplat bench` measures against a running server.
+The recommendation sizes a deployment against `serving.slo`: enough single-row workers for
+`min_qps` at 70% utilisation, one CPU per worker (prediction is CPU bound), and the measured peak
+resident memory per worker plus 25% headroom.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.cost import Sampler
+from mlplat.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlplat.core.bundle import Bundle
+    from mlplat.core.config.ops import SloConfig
+
+BATCH_SIZES = (1, 10, 100, 1000)
+UTILISATION = 0.7
+HEADROOM = 1.25
+
+
+@dataclass(frozen=True)
+class BatchLatency:
+    batch: int
+    calls: int
+    p50_ms: float
+    p99_ms: float
+    rows_per_second: float
+
+
+@dataclass(frozen=True)
+class Loaded:
+    bundle: Bundle
+    run_id: str | None
+    uri: str
+
+
+def load_model(model: str, tracking_uri: str | None) -> Loaded:
+    """A bundle directory or models:/NAME@ALIAS|/VERSION (downloads the registered bundle)."""
+    from mlplat.core.bundle import load_bundle
+    from mlplat.serving.source import make_source
+
+    source = make_source(model, tracking_uri)
+    resolved = source.resolve()
+    bundle = load_bundle(source.fetch(resolved))
+    return Loaded(bundle, resolved.run_id or bundle.metadata.get("run_id"), model)
+
+
+def batch_rows(frame: pd.DataFrame, size: int) -> pd.DataFrame:
+    """`size` rows of the file (drawn with replacement when it has fewer), seeded."""
+    if frame.empty:
+        raise ConfigError("the data file has no rows to profile with", key="--data")
+    return frame.sample(n=size, replace=len(frame) < size, random_state=0).reset_index(drop=True)
+
+
+def measure(
+    bundle: Bundle, rows: pd.DataFrame, seconds: float, min_calls: int = 20
+) -> BatchLatency:
+    """Time predict calls on one batch for about `seconds` (>= `min_calls`, after a warm-up)."""
+    import numpy as np
+
+    bundle.predict(rows)
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while len(times) < min_calls or time.perf_counter() < deadline:
+        started = time.perf_counter()
+        bundle.predict(rows)
+        times.append(time.perf_counter() - started)
+    p50, p99 = (float(v) * 1000 for v in np.percentile(times, [50, 99]))
+    return BatchLatency(len(rows), len(times), p50, p99, len(rows) / float(np.mean(times)))
+
+
+def recommend(latencies: list[BatchLatency], peak_rss_mb: float, slo: SloConfig) -> dict[str, Any]:
+    """Workers, CPUs and memory to request so one-row requests meet the SLO."""
+    single = min(latencies, key=lambda b: b.batch)
+    qps_per_worker = 1000.0 / single.p50_ms if single.p50_ms > 0 else float("inf")
+    workers = max(1, math.ceil(slo.min_qps / (qps_per_worker * UTILISATION)))
+    memory_mb = workers * math.ceil(peak_rss_mb * HEADROOM / 64) * 64
+    return {
+        "workers": workers,
+        "cpu": workers,
+        "memory_mb": memory_mb,
+        "qps_per_worker": round(qps_per_worker, 1),
+        "p99_ms": round(single.p99_ms, 3),
+        "meets_p99": single.p99_ms <= slo.p99_ms,
+        "slo": {"p99_ms": slo.p99_ms, "min_qps": slo.min_qps},
+    }
+
+
+def profile(loaded: Loaded, frame: pd.DataFrame, slo: SloConfig, seconds: float) -> dict[str, Any]:
+    with Sampler(interval=0.02) as sampler:
+        latencies = [measure(loaded.bundle, batch_rows(frame, n), seconds) for n in BATCH_SIZES]
+    peak = sampler.usage.peak_rss_mb
+    return {
+        "model": loaded.uri,
+        "run_id": loaded.run_id,
+        "bundle_sha256": loaded.bundle.sha256,
+        "rows_in_file": len(frame),
+        "batches": [asdict(b) for b in latencies],
+        "peak_rss_mb": round(peak, 1),
+        "recommendation": recommend(latencies, peak, slo),
+    }
+
+
+def metrics(report: dict[str, Any]) -> dict[str, float]:
+    out = {"profile.peak_rss_mb": float(report["peak_rss_mb"])}
+    for b in report["batches"]:
+        for key in ("p50_ms", "p99_ms", "rows_per_second"):
+            out[f"profile.batch_{b['batch']}.{key}"] = float(b[key])
+    rec = report["recommendation"]
+    out.update({f"profile.recommended.{k}": float(rec[k]) for k in ("workers", "cpu", "memory_mb")})
+    return out
+
+
+def log(report: dict[str, Any], tracking_uri: str | None) -> bool:
+    """On the model's own run: metrics `profile.*` and profile/deployment.json."""
+    if not report["run_id"] or not tracking_uri:
+        return False
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    for key, value in metrics(report).items():
+        client.log_metric(report["run_id"], key, value)
+    client.log_dict(report["run_id"], report, "profile/deployment.json")
+    return True
+
+
+def run_profile(
+    project: Path, model: str, data: str, overrides: list[str], seconds: float
+) -> dict[str, Any]:
+    from mlplat.core import dataio
+    from mlplat.runner.compose import compose
+    from mlplat.runner.tracking import tracking_uri
+
+    cfg = compose(project, overrides)
+    dataio.check_source(data, key="--data")
+    uri = tracking_uri(cfg, project)
+    loaded = load_model(model, uri)
+    frame = dataio.load(cfg.data, data).drop(columns=[cfg.data.target], errors="ignore")
+    report = profile(loaded, frame, cfg.serving.slo, seconds)
+    report["logged"] = log(report, uri)
+    return report

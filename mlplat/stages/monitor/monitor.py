@@ -1,0 +1,107 @@
+"""`assess`: every check of one model on one batch of current rows, as data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.config.ops import MonitoringConfig, SloConfig
+from mlplat.core.errors import DataValidationError
+from mlplat.core.features import raw_columns
+from mlplat.stages.monitor import drift, invariants
+from mlplat.stages.monitor.checks import Check
+from mlplat.stages.monitor.current import LOGGED
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlplat.core.bundle import Bundle
+
+RUBRIC = "mlplat-monitor/1"
+
+
+@dataclass
+class Assessment:
+    model: dict[str, Any]
+    rows: int
+    features: list[drift.FeatureDrift]  # sorted by severity, worst first; prediction included
+    checks: list[Check]  # every check, worst first
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def breaches(self) -> list[Check]:
+        return [c for c in self.checks if c.breached]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.breaches
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "version": RUBRIC,
+            "healthy": self.healthy,
+            "model": self.model,
+            "rows": self.rows,
+            "breaches": [c.line() for c in self.breaches],
+            "notes": self.notes,
+            "checks": [c.as_dict() for c in self.checks],
+            "features": [
+                {"name": f.name, "kind": f.kind, "severity": f.severity, "labels": f.labels,
+                 "reference": f.reference, "current": f.current}
+                for f in self.features
+            ],
+        }
+
+
+def _require_columns(frame: pd.DataFrame, spec: dict[str, Any]) -> None:
+    absent = [c for c in raw_columns(spec) if c not in frame.columns]
+    if absent:
+        raise DataValidationError(
+            f"the current data lacks column(s) the model reads: {', '.join(absent)}"
+        )
+
+
+def _present(frame: pd.DataFrame, spec: dict[str, Any]) -> dict[str, int]:
+    return {
+        f["name"]: int(frame[f["column"]].notna().sum())
+        for f in spec["features"]
+        if f["kind"] == "category"
+    }
+
+
+def assess(
+    bundle: Bundle,
+    frame: pd.DataFrame,
+    cfg: MonitoringConfig,
+    slo: SloConfig,
+    now: dt.datetime | None = None,
+    bench: tuple[dict[str, float] | None, dict[str, float] | None] = (None, None),
+) -> Assessment:
+    """`bench`: the latest bench figures of this model and of the previous champion."""
+    import numpy as np
+
+    _require_columns(frame, bundle.feature_spec)
+    matrix = bundle.features(frame)
+    predictions = np.asarray(bundle.booster.predict(matrix))
+    features = drift.feature_drift(
+        bundle.feature_spec, bundle.profile, matrix, _present(frame, bundle.feature_spec), cfg
+    )
+    features.append(drift.prediction_drift(bundle.profile["prediction"], predictions, cfg))
+    checks = [c for f in features for c in f.checks]
+    checks.append(invariants.schema_checks(frame, bundle.schema, cfg))
+    if LOGGED in frame.columns:
+        checks.append(invariants.prediction_skew(frame[LOGGED], predictions))
+    checks.append(invariants.staleness_check(bundle.metadata, cfg, now or dt.datetime.now(dt.UTC)))
+    checks.extend(invariants.performance_checks(*bench, slo, cfg))
+    notes = []
+    if len(frame) < cfg.min_rows:
+        notes.append(f"only {len(frame)} current rows (min_rows {cfg.min_rows}): tests are weak")
+    return Assessment(
+        model={k: bundle.metadata.get(k) for k in ("model_name", "created_at", "run_id")}
+        | {"bundle_sha256": bundle.sha256},
+        rows=len(frame),
+        features=sorted(features, key=lambda f: -f.severity),
+        checks=sorted(checks, key=lambda c: (-c.severity, c.group, c.name, c.feature)),
+        notes=notes,
+    )

@@ -1,0 +1,119 @@
+"""`dvc repro` of a compiled pipeline in a real git + DVC repository: what reruns, and when."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import make_project
+from tests.dvc_support import BIN, clone, dvc, env, init_repo, mlplat, repro
+
+pytestmark = pytest.mark.slow
+EXP = "churn_tiny"
+ALL = [f"{EXP}-{s}" for s in ("validate", "featurize", "train", "evaluate", "bundle", "register")]
+ROWS = 2000
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return init_repo(make_project(tmp_path_factory.mktemp("origin") / "repo", rows=ROWS))
+
+
+@pytest.fixture(scope="module")
+def reproduced(origin: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A fresh clone and the stages its first `dvc repro` ran."""
+    root = clone(origin, tmp_path_factory.mktemp("clone") / "repo")
+    ran, _ = repro(root)
+    return root, ran
+
+
+def restore(root: Path) -> None:
+    """Back to the committed state; DVC's run cache restores outputs without rerunning."""
+    subprocess.run(["git", "checkout", "-q", "--", "."], cwd=root, check=True, env=env())
+    repro(root)
+    assert "up to date" in dvc("status", cwd=root).stdout
+
+
+def test_fresh_clone_runs_every_stage_then_none(reproduced: tuple[Path, list[str]]) -> None:
+    root, first = reproduced
+    assert first == ALL
+    second, done = repro(root)
+    assert second == [], done.stdout
+    assert "up to date" in dvc("status", cwd=root).stdout
+
+
+def test_artifacts_equal_mlplat_run(origin: Path, reproduced: tuple[Path, list[str]],
+                                    tmp_path: Path) -> None:
+    root, _ = reproduced
+    in_process = make_project(tmp_path / "run", rows=ROWS)
+    (in_process / "conf" / "experiment" / f"{EXP}.yaml").write_bytes(
+        (origin / "conf" / "experiment" / f"{EXP}.yaml").read_bytes())
+    mlplat("run", f"+experiment={EXP}", cwd=in_process)
+    for rel in ("train/model.txt", "evaluate/metrics.json"):
+        a = (root / "artifacts" / EXP / rel).read_bytes()
+        b = (in_process / "artifacts" / EXP / rel).read_bytes()
+        assert a == b, rel
+    registered = json.loads((root / "artifacts" / EXP / "register" / "run.json").read_text())
+    assert registered["model_version"] == "1" and registered["model_name"] == "telco-churn-lgbm"
+
+
+def test_model_param_reruns_train_and_downstream_only(reproduced: tuple[Path, list[str]]) -> None:
+    root, _ = reproduced
+    params = root / "params.yaml"
+    params.write_text(params.read_text().replace("num_leaves: 31", "num_leaves: 7"), encoding="utf-8")
+    ran, _ = repro(root)
+    assert ran == [f"{EXP}-{s}" for s in ("train", "evaluate", "bundle", "register")]
+    restore(root)
+
+
+def test_data_change_reruns_everything(reproduced: tuple[Path, list[str]]) -> None:
+    from mlplat.example.churn import write
+
+    root, _ = reproduced
+    write(root / "data" / "churn.csv", rows=ROWS, seed=8)
+    ran, _ = repro(root)
+    assert ran == ALL
+    restore(root)
+
+
+def _stage_process(parent: psutil.Process, name: str) -> psutil.Process | None:
+    for child in parent.children(recursive=True):
+        try:
+            if "stage" in child.cmdline() and name in child.cmdline():
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def test_sigkill_mid_stage_leaves_nothing_dvc_accepts(reproduced: tuple[Path, list[str]]) -> None:
+    root, _ = reproduced
+    params = root / "params.yaml"
+    slow = params.read_text().replace("num_boost_round: 20", "num_boost_round: 5000")
+    params.write_text(slow.replace("early_stopping_rounds: 30", "early_stopping_rounds: null"))
+    proc = subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=root, env=env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, victim = time.monotonic() + 120, None
+        while victim is None and time.monotonic() < deadline:
+            victim = _stage_process(psutil.Process(proc.pid), "train")
+            time.sleep(0.05)
+        assert victim is not None, "the train stage never started"
+        time.sleep(2.0)  # past the imports, into training
+        victim.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=120) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    status = json.loads(dvc("status", "--json", cwd=root).stdout)
+    assert f"{EXP}-train" in status, status
+    ran, _ = repro(root)
+    assert ran[0] == f"{EXP}-train"
+    assert "up to date" in dvc("status", cwd=root).stdout
+    restore(root)
