@@ -10,12 +10,6 @@ MLPLAT_ENGINE_DIR="${MLPLAT_ENGINE_DIR:-${TMPDIR:-/tmp}/mlplat-dockerd-$$}"
 MLPLAT_BASE_TAG="${MLPLAT_BASE_TAG:-mlplat-base:test}"
 MLPLAT_BASE_CACHE="${MLPLAT_BASE_CACHE:-.cache/mlplat-base/bookworm-minbase-rootfs.tar}"
 
-mlplat_engine_install() {
-  if command -v dockerd >/dev/null && command -v debootstrap >/dev/null; then return 0; fi
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap
-}
-
 mlplat_engine_start() {
   mkdir -p "$MLPLAT_ENGINE_DIR"
   dockerd --data-root "$MLPLAT_ENGINE_DIR/data" --exec-root "$MLPLAT_ENGINE_DIR/exec" \
@@ -39,8 +33,8 @@ mlplat_engine_stop() {
     kill -TERM "$MLPLAT_DOCKERD_PID"
     for _ in $(seq 30); do kill -0 "$MLPLAT_DOCKERD_PID" 2>/dev/null || break; sleep 1; done
   fi
-  # Only the engine's private directories: data root and exec root of the engine started above.
-  rm -rf "$MLPLAT_ENGINE_DIR"
+  # Only the engine's private directories, and only once nothing is mounted under them.
+  if ! grep -qF "$MLPLAT_ENGINE_DIR" /proc/mounts; then rm -rf "$MLPLAT_ENGINE_DIR"; fi
 }
 
 mlplat_base_image() {

@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,28 +35,42 @@ FEATURES, ROWS, TREES = 30, 5000, 100
 def make_bundle(work: Path) -> Path:
     """A 30-column numeric table, a real booster, and an mlplat bundle around it."""
     import lightgbm
+    import pandas as pd
 
     from mlplat.core.bundle import write_bundle
     from mlplat.core.config.contract import FeatureConfig
     from mlplat.core.features import fit_spec, raw_columns
-    import pandas as pd
 
     rng = np.random.default_rng(7)
     names = [f"x{i:02d}" for i in range(FEATURES)]
     frame = pd.DataFrame(rng.normal(size=(ROWS, FEATURES)), columns=names)
     label = (frame.iloc[:, :5].sum(axis=1) + rng.normal(size=ROWS) > 0).astype(int)
     spec = fit_spec({n: FeatureConfig(kind="passthrough", column=n) for n in names}, frame)
-    booster = lightgbm.train({"objective": "binary", "verbosity": -1, "num_threads": 1},
-                             lightgbm.Dataset(frame.to_numpy(), label), num_boost_round=TREES)
+    booster = lightgbm.train(
+        {"objective": "binary", "verbosity": -1, "num_threads": 1},
+        lightgbm.Dataset(frame.to_numpy(), label),
+        num_boost_round=TREES,
+    )
     model_file = work / "model.txt"
     booster.save_model(str(model_file))
-    schema = {"input_columns": raw_columns(spec), "strict": True,
-              "columns": {n: {"dtype": "float", "nullable": False, "ge": -100, "le": 100} for n in names}}
+    schema = {
+        "input_columns": raw_columns(spec),
+        "strict": True,
+        "columns": {n: {"dtype": "float", "nullable": False, "ge": -100, "le": 100} for n in names},
+    }
     sample = {"columns": names, "data": frame.head(20).to_numpy().tolist()}
     target = work / "bundle"
-    write_bundle(target, model_file, {"feature_spec": spec, "schema": schema, "profile": {},
-                                      "metadata": {"model_name": "bench-model", "task": "binary"},
-                                      "sample": sample})
+    write_bundle(
+        target,
+        model_file,
+        {
+            "feature_spec": spec,
+            "schema": schema,
+            "profile": {},
+            "metadata": {"model_name": "bench-model", "task": "binary"},
+            "sample": sample,
+        },
+    )
     return target
 
 
@@ -67,8 +82,9 @@ def log_to_mlflow(bundle: Path, work: Path) -> str:
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     mlflow.set_experiment("bench")
     with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(name="model", python_model=str(PYFUNC_FILE),
-                                       artifacts={"bundle": str(bundle)})
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=str(PYFUNC_FILE), artifacts={"bundle": str(bundle)}
+        )
     return info.model_uri
 
 
@@ -101,42 +117,88 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) ->
 
 
 def ab(url: str, body: Path, seconds: float, concurrency: int) -> dict[str, float]:
-    out = subprocess.run(["ab", "-q", "-t", str(seconds), "-n", "10000000", "-c", str(concurrency),
-                          "-p", str(body), "-T", "application/json", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "ab",
+            "-q",
+            "-t",
+            str(seconds),
+            "-n",
+            "10000000",
+            "-c",
+            str(concurrency),
+            "-p",
+            str(body),
+            "-T",
+            "application/json",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     qps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     pct = {int(p): float(v) for p, v in re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M)}
     failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
-    return {"qps": qps, "p50_ms": pct[50], "p99_ms": pct[99], "max_ms": pct[100],
-            "errors": failed + (int(non2xx.group(1)) if non2xx else 0)}
+    return {
+        "qps": qps,
+        "p50_ms": pct[50],
+        "p99_ms": pct[99],
+        "max_ms": pct[100],
+        "errors": failed + (int(non2xx.group(1)) if non2xx else 0),
+    }
 
 
-def measure(name: str, cmd: list[str], ready: str, score: str, one: Path, batch: Path,
-            seconds: float, env: dict[str, str] | None = None) -> dict[str, object]:
-    log = Path(tempfile.mkstemp(prefix="mlplat-bench-server-", suffix=".log")[1])
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})})
-    try:
+class Server:
+    """One server process, started once and measured in every round."""
+
+    def __init__(
+        self, name: str, cmd: list[str], ready: str, score: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.name, self.score = name, score
+        self.log = Path(tempfile.mkstemp(prefix="mlplat-bench-server-", suffix=".log")[1])
+        with self.log.open("wb") as sink:
+            self.proc = subprocess.Popen(
+                cmd, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            )
         try:
-            wait_ready(ready, proc)
+            wait_ready(ready, self.proc)
         except RuntimeError:
-            sys.exit(f"{name} did not start:\n{log.read_text()[-3000:]}")
-        ab(score, one, 1, 8)  # warm-up
-        single = ab(score, one, seconds, 8)
-        many = ab(score, batch, seconds, 2)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.unlink()
-    result = {"server": name, **single, "batch_rows_per_s": many["qps"] * 1000,
-              "batch_p99_ms": many["p99_ms"], "batch_errors": many["errors"]}
+            self.stop()
+            sys.exit(f"{name} did not start:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.log.unlink(missing_ok=True)
+
+
+def measure(server: Server, one: Path, batch: Path, seconds: float) -> dict[str, Any]:
+    single = ab(server.score, one, seconds, 8)
+    many = ab(server.score, batch, seconds, 2)
+    result = {
+        "server": server.name,
+        **single,
+        "batch_rows_per_s": many["qps"] * 1000,
+        "batch_p99_ms": many["p99_ms"],
+        "batch_errors": many["errors"],
+    }
     print(json.dumps(result), flush=True)
     return result
 
 
-BARE_APP = '''
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    import statistics
+
+    keys = [k for k in runs[0] if k != "server"]
+    return {
+        "server": runs[0]["server"],
+        **{k: statistics.median(float(r[k]) for r in runs) for k in keys},
+    }
+
+
+BARE_APP = """
 import json, sys
 import lightgbm, numpy as np
 booster = lightgbm.Booster(model_file=sys.argv[1] + "/model.txt")
@@ -163,12 +225,80 @@ async def app(scope, receive, send):
 if __name__ == "__main__":
     import uvicorn
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
-'''
+"""
+
+
+def start_servers(bundle: Path, work: Path, skip_mlflow: bool) -> list[Server]:
+    servers = []
+    if not skip_mlflow:
+        uri, port = log_to_mlflow(bundle, work), free_port()
+        env = {
+            "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+            "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        servers.append(
+            Server(
+                "mlflow models serve",
+                [
+                    str(Path(PYTHON).parent / "mlflow"),
+                    "models",
+                    "serve",
+                    "-m",
+                    uri,
+                    "--env-manager",
+                    "local",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-w",
+                    "1",
+                ],
+                f"http://127.0.0.1:{port}/ping",
+                f"http://127.0.0.1:{port}/invocations",
+                env,
+            )
+        )
+    port = free_port()
+    servers.append(
+        Server(
+            "bare ASGI (Booster.predict)",
+            [PYTHON, str(work / "bare.py"), str(bundle), str(port)],
+            f"http://127.0.0.1:{port}/",
+            f"http://127.0.0.1:{port}/",
+        )
+    )
+    port = free_port()
+    servers.append(
+        Server(
+            "mlplat serve",
+            [
+                PYTHON,
+                "-m",
+                "mlplat.cli.main",
+                "serve",
+                "--model",
+                str(bundle),
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--request-log-dir",
+                str(work / "requests"),
+            ],
+            f"http://127.0.0.1:{port}/ready",
+            f"http://127.0.0.1:{port}/invocations",
+        )
+    )
+    return servers
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Interleaved rounds; medians reported."
+    )
     parser.add_argument("--skip-mlflow", action="store_true")
     args = parser.parse_args()
     if shutil.which("ab") is None:
@@ -177,39 +307,34 @@ def main() -> None:
     bundle = make_bundle(work)
     one, batch = payload(bundle, 1, work), payload(bundle, 1000, work)
     (work / "bare.py").write_text(BARE_APP)
-    results = []
-    if not args.skip_mlflow:
-        uri, port = log_to_mlflow(bundle, work), free_port()
-        results.append(measure(
-            "mlflow models serve", [str(Path(PYTHON).parent / "mlflow"), "models", "serve", "-m", uri,
-                                    "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
-            f"http://127.0.0.1:{port}/ping", f"http://127.0.0.1:{port}/invocations", one, batch,
-            args.seconds, {"MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
-             "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}"}))
-    port = free_port()
-    results.append(measure("bare ASGI (Booster.predict)", [PYTHON, str(work / "bare.py"), str(bundle), str(port)],
-                           f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{port}/", one, batch, args.seconds))
-    port = free_port()
-    results.append(measure(
-        "mlplat serve", [PYTHON, "-m", "mlplat.cli.main", "serve", "--model", str(bundle), "--port",
-                         str(port), "--workers", "1", "--request-log-dir", str(work / "requests")],
-        f"http://127.0.0.1:{port}/ready", f"http://127.0.0.1:{port}/invocations", one, batch,
-        args.seconds))
-    report(results)
+    servers = start_servers(bundle, work, args.skip_mlflow)
+    try:
+        for server in servers:
+            ab(server.score, one, 1, 8)  # warm-up
+        runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
+        for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits every server alike
+            for server in servers:
+                runs[server.name].append(measure(server, one, batch, args.seconds))
+    finally:
+        for server in servers:
+            server.stop()
+    report([medians(r) for r in runs.values()])
     shutil.rmtree(work, ignore_errors=True)
 
 
-def report(results: list[dict[str, object]]) -> None:
+def report(results: list[dict[str, Any]]) -> None:
     by = {r["server"]: r for r in results}
-    print(f"\n{'server':30} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'1000-row rows/s':>16}")
+    head = ("server", "req/s", "p50 ms", "p99 ms", "errors", "1000-row rows/s")
+    print("\n{:30} {:>8} {:>7} {:>7} {:>6} {:>16}".format(*head))
     for r in results:
-        print(f"{r['server']:30} {r['qps']:8.0f} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['errors']:6} "
-              f"{r['batch_rows_per_s']:16.0f}")
+        cells = (r["qps"], r["p50_ms"], r["p99_ms"], r["errors"], r["batch_rows_per_s"])
+        print("{:30} {:8.0f} {:7.0f} {:7.0f} {:6.0f} {:16.0f}".format(r["server"], *cells))
     ours, bare = by["mlplat serve"], by["bare ASGI (Booster.predict)"]
-    print(f"\nmlplat / bare ASGI QPS: {ours['qps'] / bare['qps']:.2f} (target >= 0.60)")  # type: ignore[operator]
+    print(f"\nmlplat / bare ASGI QPS: {ours['qps'] / bare['qps']:.2f} (target >= 0.60)")
     if "mlflow models serve" in by:
-        print(f"mlplat / mlflow QPS:    {ours['qps'] / by['mlflow models serve']['qps']:.1f}x (target >= 20x)")  # type: ignore[operator]
-    print(f"mlplat p99: {ours['p99_ms']} ms (target < 10 ms)")
+        ratio = ours["qps"] / by["mlflow models serve"]["qps"]
+        print(f"mlplat / mlflow QPS:    {ratio:.1f}x (target >= 20x)")
+    print(f"mlplat p99: {ours['p99_ms']} ms (target < 10 ms); medians of interleaved rounds")
 
 
 if __name__ == "__main__":

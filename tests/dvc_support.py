@@ -11,13 +11,16 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-# A small experiment for fast pipelines: few boosting rounds, no bootstrap-heavy segments.
+# A small experiment for fast pipelines: few boosting rounds, no segments, and no model
+# registration (logging a model is the slowest step; `mlplat init`'s test covers it under DVC).
 TINY = """# @package _global_
 defaults:
   - override /segments: none
 experiment_name: churn_tiny
 model:
   num_boost_round: 20
+registry:
+  register: false
 """
 
 

@@ -29,11 +29,16 @@ class Trained:
         return self.root / "artifacts" / "churn_baseline" / "bundle"
 
 
-def train(root: Path) -> Trained:
-    make_project(root)
-    done = mlplat("run", "+experiment=churn_baseline", cwd=root)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return Trained(root, {"MLFLOW_TRACKING_URI": tracking_uri(root)})
+_TRAINED: list[Trained] = []  # one trained project per test session, shared by both modules
+
+
+def train(factory: pytest.TempPathFactory) -> Trained:
+    if not _TRAINED:
+        root = make_project(factory.mktemp("image") / "proj")
+        done = mlplat("run", "+experiment=churn_baseline", cwd=root)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        _TRAINED.append(Trained(root, {"MLFLOW_TRACKING_URI": tracking_uri(root)}))
+    return _TRAINED[0]
 
 
 def engine_or_skip() -> Any:
@@ -45,8 +50,10 @@ def engine_or_skip() -> Any:
         client = docker.from_env(timeout=600)
         client.ping()
     except docker.errors.DockerException as exc:
-        message = (f"NO DOCKER ENGINE at {where} ({type(exc).__name__}): image build/run tests "
-                   "did not run; .ci/run starts one (set DOCKER_HOST to use yours)")
+        message = (
+            f"NO DOCKER ENGINE at {where} ({type(exc).__name__}): image build/run tests "
+            "did not run; .ci/run starts one (set DOCKER_HOST to use yours)"
+        )
         if os.environ.get("MLPLAT_REQUIRE_DOCKER") == "1":
             pytest.fail(message + " and MLPLAT_REQUIRE_DOCKER=1 requires it")
         pytest.skip(message)
@@ -65,8 +72,10 @@ def base_or_skip(client: Any) -> str:
     try:
         client.images.get(base)
     except docker.errors.ImageNotFound:
-        message = (f"NO BASE IMAGE '{base}' in the engine: set MLPLAT_TEST_BASE_IMAGE "
-                   "(.ci/run builds mlplat-base:test with debootstrap)")
+        message = (
+            f"NO BASE IMAGE '{base}' in the engine: set MLPLAT_TEST_BASE_IMAGE "
+            "(.ci/run builds mlplat-base:test with debootstrap)"
+        )
         if os.environ.get("MLPLAT_REQUIRE_DOCKER") == "1":
             pytest.fail(message)
         pytest.skip(message)

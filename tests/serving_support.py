@@ -56,19 +56,27 @@ def free_port() -> int:
 
 
 def env_for(root: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")
+    }
     env.update(extra or {})
     return env
 
 
 @contextmanager
-def running_server(root: Path, *args: str, env: dict[str, str] | None = None,
-                   timeout: float = 60) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def running_server(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """`mlplat serve` on a free loopback port, ready to score; stopped with SIGTERM afterwards."""
     port = free_port()
-    proc = subprocess.Popen([*MLPLAT, "serve", "--port", str(port), *args], cwd=root,
-                            env=env_for(root, env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        [*MLPLAT, "serve", "--port", str(port), *args],
+        cwd=root,
+        env=env_for(root, env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_ready(proc, port, timeout)
         yield proc, port
@@ -100,8 +108,13 @@ def wait_ready(proc: subprocess.Popen[str], port: int, timeout: float) -> None:
     raise AssertionError("server did not become ready")
 
 
-def request(port: int, method: str, path: str, body: bytes | str | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         data = body.encode() if isinstance(body, str) else body
@@ -113,6 +126,7 @@ def request(port: int, method: str, path: str, body: bytes | str | None = None,
 
 
 def score(port: int, payload: Any, path: str = "/invocations") -> tuple[int, Any]:
-    status, _, body = request(port, "POST", path, json.dumps(payload),
-                              {"Content-Type": "application/json"})
+    status, _, body = request(
+        port, "POST", path, json.dumps(payload), {"Content-Type": "application/json"}
+    )
     return status, json.loads(body)

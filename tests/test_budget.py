@@ -118,6 +118,7 @@ def test_warn_policies_record_every_breach_and_finish(project: Path) -> None:
         "budget.max_wall_seconds.policy=warn",
         "budget.max_train_seconds.limit=0",
         "budget.max_train_seconds.policy=warn",
+        "registry.register=false",
     )
     [run] = runs(project)
     assert run.info.status == "FINISHED"

@@ -285,6 +285,25 @@ def test_unique_together_flags_repeated_combinations_and_names_their_columns() -
     assert report["failures"][0]["rows"] == [0, 1]
 
 
+def test_every_unique_together_group_is_checked() -> None:
+    columns = {k: {"dtype": "int"} for k in "abcd"}
+    schema = schema_from({"columns": columns, "unique_together": [["a", "b"], ["c", "d"]]})
+    frame = pd.DataFrame({"a": [1, 1, 2], "b": [1, 1, 3], "c": [5, 6, 5], "d": [7, 8, 7]})
+    report, _ = validate_frame(frame, schema)
+    found = {(f["column"], f["check"]): f["rows"] for f in report["failures"]}
+    assert found == {
+        ("a", "multiple_fields_uniqueness"): [0, 1],
+        ("b", "multiple_fields_uniqueness"): [0, 1],
+        ("c", "unique_together(c, d)"): [0, 2],
+        ("d", "unique_together(c, d)"): [0, 2],
+    }
+
+
+def test_min_distinct_report_shows_how_many_values_there_were() -> None:
+    report, _ = validate_frame(pd.DataFrame({X: ["a"] * 5}), one_column({"min_distinct": 3}))
+    assert report["failures"][0]["examples"] == ["1 distinct value(s)"]
+
+
 def test_unique_together_of_an_undeclared_column_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="nope"):
         compile_schema(

@@ -16,13 +16,19 @@ from tests.conftest import REPO, mlplat
 from tests.image_support import MODEL_NAME, MODEL_URI, Trained, train
 
 GOLDEN = REPO / "tests" / "golden" / "image" / "Dockerfile"
-REGENERATE = "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_image_context.py -k golden"
+REGENERATE = (
+    "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_image_context.py -k golden"
+)
 FORBIDDEN = ("dvc", "mlflow", "mlflow_skinny", "hydra_core", "scikit_learn", "pandera", "docker")
 
 SOURCE = ModelSource(
     bundle_dir=Path("/nowhere"),
     bundle_sha256="ab" * 32,
-    metadata={"git_sha": "0123abc", "config_hash": "feedbeef", "created_at": "2026-01-01T00:00:00+00:00"},
+    metadata={
+        "git_sha": "0123abc",
+        "config_hash": "feedbeef",
+        "created_at": "2026-01-01T00:00:00+00:00",
+    },
     uri="models:/telco-churn-lgbm@champion",
     name="telco-churn-lgbm",
     version="7",
@@ -36,20 +42,29 @@ def test_dockerfile_matches_golden() -> None:
     if os.environ.get("MLPLAT_REGENERATE_GOLDEN") == "1":
         GOLDEN.write_text(text, encoding="utf-8")
     expected = GOLDEN.read_text(encoding="utf-8")
-    diff = "".join(difflib.unified_diff(
-        expected.splitlines(keepends=True), text.splitlines(keepends=True), "golden", "rendered"
-    ))
-    assert not diff, f"the Dockerfile changed; if intended, regenerate with:\n  {REGENERATE}\n{diff}"
+    diff = "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True), text.splitlines(keepends=True), "golden", "rendered"
+        )
+    )
+    assert not diff, (
+        f"the Dockerfile changed; if intended, regenerate with:\n  {REGENERATE}\n{diff}"
+    )
 
 
-@pytest.mark.parametrize("needle", [
-    pytest.param("USER 10001:10001", id="non-root"),
-    pytest.param("STOPSIGNAL SIGTERM", id="stopsignal"),
-    pytest.param("EXPOSE 8080", id="expose"),
-    pytest.param("HEALTHCHECK", id="healthcheck"),
-    pytest.param("--no-index", id="offline-install"),
-    pytest.param('CMD ["mlplat", "serve", "--model", "/opt/model"', id="serves-the-baked-bundle"),
-])
+@pytest.mark.parametrize(
+    "needle",
+    [
+        pytest.param("USER 10001:10001", id="non-root"),
+        pytest.param("STOPSIGNAL SIGTERM", id="stopsignal"),
+        pytest.param("EXPOSE 8080", id="expose"),
+        pytest.param("HEALTHCHECK", id="healthcheck"),
+        pytest.param("--no-index", id="offline-install"),
+        pytest.param(
+            'CMD ["mlplat", "serve", "--model", "/opt/model"', id="serves-the-baked-bundle"
+        ),
+    ],
+)
 def test_dockerfile_hardening(needle: str) -> None:
     assert needle in render(ImageSpec(base="b", labels=labels(SOURCE, "b")))
 
@@ -64,7 +79,9 @@ def test_labels_name_the_model() -> None:
     assert found["io.mlplat.model.name"] == "telco-churn-lgbm"
     assert found["io.mlplat.model.version"] == "7" == found["org.opencontainers.image.version"]
     assert found["io.mlplat.model.run_id"] == "r1"
-    assert found["io.mlplat.model.git_sha"] == "0123abc" == found["org.opencontainers.image.revision"]
+    assert (
+        found["io.mlplat.model.git_sha"] == "0123abc" == found["org.opencontainers.image.revision"]
+    )
     assert found["io.mlplat.model.config_hash"] == "feedbeef"
     assert found["io.mlplat.bundle.sha256"] == "ab" * 32
     assert found["org.opencontainers.image.base.name"] == "base:1"
@@ -72,12 +89,20 @@ def test_labels_name_the_model() -> None:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    return train(tmp_path_factory.mktemp("image-ctx") / "proj")
+    return train(tmp_path_factory)
 
 
 def test_context_only_from_the_registry(trained: Trained) -> None:
-    done = mlplat("image", "build", "--model", MODEL_URI, "--context-only", "ctx",
-                  cwd=trained.root, env=trained.env)
+    done = mlplat(
+        "image",
+        "build",
+        "--model",
+        MODEL_URI,
+        "--context-only",
+        "ctx",
+        cwd=trained.root,
+        env=trained.env,
+    )
     assert done.returncode == 0, done.stderr
     ctx = trained.root / "ctx"
     digest = verify(ctx / "bundle")
@@ -92,8 +117,17 @@ def test_context_only_from_the_registry(trained: Trained) -> None:
 
 
 def test_context_only_from_a_bundle_dir(trained: Trained) -> None:
-    done = mlplat("image", "build", "--model", str(trained.bundle), "--base", "my/base:1",
-                  "--context-only", "ctx2", cwd=trained.root)
+    done = mlplat(
+        "image",
+        "build",
+        "--model",
+        str(trained.bundle),
+        "--base",
+        "my/base:1",
+        "--context-only",
+        "ctx2",
+        cwd=trained.root,
+    )
     assert done.returncode == 0, done.stderr
     dockerfile = (trained.root / "ctx2" / "Dockerfile").read_text()
     assert "FROM my/base:1 AS build" in dockerfile
@@ -101,14 +135,28 @@ def test_context_only_from_a_bundle_dir(trained: Trained) -> None:
 
 
 def test_unknown_model_names_it(trained: Trained) -> None:
-    done = mlplat("image", "build", "--model", "models:/nope@champion", "--context-only", "c3",
-                  cwd=trained.root, env=trained.env)
+    done = mlplat(
+        "image",
+        "build",
+        "--model",
+        "models:/nope@champion",
+        "--context-only",
+        "c3",
+        cwd=trained.root,
+        env=trained.env,
+    )
     assert done.returncode == 1
     assert "models:/nope@champion" in done.stderr and not (trained.root / "c3").exists()
 
 
 def test_no_engine_says_how_to_point_at_one(trained: Trained, tmp_path: Path) -> None:
-    done = mlplat("image", "build", "--model", str(trained.bundle), cwd=trained.root,
-                  env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    done = mlplat(
+        "image",
+        "build",
+        "--model",
+        str(trained.bundle),
+        cwd=trained.root,
+        env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"},
+    )
     assert done.returncode == 3, done.stderr
     assert "DOCKER_HOST" in done.stderr and "--context-only" in done.stderr

@@ -62,9 +62,3 @@ def test_chi2_and_js_match_scipy(reference: list[int], current: list[int]) -> No
     assert statistic == pytest.approx(expected.statistic)
     assert p == pytest.approx(expected.pvalue)
     assert stats.jensen_shannon(ref, cur) == pytest.approx(jensenshannon(ref, cur, base=2))
-
-
-def test_codes_split_known_categories_from_rows_without_a_code() -> None:
-    counts, codeless = stats.count_codes(np.array([0.0, 2.0, 2.0, np.nan]), 3)
-    assert counts.tolist() == [1, 0, 2]
-    assert codeless == 1

@@ -94,3 +94,52 @@ def test_cli_promote_rollback_history(tmp_path: Path) -> None:
     bad = mlplat("promote", "Churn_Model", "1", "--reason", "x", cwd=root)
     assert bad.returncode == 1
     assert "does not match the declared pattern" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "text"),
+    [
+        pytest.param(
+            "registry.model_name=Churn_Model",
+            "registry.model_name",
+            "does not match the declared pattern",
+            id="bad-name",
+        ),
+        pytest.param(
+            "registry.domain=Telco",
+            "registry.model_name",
+            "'Telco-churn-lgbm' (from registry.name_template",
+            id="bad-template-value",
+        ),
+        pytest.param(
+            "registry.name_pattern='['",
+            "registry.name_pattern",
+            "not a regular expression",
+            id="bad-pattern",
+        ),
+        pytest.param(
+            "model.task=regression",
+            "gates.floors.auc",
+            "'auc' is not a regression metric",
+            id="gate-metric-of-another-task",
+        ),
+    ],
+)
+def test_declarations_refused_before_any_work(
+    project: Path, override: str, key: str, text: str
+) -> None:
+    from mlplat.core.errors import ConfigError
+    from mlplat.runner.compose import compose
+
+    with pytest.raises(ConfigError) as err:
+        compose(project, ["+experiment=churn_baseline", override])
+    assert err.value.key == key and text in str(err.value)
+
+
+def test_run_refuses_a_bad_name_with_exit_2(project: Path) -> None:
+    done = mlplat(
+        "run", "+experiment=churn_baseline", "registry.model_name=ChurnModel", cwd=project
+    )
+    assert done.returncode == 2
+    assert "registered model name 'ChurnModel'" in done.stderr and "Traceback" not in done.stderr
+    assert not (project / "mlflow.db").exists() and not (project / "artifacts").exists()

@@ -27,7 +27,9 @@ def frame(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def spec(frame: pd.DataFrame) -> dict:
-    declared = yaml.safe_load((REPO / "conf" / "features" / "churn.yaml").read_text())["definitions"]
+    declared = yaml.safe_load((REPO / "conf" / "features" / "churn.yaml").read_text())[
+        "definitions"
+    ]
     return fit_spec({k: FeatureConfig(**v) for k, v in declared.items()}, frame)
 
 
@@ -53,21 +55,24 @@ def test_parity_one_row_at_a_time(frame: pd.DataFrame, spec: dict, row: int) -> 
 
 def test_parity_on_edge_values(spec: dict) -> None:
     """Nulls everywhere, unknown categories, junk numbers, zero denominators, timestamps."""
-    edge = pd.DataFrame({
-        "signup_date": [None, "2023-02-28", "not a date", "2020-01-01"],
-        "region": [None, "atlantis", "north", "south"],
-        "plan": ["basic", None, "unknown", "premium"],
-        "contract": ["one_year", "two_year", None, "x"],
-        "payment_method": ["card", None, "card", "cheque"],
-        "num_lines": [1, None, 3, 4],
-        "monthly_charges": [0.0, 10.0, None, 20.0],
-        "total_charges": [5.0, None, 0.0, -3.0],
-        "data_usage_gb": [500.0, -1.0, None, 3.0],
-        "support_calls": [0, 1, 2, None],
-        "dropped_calls": [None, 0, 1, 2],
-        "age": [None, 25.0, 17.0, 99.0],
-        "paperless_billing": [True, False, None, True],
-    }, dtype=object)
+    edge = pd.DataFrame(
+        {
+            "signup_date": [None, "2023-02-28", "not a date", "2020-01-01"],
+            "region": [None, "atlantis", "north", "south"],
+            "plan": ["basic", None, "unknown", "premium"],
+            "contract": ["one_year", "two_year", None, "x"],
+            "payment_method": ["card", None, "card", "cheque"],
+            "num_lines": [1, None, 3, 4],
+            "monthly_charges": [0.0, 10.0, None, 20.0],
+            "total_charges": [5.0, None, 0.0, -3.0],
+            "data_usage_gb": [500.0, -1.0, None, 3.0],
+            "support_calls": [0, 1, 2, None],
+            "dropped_calls": [None, 0, 1, 2],
+            "age": [None, 25.0, 17.0, 99.0],
+            "paperless_billing": [True, False, None, True],
+        },
+        dtype=object,
+    )
     run = fastfeatures.compile_spec(spec)
     for frame in (edge, pd.concat([edge] * 3, ignore_index=True)):  # scalar path, vector path
         fast = run({c: frame[c].tolist() for c in frame.columns}, len(frame))
@@ -84,8 +89,12 @@ def test_serving_stack_never_imports_pandas_or_mlflow(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys, mlplat.serving.app, mlplat.core.fastfeatures; "
-            "bad = [m for m in ('pandas', 'mlflow', 'pandera', 'sklearn', 'dvc') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    code = (
+        "import sys, mlplat.serving.app, mlplat.core.fastfeatures; "
+        "bad = [m for m in ('pandas', 'mlflow', 'pandera', 'sklearn', 'dvc') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stdout + done.stderr

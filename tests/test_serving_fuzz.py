@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,14 @@ from tests.serving_support import bundle_dir, request, running_server, shared_pr
 
 EXAMPLES = 150
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -26,7 +30,10 @@ JSON_VALUES = st.recursive(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     root = shared_project(tmp_path_factory)
-    with running_server(root, "--model", str(bundle_dir(root)), "--poll-interval", "0") as (_, port):
+    with running_server(root, "--model", str(bundle_dir(root)), "--poll-interval", "0") as (
+        _,
+        port,
+    ):
         yield port
 
 
@@ -68,31 +75,59 @@ def bodies(document: dict[str, Any]) -> st.SearchStrategy[tuple[str, Any]]:
     mlflow = st.one_of(
         records.map(lambda r: {"dataframe_records": r}),
         records.map(lambda r: {"instances": r}),
-        records.map(lambda r: {"dataframe_split": {"columns": sorted({k for x in r for k in x}),
-                                                   "data": [list(x.values()) for x in r]}}),
-        st.dictionaries(st.sampled_from(["inputs", "instances", "dataframe_split", "params", "x"]),
-                        JSON_VALUES, max_size=2),
+        records.map(
+            lambda r: {
+                "dataframe_split": {
+                    "columns": sorted({k for x in r for k in x}),
+                    "data": [list(x.values()) for x in r],
+                }
+            }
+        ),
+        st.dictionaries(
+            st.sampled_from(["inputs", "instances", "dataframe_split", "params", "x"]),
+            JSON_VALUES,
+            max_size=2,
+        ),
         JSON_VALUES,
     )
     v2 = st.one_of(
-        records.map(lambda r: {"inputs": [{"name": k, "shape": [len(r)], "datatype": "BYTES",
-                                           "data": [x.get(k) for x in r]} for k in {k for x in r for k in x}]}),
+        records.map(
+            lambda r: {
+                "inputs": [
+                    {
+                        "name": k,
+                        "shape": [len(r)],
+                        "datatype": "BYTES",
+                        "data": [x.get(k) for x in r],
+                    }
+                    for k in {k for x in r for k in x}
+                ]
+            }
+        ),
         st.dictionaries(st.sampled_from(["inputs", "id", "parameters"]), JSON_VALUES, max_size=2),
     )
     assert {"/invocations", "/v2/models/{model_name}/infer"} <= set(document["paths"])
-    return st.one_of(mlflow.map(lambda b: ("/invocations", b)),
-                     v2.map(lambda b: ("/v2/models/telco-churn-lgbm/infer", b)))
+    return st.one_of(
+        mlflow.map(lambda b: ("/invocations", b)),
+        v2.map(lambda b: ("/v2/models/telco-churn-lgbm/infer", b)),
+    )
 
 
 def test_no_5xx_for_any_body(server: int, document: dict[str, Any]) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(bodies(document))
     def check(case: tuple[str, Any]) -> None:
         path, body = case
-        conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"}
+        )
         response = conn.getresponse()
         payload = response.read()
         assert response.status < 500, (body, payload)

@@ -23,8 +23,10 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _open_request(port: int, body: bytes, sent: int) -> socket.socket:
     """A request whose headers and first bytes are sent: the server is already serving it."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    head = (f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     sock.sendall(head + body[:sent])
     return sock
 
@@ -43,7 +45,10 @@ def _finish(sock: socket.socket, rest: bytes) -> int:
 def test_sigterm_lets_in_flight_requests_finish(root: Path) -> None:
     body = json.dumps({"dataframe_split": sample_split(root, rows=20)}).encode()
     half = len(body) // 2
-    with running_server(root, "--model", str(bundle_dir(root)), "--poll-interval", "0") as (proc, port):
+    with running_server(root, "--model", str(bundle_dir(root)), "--poll-interval", "0") as (
+        proc,
+        port,
+    ):
         socks = [_open_request(port, body, half) for _ in range(IN_FLIGHT)]
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)

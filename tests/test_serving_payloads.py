@@ -1,4 +1,4 @@
-"""A real `mlplat serve` on a trained bundle: every payload format, every bad input kind, metrics."""
+"""A real `mlplat serve` on a trained bundle: every payload format, each bad input kind, metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.serving_support import bundle_dir, request, running_server, sample_split, score, shared_project
+from tests.serving_support import (
+    bundle_dir,
+    request,
+    running_server,
+    sample_split,
+    score,
+    shared_project,
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +28,15 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(root: Path) -> Iterator[int]:
-    with running_server(root, "--model", str(bundle_dir(root)), "--poll-interval", "0",
-                        "serving.max_payload_bytes=200000", "serving.max_batch_rows=500") as (_, port):
+    with running_server(
+        root,
+        "--model",
+        str(bundle_dir(root)),
+        "--poll-interval",
+        "0",
+        "serving.max_payload_bytes=200000",
+        "serving.max_batch_rows=500",
+    ) as (_, port):
         yield port
 
 
@@ -46,13 +60,16 @@ def columnar(split: dict[str, Any]) -> dict[str, list[Any]]:
     return {c: [row[j] for row in split["data"]] for j, c in enumerate(split["columns"])}
 
 
-@pytest.mark.parametrize("make", [
-    pytest.param(lambda s: {"dataframe_records": records(s)}, id="dataframe_records"),
-    pytest.param(lambda s: {"instances": records(s)}, id="instances-records"),
-    pytest.param(lambda s: {"instances": columnar(s)}, id="instances-columns"),
-    pytest.param(lambda s: {"inputs": columnar(s)}, id="inputs"),
-    pytest.param(lambda s: {"dataframe_split": s, "params": {}}, id="split-with-params"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda s: {"dataframe_records": records(s)}, id="dataframe_records"),
+        pytest.param(lambda s: {"instances": records(s)}, id="instances-records"),
+        pytest.param(lambda s: {"instances": columnar(s)}, id="instances-columns"),
+        pytest.param(lambda s: {"inputs": columnar(s)}, id="inputs"),
+        pytest.param(lambda s: {"dataframe_split": s, "params": {}}, id="split-with-params"),
+    ],
+)
 def test_every_mlflow_json_format_gives_the_same_predictions(server, split, expected, make) -> None:
     status, body = score(server, make(split))
     assert status == 200, body
@@ -72,13 +89,18 @@ def test_predictions_match_the_bundle_scored_by_training_code(root, split, expec
 def _csv(split: dict[str, Any]) -> str:
     lines = [",".join(split["columns"])]
     for row in split["data"]:
-        lines.append(",".join("" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
-                              for v in row))
+        lines.append(
+            ",".join(
+                "" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in row
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
 def test_csv(server, split, expected) -> None:
-    status, _, body = request(server, "POST", "/invocations", _csv(split), {"Content-Type": "text/csv"})
+    status, _, body = request(
+        server, "POST", "/invocations", _csv(split), {"Content-Type": "text/csv"}
+    )
     assert status == 200, body
     assert json.loads(body)["predictions"] == pytest.approx(expected)
 
@@ -86,9 +108,13 @@ def test_csv(server, split, expected) -> None:
 def test_v2_infer_metadata_and_ready(server, split, expected) -> None:
     types = {bool: "BOOL", int: "INT64", float: "FP64", str: "BYTES"}
     cols = columnar(split)
-    inputs = [{"name": c, "shape": [len(v)], "datatype": types.get(type(v[0]), "BYTES"), "data": v}
-              for c, v in cols.items()]
-    status, body = score(server, {"id": "r1", "inputs": inputs}, "/v2/models/telco-churn-lgbm/infer")
+    inputs = [
+        {"name": c, "shape": [len(v)], "datatype": types.get(type(v[0]), "BYTES"), "data": v}
+        for c, v in cols.items()
+    ]
+    status, body = score(
+        server, {"id": "r1", "inputs": inputs}, "/v2/models/telco-churn-lgbm/infer"
+    )
     assert status == 200, body
     assert body["id"] == "r1" and body["outputs"][0]["data"] == pytest.approx(expected)
     status, _, meta = request(server, "GET", "/v2/models/telco-churn-lgbm")
@@ -99,11 +125,18 @@ def test_v2_infer_metadata_and_ready(server, split, expected) -> None:
 
 def test_health_ready_version_openapi(server) -> None:
     assert request(server, "GET", "/health")[0] == 200
-    status, headers, body = request(server, "GET", "/version")
+    status, _, body = request(server, "GET", "/version")
     info = json.loads(body)
-    assert status == 200 and info["model_name"] == "telco-churn-lgbm" and len(info["bundle_sha256"]) == 64
+    assert (
+        status == 200
+        and info["model_name"] == "telco-churn-lgbm"
+        and len(info["bundle_sha256"]) == 64
+    )
     doc = json.loads(request(server, "GET", "/openapi.json")[2])
-    assert "/invocations" in doc["paths"] and "region" in doc["components"]["schemas"]["Row"]["properties"]
+    assert (
+        "/invocations" in doc["paths"]
+        and "region" in doc["components"]["schemas"]["Row"]["properties"]
+    )
 
 
 def _with(split: dict[str, Any], column: str, value: Any, row: int = 1) -> dict[str, Any]:
@@ -114,44 +147,154 @@ def _with(split: dict[str, Any], column: str, value: Any, row: int = 1) -> dict[
 
 def _without(split: dict[str, Any], column: str) -> dict[str, Any]:
     j = split["columns"].index(column)
-    return {"dataframe_split": {"columns": [c for c in split["columns"] if c != column],
-                                "data": [r[:j] + r[j + 1:] for r in split["data"]]}}
+    return {
+        "dataframe_split": {
+            "columns": [c for c in split["columns"] if c != column],
+            "data": [r[:j] + r[j + 1 :] for r in split["data"]],
+        }
+    }
 
 
 BAD = [  # (id, payload builder, status, kind, column, row)
     ("missing-column", lambda s: _without(s, "plan"), 422, "missing_column", "plan", None),
-    ("wrong-type-number", lambda s: _with(s, "monthly_charges", "cheap"), 422, "wrong_type", "monthly_charges", 1),
+    (
+        "wrong-type-number",
+        lambda s: _with(s, "monthly_charges", "cheap"),
+        422,
+        "wrong_type",
+        "monthly_charges",
+        1,
+    ),
     ("wrong-type-string", lambda s: _with(s, "region", 7), 422, "wrong_type", "region", 1),
-    ("wrong-type-bool", lambda s: _with(s, "paperless_billing", "yes"), 422, "wrong_type", "paperless_billing", 1),
-    ("wrong-type-object", lambda s: _with(s, "num_lines", {"a": 1}), 422, "wrong_type", "num_lines", 1),
+    (
+        "wrong-type-bool",
+        lambda s: _with(s, "paperless_billing", "yes"),
+        422,
+        "wrong_type",
+        "paperless_billing",
+        1,
+    ),
+    (
+        "wrong-type-object",
+        lambda s: _with(s, "num_lines", {"a": 1}),
+        422,
+        "wrong_type",
+        "num_lines",
+        1,
+    ),
     ("not-integer", lambda s: _with(s, "num_lines", 2.5), 422, "not_integer", "num_lines", 1),
-    ("unknown-category", lambda s: _with(s, "plan", "platinum", 2), 422, "unknown_category", "plan", 2),
-    ("null-not-allowed", lambda s: _with(s, "contract", None, 0), 422, "null_not_allowed", "contract", 0),
+    (
+        "unknown-category",
+        lambda s: _with(s, "plan", "platinum", 2),
+        422,
+        "unknown_category",
+        "plan",
+        2,
+    ),
+    (
+        "null-not-allowed",
+        lambda s: _with(s, "contract", None, 0),
+        422,
+        "null_not_allowed",
+        "contract",
+        0,
+    ),
     ("out-of-range", lambda s: _with(s, "num_lines", 99), 422, "out_of_range", "num_lines", 1),
-    ("negative-charges", lambda s: _with(s, "monthly_charges", -5.0), 422, "out_of_range", "monthly_charges", 1),
-    ("bad-datetime", lambda s: _with(s, "signup_date", "last tuesday"), 422, "bad_datetime", "signup_date", 1),
-    ("date-out-of-range", lambda s: _with(s, "signup_date", "1999-01-01"), 422, "out_of_range", "signup_date", 1),
-    ("unknown-column", lambda s: {"dataframe_split": {"columns": [*s["columns"], "shoe_size"],
-                                                      "data": [[*r, 42] for r in s["data"]]}},
-     422, "unknown_column", "shoe_size", None),
-    ("duplicate-column", lambda s: {"dataframe_split": {"columns": [*s["columns"], "plan"],
-                                                        "data": [[*r, "basic"] for r in s["data"]]}},
-     400, "duplicate_column", "plan", None),
-    ("row-length", lambda s: {"dataframe_split": {"columns": s["columns"], "data": [s["data"][0][:-1]]}},
-     400, "row_length", None, 0),
-    ("empty-batch", lambda s: {"dataframe_split": {"columns": s["columns"], "data": []}}, 400, "empty_batch", None, None),
+    (
+        "negative-charges",
+        lambda s: _with(s, "monthly_charges", -5.0),
+        422,
+        "out_of_range",
+        "monthly_charges",
+        1,
+    ),
+    (
+        "bad-datetime",
+        lambda s: _with(s, "signup_date", "last tuesday"),
+        422,
+        "bad_datetime",
+        "signup_date",
+        1,
+    ),
+    (
+        "date-out-of-range",
+        lambda s: _with(s, "signup_date", "1999-01-01"),
+        422,
+        "out_of_range",
+        "signup_date",
+        1,
+    ),
+    (
+        "unknown-column",
+        lambda s: {
+            "dataframe_split": {
+                "columns": [*s["columns"], "shoe_size"],
+                "data": [[*r, 42] for r in s["data"]],
+            }
+        },
+        422,
+        "unknown_column",
+        "shoe_size",
+        None,
+    ),
+    (
+        "duplicate-column",
+        lambda s: {
+            "dataframe_split": {
+                "columns": [*s["columns"], "plan"],
+                "data": [[*r, "basic"] for r in s["data"]],
+            }
+        },
+        400,
+        "duplicate_column",
+        "plan",
+        None,
+    ),
+    (
+        "row-length",
+        lambda s: {"dataframe_split": {"columns": s["columns"], "data": [s["data"][0][:-1]]}},
+        400,
+        "row_length",
+        None,
+        0,
+    ),
+    (
+        "empty-batch",
+        lambda s: {"dataframe_split": {"columns": s["columns"], "data": []}},
+        400,
+        "empty_batch",
+        None,
+        None,
+    ),
     ("no-payload-key", lambda s: {"rows": s["data"]}, 400, "bad_payload", None, None),
     ("two-payload-keys", lambda s: {"inputs": {}, "instances": []}, 400, "bad_payload", None, None),
-    ("ragged-columns", lambda s: {"inputs": {"plan": ["basic"], "region": []}}, 400, "ragged_columns", None, None),
+    (
+        "ragged-columns",
+        lambda s: {"inputs": {"plan": ["basic"], "region": []}},
+        400,
+        "ragged_columns",
+        None,
+        None,
+    ),
     ("records-not-objects", lambda s: {"dataframe_records": [[1, 2]]}, 400, "bad_payload", None, 0),
-    ("too-many-rows", lambda s: {"dataframe_split": {"columns": s["columns"], "data": s["data"][:1] * 501}},
-     413, "too_many_rows", None, None),
+    (
+        "too-many-rows",
+        lambda s: {"dataframe_split": {"columns": s["columns"], "data": s["data"][:1] * 501}},
+        413,
+        "too_many_rows",
+        None,
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("make", "status", "kind", "column", "row"),
-                         [pytest.param(*case[1:], id=case[0]) for case in BAD])
-def test_bad_input_is_a_4xx_naming_column_and_row(server, split, make, status, kind, column, row) -> None:
+@pytest.mark.parametrize(
+    ("make", "status", "kind", "column", "row"),
+    [pytest.param(*case[1:], id=case[0]) for case in BAD],
+)
+def test_bad_input_is_a_4xx_naming_column_and_row(
+    server, split, make, status, kind, column, row
+) -> None:
     got, body = score(server, make(split))
     assert got == status, body
     error = body["errors"][0]
@@ -160,15 +303,40 @@ def test_bad_input_is_a_4xx_naming_column_and_row(server, split, make, status, k
         assert repr(column) in body["message"]
 
 
-@pytest.mark.parametrize(("body", "headers", "status", "kind"), [
-    pytest.param(b'{"dataframe_split": ', {"Content-Type": "application/json"}, 400, "malformed_json", id="malformed-json"),
-    pytest.param(b"", {"Content-Type": "application/json"}, 400, "empty_body", id="empty-body"),
-    pytest.param(b"[1, 2]", {"Content-Type": "application/json"}, 400, "bad_payload", id="not-an-object"),
-    pytest.param(b"a,b\n1", {"Content-Type": "text/csv"}, 400, "row_length", id="ragged-csv"),
-    pytest.param(b"\xff\xfe", {"Content-Type": "text/csv"}, 400, "bad_encoding", id="csv-not-utf8"),
-    pytest.param(b"x=1", {"Content-Type": "application/xml"}, 415, "unsupported_media_type", id="media-type"),
-    pytest.param(b" " * 200_001, {"Content-Type": "application/json"}, 413, "payload_too_large", id="too-large"),
-])
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "kind"),
+    [
+        pytest.param(
+            b'{"dataframe_split": ',
+            {"Content-Type": "application/json"},
+            400,
+            "malformed_json",
+            id="malformed-json",
+        ),
+        pytest.param(b"", {"Content-Type": "application/json"}, 400, "empty_body", id="empty-body"),
+        pytest.param(
+            b"[1, 2]", {"Content-Type": "application/json"}, 400, "bad_payload", id="not-an-object"
+        ),
+        pytest.param(b"a,b\n1", {"Content-Type": "text/csv"}, 400, "row_length", id="ragged-csv"),
+        pytest.param(
+            b"\xff\xfe", {"Content-Type": "text/csv"}, 400, "bad_encoding", id="csv-not-utf8"
+        ),
+        pytest.param(
+            b"x=1",
+            {"Content-Type": "application/xml"},
+            415,
+            "unsupported_media_type",
+            id="media-type",
+        ),
+        pytest.param(
+            b" " * 200_001,
+            {"Content-Type": "application/json"},
+            413,
+            "payload_too_large",
+            id="too-large",
+        ),
+    ],
+)
 def test_bad_bodies(server, body, headers, status, kind) -> None:
     got, _, raw = request(server, "POST", "/invocations", body, headers)
     assert got == status
@@ -193,9 +361,19 @@ def test_metrics_count_requests_rows_and_predictions(server, split) -> None:
     after = request(server, "GET", "/metrics")[2].decode()
     ok = '{endpoint="invocations",status="200"}'
     bad = '{endpoint="invocations",status="422"}'
-    assert _metric(after, "mlplat_requests_total", ok) - _metric(before, "mlplat_requests_total", ok) == 3
-    assert _metric(after, "mlplat_requests_total", bad) - _metric(before, "mlplat_requests_total", bad) == 1
-    assert _metric(after, "mlplat_payload_rows_sum") - _metric(before, "mlplat_payload_rows_sum") == 9
-    assert _metric(after, "mlplat_prediction_count") - _metric(before, "mlplat_prediction_count") == 9
+    assert (
+        _metric(after, "mlplat_requests_total", ok) - _metric(before, "mlplat_requests_total", ok)
+        == 3
+    )
+    assert (
+        _metric(after, "mlplat_requests_total", bad) - _metric(before, "mlplat_requests_total", bad)
+        == 1
+    )
+    assert (
+        _metric(after, "mlplat_payload_rows_sum") - _metric(before, "mlplat_payload_rows_sum") == 9
+    )
+    assert (
+        _metric(after, "mlplat_prediction_count") - _metric(before, "mlplat_prediction_count") == 9
+    )
     assert _metric(after, "mlplat_requests_in_flight") == 0
-    assert 'mlplat_model_info{' in after and 'model_name="telco-churn-lgbm"' in after
+    assert "mlplat_model_info{" in after and 'model_name="telco-churn-lgbm"' in after

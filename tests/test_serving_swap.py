@@ -17,7 +17,6 @@ from tests.serving_support import (
     request,
     running_server,
     sample_split,
-    train,
     trained_project,
 )
 
@@ -36,25 +35,30 @@ def client(root: Path) -> Any:
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two registered versions; @champion on the first."""
     root = trained_project(tmp_path_factory.mktemp("swap") / "proj")
-    train(root, "model.params.num_leaves=7")
+    register(root, bundle_dir(root), "next")  # version 2: same bundle, new registry version
     client(root).set_registered_model_alias(MODEL, "champion", "1")
     return root
 
 
-def register_tampered(root: Path) -> str:
-    """Version 3: a bundle whose model file no longer matches its manifest."""
+def register(root: Path, bundle: Path, alias: str) -> str:
+    """Register a bundle the way `mlplat run` does (models-from-code pyfunc, no pickle)."""
     import mlflow
 
     from mlplat.runner.tracking import register_bundle
 
+    client(root)
+    mlflow.set_experiment("churn_baseline")
+    with mlflow.start_run():
+        return register_bundle(bundle, MODEL, {}, alias=alias)
+
+
+def register_tampered(root: Path) -> str:
+    """Version 3: a bundle whose model file no longer matches its manifest."""
     broken = root / "broken_bundle"
     shutil.copytree(bundle_dir(root), broken)
     with (broken / "model.txt").open("a") as handle:
         handle.write("\n")
-    client(root)
-    mlflow.set_experiment("churn_baseline")
-    with mlflow.start_run():
-        return register_bundle(broken, MODEL, {}, alias="tampered")
+    return register(root, broken, "tampered")
 
 
 def test_swap_under_load_then_refuse_a_bad_version(root: Path, tmp_path: Path) -> None:
@@ -64,28 +68,56 @@ def test_swap_under_load_then_refuse_a_bad_version(root: Path, tmp_path: Path) -
     args = ("--model", model, "--poll-interval", str(POLL), "--request-log-dir", str(logs))
     with running_server(root, *args, env={"MLPLAT_ADMIN_TOKEN": TOKEN}) as (proc, port):
         assert json.loads(request(port, "GET", "/version")[2])["model_version"] == "1"
-        bench = mlplat("bench", "--url", f"http://127.0.0.1:{port}/invocations", "--payload", str(payload),
-                       "--concurrency", "4", "--duration", "4", "--model", model, "--swap", "2",
-                       "--output", str(out), cwd=root)
+        bench = mlplat(
+            "bench",
+            "--url",
+            f"http://127.0.0.1:{port}/invocations",
+            "--payload",
+            str(payload),
+            "--concurrency",
+            "4",
+            "--duration",
+            "4",
+            "--model",
+            model,
+            "--swap",
+            "2",
+            "--output",
+            str(out),
+            cwd=root,
+        )
         assert bench.returncode == 0, bench.stdout + bench.stderr
         result = json.loads(out.read_text())
         assert result["errors"] == 0 and result["swap_failed_requests"] == 0
         assert set(result["versions"]) == {"1", "2"}  # every response names its version
         assert result["swap_seconds"] <= POLL + 1.0  # one poll interval + the load itself
-        assert "bench.qps" in client(root).get_run(client(root).get_model_version(MODEL, "2").run_id).data.metrics
+        assert (
+            "bench.qps"
+            in client(root).get_run(client(root).get_model_version(MODEL, "2").run_id).data.metrics
+        )
 
         bad = register_tampered(root)
         client(root).set_registered_model_alias(MODEL, "champion", bad)
         assert request(port, "POST", "/admin/reload")[0] in (401, 403)
-        status, _, body = request(port, "POST", "/admin/reload", b"", {"Authorization": f"Bearer {TOKEN}"})
+        status, _, body = request(
+            port, "POST", "/admin/reload", b"", {"Authorization": f"Bearer {TOKEN}"}
+        )
         answer = json.loads(body)
         assert status == 200 and answer["outcome"] == "refused: checksum", answer
         info = json.loads(request(port, "GET", "/version")[2])
         assert info["model_version"] == "2" and info["last_refused"]["version"] == bad
         metrics = request(port, "GET", "/metrics")[2].decode()
         assert 'mlplat_model_reload_failures_total{reason="checksum"} 1.0' in metrics
-        assert request(port, "POST", "/invocations", payload.read_bytes(),
-                       {"Content-Type": "application/json"})[0] == 200
+        assert (
+            request(
+                port,
+                "POST",
+                "/invocations",
+                payload.read_bytes(),
+                {"Content-Type": "application/json"},
+            )[0]
+            == 200
+        )
     assert proc.returncode == 0
     assert_request_log(logs, result["requests"] + 1)
 
@@ -104,6 +136,15 @@ def assert_request_log(logs: Path, requests: int) -> None:
 def test_bench_refuses_non_loopback_targets(tmp_path: Path) -> None:
     payload = tmp_path / "p.json"
     payload.write_text("{}")
-    done = mlplat("bench", "--url", "http://example.com/invocations", "--payload", str(payload),
-                  "--duration", "1", cwd=tmp_path, env=env_for(tmp_path))
+    done = mlplat(
+        "bench",
+        "--url",
+        "http://example.com/invocations",
+        "--payload",
+        str(payload),
+        "--duration",
+        "1",
+        cwd=tmp_path,
+        env=env_for(tmp_path),
+    )
     assert done.returncode == 2 and "loopback" in done.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.config.ops import ServingConfig
-from mlplat.core.errors import ConfigError
+from mlplat.core.errors import ConfigError, RegistryError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,7 +53,11 @@ def serve_command(
 
     serving, tracking = project_config(project, overrides)
     settings = serve_settings(model, serving, tracking, flags)
-    make_source(settings.model, settings.tracking_uri)  # fail fast on a bad --model
+    source = make_source(settings.model, settings.tracking_uri)
+    try:  # fail fast, with one clear line, on a model that does not exist
+        source.resolve()
+    except Exception as exc:
+        raise RegistryError(f"cannot resolve {model}: {exc}", key="model") from exc
     console.print(
         f"serving {model} on http://{settings.host}:{settings.port} "
         f"({settings.workers} worker(s)); Ctrl-C or SIGTERM to stop",

@@ -187,8 +187,8 @@ def _check_arguments(name: str, definition: Spec) -> None:
     kind, key = definition["kind"], f"features.definitions.{name}"
     if kind == "clip" and definition.get("lower") is None and definition.get("upper") is None:
         raise ConfigError(f"feature '{name}' (clip) needs 'lower' or 'upper'", key=f"{key}.lower")
-    bounds = (definition.get("lower"), definition.get("upper"))
-    if kind == "clip" and None not in bounds and bounds[0] > bounds[1]:
+    lower, upper = definition.get("lower"), definition.get("upper")
+    if kind == "clip" and lower is not None and upper is not None and lower > upper:
         raise ConfigError(f"feature '{name}' (clip) has lower > upper", key=f"{key}.lower")
     bins = definition.get("bins") or []
     if kind == "bucketize" and any(a >= b for a, b in itertools.pairwise(bins)):

@@ -44,7 +44,7 @@ def build_image(
     log: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Connect first (fail fast, before any download), then render, build and record."""
-    client = engine.connect()
+    client = engine.connect(hint=engine.CONTEXT_ONLY)
     with tempfile.TemporaryDirectory(prefix="mlplat-image-") as tmp:
         found = resolve(model, tracking_uri, Path(tmp) / "model")
         context = write_context(Path(tmp) / "context", found, base, workers)

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     import docker
 
 HOW_TO_POINT = (
-    "start an engine or point DOCKER_HOST at one (e.g. DOCKER_HOST=unix:///path/to/docker.sock), "
-    "or write the context only with --context-only DIR"
+    "start an engine or point DOCKER_HOST at one (e.g. DOCKER_HOST=unix:///path/to/docker.sock)"
 )
+CONTEXT_ONLY = ", or write the context only with --context-only DIR"
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class BuiltImage:
     seconds: float
 
 
-def connect() -> docker.DockerClient:
+def connect(hint: str = "") -> docker.DockerClient:
     """A client for DOCKER_HOST (or the default socket) that answered a ping."""
     import docker
 
@@ -37,7 +37,7 @@ def connect() -> docker.DockerClient:
         client = docker.from_env(timeout=600)
         client.ping()
     except docker.errors.DockerException as exc:
-        raise EngineUnavailableError(f"no Docker engine at {where}: {HOW_TO_POINT}") from exc
+        raise EngineUnavailableError(f"no Docker engine at {where}: {HOW_TO_POINT}{hint}") from exc
     return client
 
 
@@ -49,13 +49,23 @@ def _stream_error(chunk: dict[str, Any]) -> str | None:
 
 
 def build(
-    client: docker.DockerClient, context: Path, tag: str, log: Callable[[str], None] | None = None
+    client: docker.DockerClient,
+    context: Path,
+    tag: str,
+    log: Callable[[str], None] | None = None,
+    nocache: bool = False,
 ) -> BuiltImage:
     """Build with network "none": the Dockerfile installs from the wheelhouse only."""
     started = time.perf_counter()
     lines: list[str] = []
     for chunk in client.api.build(
-        path=str(context), tag=tag, rm=True, forcerm=True, network_mode="none", decode=True
+        path=str(context),
+        tag=tag,
+        rm=True,
+        forcerm=True,
+        network_mode="none",
+        decode=True,
+        nocache=nocache,
     ):
         error = _stream_error(chunk)
         if error:

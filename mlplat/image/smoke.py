@@ -78,7 +78,14 @@ def _logs(container: Container) -> str:
 
 def start(client: docker.DockerClient, tag: str, port: int) -> Container:
     """The image's own command, on 127.0.0.1:PORT; MLPLAT_PORT keeps the HEALTHCHECK in step."""
-    image = client.images.get(tag)
+    import docker
+
+    try:
+        image = client.images.get(tag)
+    except docker.errors.ImageNotFound as exc:
+        raise ImageError(
+            f"no image '{tag}' in the engine: build it with `mlplat image build`"
+        ) from exc
     workers = _workers(image.attrs["Config"].get("Cmd") or [])
     command = ImageSpec(base="", labels={}, workers=workers).command(host="127.0.0.1", port=port)
     return client.containers.run(

@@ -8,6 +8,7 @@ Standard library only at module level: this runs before anything else is known t
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 
@@ -22,11 +23,22 @@ MODULES = (
     "mlplat.core.bundle",
     "mlplat.core.features",
 )
+# The server's runtime, imported lazily by mlplat.serving; best effort (a missing one is skipped).
+OPTIONAL = (
+    "uvicorn",
+    "uvicorn.loops.uvloop",
+    "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.protocols.http.h11_impl",
+    "uvicorn.lifespan.on",
+)
 PACKAGES = ("mlplat.serving",)  # every submodule: the server's own code, whatever its layout
 
 
 def warm() -> list[str]:
     done = [importlib.import_module(name).__name__ for name in MODULES]
+    for name in OPTIONAL:
+        with contextlib.suppress(ImportError):
+            done.append(importlib.import_module(name).__name__)
     for name in PACKAGES:
         try:
             package = importlib.import_module(name)

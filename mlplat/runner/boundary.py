@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mlplat.core import budget, dataio, provenance
 from mlplat.core.config import PlatformConfig
 from mlplat.core.errors import ConfigError
+from mlplat.stages.evaluate.gates import check_metrics as check_gates
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -41,6 +42,8 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
         )
     if not 0.0 < cfg.data.split.test_size < 1.0:
         raise ConfigError("test_size must be between 0 and 1", key="data.split.test_size")
+    if cfg.registry.register:  # gates are judged at registration: refuse bad ones before training
+        check_gates(cfg)
     return cfg
 
 

@@ -101,19 +101,30 @@ def version_tags(verdict: dict[str, Any]) -> dict[str, str]:
 
 
 def print_verdicts(verdict: dict[str, Any], console: Console) -> None:
+    """One row per judged gate; segments skipped for lack of support are counted, not listed."""
     from rich.table import Table
 
     table = Table(title="gates", title_justify="left")
     for column in ("gate", "scope", "metric", "verdict", "detail"):
         table.add_column(column, overflow="fold")
     style = {"pass": "green", "fail": "bold red", "skip": "dim"}
+    small = [
+        v
+        for v in verdict["verdicts"]
+        if v["status"] == "skip" and v["detail"].startswith("support")
+    ]
     for v in verdict["verdicts"]:
+        if v not in small:
+            status = f"[{style[v['status']]}]{v['status']}[/]"
+            table.add_row(v["gate"], v["scope"], v["metric"], status, v["detail"])
+    if small:
+        scopes = sorted({v["scope"] for v in small})
         table.add_row(
-            v["gate"],
-            v["scope"],
-            v["metric"],
-            f"[{style[v['status']]}]{v['status']}[/]",
-            v["detail"],
+            "segment_floor",
+            f"{len(scopes)} segments",
+            "",
+            "[dim]skip[/]",
+            "support below gates.segment_min_support",
         )
     console.print(table)
 

@@ -43,7 +43,7 @@ def _split(payload: Any) -> Table:
     if not isinstance(payload, dict):
         raise _bad("bad_payload", "dataframe_split must be an object with 'columns' and 'data'")
     columns, data = payload.get("columns"), payload.get("data")
-    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+    if not isinstance(columns, list) or not set(map(type, columns)) <= {str}:
         raise _bad("bad_payload", "dataframe_split.columns must be a list of column names")
     if len(set(columns)) != len(columns):
         dup = next(c for c in columns if columns.count(c) > 1)

@@ -74,9 +74,12 @@ class RotatingWriter:
             self._open()
         assert self.handle is not None
         self.handle.write(data)
-        self.handle.flush()
         if self.handle.tell() >= self.max_bytes:
             self.close()
+
+    def flush(self) -> None:
+        if self.handle is not None:
+            self.handle.flush()
 
     def tick(self) -> None:
         if self.handle is not None and time.monotonic() - self.opened >= self.max_seconds:
@@ -141,6 +144,8 @@ class RequestLogger:
                 self.on_write(len(item.predictions))
             except Exception:  # a full disk must not take the server down; count as dropped
                 self.on_drop()
+            if self.queue.empty():  # flush when idle, not per record: writes stay cheap
+                self.writer.flush()
             self.writer.tick()
 
     def close(self, timeout: float = 5.0) -> None:

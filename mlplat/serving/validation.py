@@ -206,6 +206,7 @@ class ColumnRule:
     required: bool
     checks: tuple[Callable[[Any], None], ...]
     screen: Callable[[Sequence[Any]], bool] | None = None
+    quick: Callable[[Any], bool] = lambda value: False
 
     def convert(self, value: Any, text: bool) -> Any:
         if _is_null(value, text):
@@ -265,6 +266,35 @@ def _screen(col: Mapping[str, Any], dtype: str) -> Callable[[Sequence[Any]], boo
     return screen
 
 
+def _quick(col: Mapping[str, Any], dtype: str) -> Callable[[Any], bool]:
+    """One call per value that says "valid as it is" for the common case; False means: look closer
+    (convert, or name the problem). Only the cheap, common checks are inlined here."""
+    never: Callable[[Any], bool] = lambda value: False  # noqa: E731
+    if col.get("notin") or col.get("str_matches") or col.get("str_length"):
+        return never
+    allowed = frozenset(col["isin"]) if col.get("isin") is not None else None
+    if dtype in ("str", "category"):
+        return (
+            (lambda v: type(v) is str)
+            if allowed is None
+            else (lambda v: v in allowed and type(v) is str)
+        )
+    if dtype == "bool":
+        return (lambda v: type(v) is bool) if allowed is None else never
+    if dtype not in ("int", "float") or allowed is not None:
+        return never
+    between = col.get("between") or [None, None]
+    lows = [b for b in (col.get("ge"), between[0]) if b is not None]
+    highs = [b for b in (col.get("le"), between[1]) if b is not None]
+    low, high = max(lows, default=-math.inf), min(highs, default=math.inf)
+    above = -math.inf if col.get("gt") is None else col["gt"]
+    below = math.inf if col.get("lt") is None else col["lt"]
+    if dtype == "int":
+        return lambda v: type(v) is int and low <= v <= high and above < v < below
+    # NaN fails every comparison and infinities fail the strict ones: both take the slow path.
+    return lambda v: (type(v) is float or type(v) is int) and low <= v <= high and above < v < below
+
+
 def compile_rule(name: str, col: Mapping[str, Any]) -> ColumnRule:
     dtype = col.get("dtype", "str")
     if dtype not in CONVERTERS:
@@ -279,6 +309,7 @@ def compile_rule(name: str, col: Mapping[str, Any]) -> ColumnRule:
         col.get("required", True) is not False,
         tuple(checks),
         _screen(col, dtype),
+        _quick(col, dtype),
     )
 
 
@@ -327,11 +358,14 @@ class Validator:
             and rule.screen(values)
         ):
             return list(values)
+        quick = rule.quick
+        if not text and all(map(quick, values)):
+            return list(values)
         out = []
         convert = rule.convert
         for row, value in enumerate(values):
             try:
-                out.append(convert(value, text))
+                out.append(value if not text and quick(value) else convert(value, text))
             except _CheckError as bad:
                 raise InputError(422, bad.kind, str(bad), column=rule.name, row=row) from None
         return out

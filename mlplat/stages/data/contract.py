@@ -148,6 +148,26 @@ def observed(frame: Any, column: str, check: str) -> str | None:
     return None
 
 
+UNIQUE_TOGETHER = "unique_together"
+
+
+def _unique_check(group: list[str]) -> pa.Check:
+    import pandera.pandas as pa
+
+    return pa.Check(
+        lambda df: ~df.duplicated(subset=group, keep=False),
+        name=f"{UNIQUE_TOGETHER}({', '.join(group)})",
+    )
+
+
+def unique_group(check: str) -> list[str] | None:
+    """The columns of a `unique_together(a, b)` check, whose failures pandera reports for every
+    column of the frame; the report keeps only these."""
+    if not check.startswith(f"{UNIQUE_TOGETHER}("):
+        return None
+    return check[len(UNIQUE_TOGETHER) + 1 : -1].split(", ")
+
+
 def compile_schema(schema: SchemaConfig, target: str | None = None) -> pa.DataFrameSchema:
     import pandera.pandas as pa
 
@@ -159,11 +179,13 @@ def compile_schema(schema: SchemaConfig, target: str | None = None) -> pa.DataFr
                 f"unique_together names undeclared column '{unknown[0]}'",
                 key="schema.unique_together",
             )
+    extra = [_unique_check(list(group)) for group in schema.unique_together[1:]]
     return pa.DataFrameSchema(
         columns=columns,
-        checks=_frame_checks(schema, target),
+        checks=_frame_checks(schema, target) + extra,
         strict=schema.strict,
         ordered=schema.ordered,
-        unique=[list(g) for g in schema.unique_together] or None,
+        # pandera's `unique` holds one combination; any further ones become frame checks.
+        unique=list(schema.unique_together[0]) if schema.unique_together else None,
         name=schema.name,
     )

@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
     from mlplat.core.config.contract import SchemaConfig
 
-from mlplat.stages.data.contract import balance_target, observed
+from mlplat.stages.data.contract import UNIQUE_TOGETHER as UNIQUE
+from mlplat.stages.data.contract import balance_target, observed, unique_group
 
 MAX_EXAMPLES = 5
 FRAME = "<frame>"
@@ -32,7 +33,8 @@ def _blame(cases: pd.DataFrame) -> pd.Series:
     structural ones (extra, missing, out-of-order column) whose failure case names the column."""
     frame_level = cases["schema_context"].astype(str) == "DataFrameSchema"
     structural = cases["check"].astype(str).isin(STRUCTURAL)
-    named = cases["column"].where(~frame_level | cases["check"].eq("multiple_fields_uniqueness"))
+    by_column = cases["check"].astype(str).str.startswith(("multiple_fields_uniqueness", UNIQUE))
+    named = cases["column"].where(~frame_level | by_column)
     blamed = named.where(~(frame_level & structural), cases["failure_case"])
     targets = cases["check"].astype(str).map(balance_target)
     return blamed.where(targets.isna(), targets).fillna(FRAME).astype(str)
@@ -71,6 +73,9 @@ def _concrete(frame: pd.DataFrame, column: str, group: pd.DataFrame) -> str:
 
 def failures(frame: pd.DataFrame, failure_cases: pd.DataFrame) -> list[dict[str, Any]]:
     """One entry per (column, check): how many rows fail, and up to five examples."""
+    groups = failure_cases["check"].astype(str).map(unique_group)
+    in_group = [g is None or c in g for g, c in zip(groups, failure_cases["column"], strict=True)]
+    failure_cases = failure_cases[in_group]
     cases = failure_cases.assign(
         column=_blame(failure_cases), check=failure_cases["check"].astype(str)
     )

@@ -35,17 +35,19 @@ def bin_labels(edges: list[float]) -> list[str]:
     return [f"< {edges[0]:.4g}", *inner, f">= {edges[-1]:.4g}"]
 
 
+def _range(profile: dict[str, Any]) -> tuple[float, float]:
+    lo, hi = profile.get("min"), profile.get("max")
+    return (-np.inf if lo is None else float(lo)), (np.inf if hi is None else float(hi))
+
+
 def numeric_drift(
-    name: str, profile: dict[str, Any], values: np.ndarray, cfg: MonitoringConfig
+    name: str, profile: dict[str, Any], binned: stats.Binned, cfg: MonitoringConfig
 ) -> FeatureDrift:
-    edges = np.asarray(profile.get("edges") or [], dtype="float64")
+    edges = list(profile.get("edges") or [])
     reference = np.asarray(profile.get("counts") or [0], dtype="float64")
-    lo = profile.get("min")
-    hi = profile.get("max")
-    binned = stats.bin_column(
-        values, edges, -np.inf if lo is None else lo, np.inf if hi is None else hi
-    )
-    n, finite = values.size, values.size - binned.nulls
+    lo, hi = _range(profile)
+    n = int(binned.counts.sum()) + binned.nulls
+    finite = n - binned.nulls
     d, p = stats.ks(reference, binned.counts)
     checks = [
         above("drift", "psi", name, stats.psi(reference, binned.counts),
@@ -57,23 +59,22 @@ def numeric_drift(
         above("skew", "out_of_range", name,
               (binned.below_min + binned.above_max) / finite if finite else 0.0,
               limit(cfg, name, "max_out_of_range_rate"),
-              f"{binned.below_min} below {lo}, {binned.above_max} above {hi}"),
+              f"{binned.below_min} below {lo:.4g}, {binned.above_max} above {hi:.4g}"),
         above("stability", "infinite", name, float(binned.infinite), 0.0,
               "infinite feature values"),
     ]
-    return FeatureDrift(name, "numeric", bin_labels(edges.tolist()),
-                        stats.shares(reference).tolist(), stats.shares(binned.counts).tolist(),
-                        checks)
+    return FeatureDrift(name, "numeric", bin_labels(edges), stats.shares(reference).tolist(),
+                        stats.shares(binned.counts).tolist(), checks)
 
 
 def categorical_drift(
-    name: str, profile: dict[str, Any], codes: np.ndarray, present: int, cfg: MonitoringConfig
+    name: str, profile: dict[str, Any], binned: stats.Binned, present: int, cfg: MonitoringConfig
 ) -> FeatureDrift:
     """`present`: non-null raw values, so codeless rows split into nulls and unseen values."""
     categories = list(profile["frequencies"])
     reference = np.asarray(list(profile["frequencies"].values()), dtype="float64")
-    counts, codeless = stats.count_codes(codes, len(categories))
-    n = codes.size
+    counts = binned.counts
+    n = int(counts.sum()) + binned.nulls
     unseen = max(0, present - int(counts.sum()))
     statistic, p = stats.chi2(reference, counts)
     checks = [
@@ -82,7 +83,7 @@ def categorical_drift(
         above("drift", "js", name, stats.jensen_shannon(reference, counts),
               limit(cfg, name, "js_threshold")),
         above("skew", "null_rate", name,
-              abs((codeless - unseen) / n - profile["null_rate"]) if n else 0.0,
+              abs((binned.nulls - unseen) / n - profile["null_rate"]) if n else 0.0,
               limit(cfg, name, "max_null_rate_delta")),
         above("skew", "unseen", name, unseen / n if n else 0.0,
               limit(cfg, name, "max_unseen_rate"), f"{unseen} values not seen in training"),
@@ -91,14 +92,23 @@ def categorical_drift(
                         stats.shares(counts).tolist(), checks)
 
 
+def _bins(profile: dict[str, Any]) -> tuple[np.ndarray, float, float]:
+    """Categorical codes 0..K-1 are binned at the half-integers, so one routine counts both."""
+    if profile["type"] == "categorical":
+        k = len(profile["frequencies"])
+        return np.arange(1, k, dtype="float64") - 0.5, 0.0, float(max(k - 1, 0))
+    return np.asarray(profile.get("edges") or [], dtype="float64"), *_range(profile)
+
+
 def prediction_drift(
     profile: dict[str, Any], predictions: np.ndarray, cfg: MonitoringConfig
 ) -> FeatureDrift:
     values = predictions if predictions.ndim == 1 else predictions.max(axis=1)
-    out = numeric_drift("prediction", profile, values.astype("float64"), cfg)
-    bad = int(values.size - np.isfinite(values).sum())
+    edges, lo, hi = _bins(profile)
+    binned = stats.bin_column(values.astype("float64"), edges, lo, hi)
+    out = numeric_drift("prediction", profile, binned, cfg)
     out.checks = [c for c in out.checks if c.group == "drift"]
-    out.checks.append(above("stability", "nonfinite", "prediction", float(bad), 0.0,
+    out.checks.append(above("stability", "nonfinite", "prediction", float(binned.nulls), 0.0,
                             "NaN or infinite predictions"))
     return out
 
@@ -110,16 +120,19 @@ def feature_drift(
     present: dict[str, int],
     cfg: MonitoringConfig,
 ) -> list[FeatureDrift]:
-    """Every feature of the spec; `matrix` is the transformed current rows (features as columns)."""
+    """Every profiled feature of the spec; `matrix`: the transformed current rows."""
+    names = [f["name"] for f in spec["features"]]
+    kept = [i for i, name in enumerate(names) if name in profile["features"]]
+    refs = [profile["features"][names[i]] for i in kept]
+    bins = [_bins(r) for r in refs]
+    binned = stats.bin_matrix(
+        matrix[:, kept] if len(kept) < len(names) else matrix,
+        [b[0] for b in bins], [b[1] for b in bins], [b[2] for b in bins],
+    )
     out = []
-    for i, feature in enumerate(spec["features"]):
-        name = feature["name"]
-        reference = profile["features"].get(name)
-        if reference is None:
-            continue
-        column = np.ascontiguousarray(matrix[:, i])
-        if reference["type"] == "categorical":
-            out.append(categorical_drift(name, reference, column, present.get(name, 0), cfg))
+    for i, ref, counted in zip(kept, refs, binned, strict=True):
+        if ref["type"] == "categorical":
+            out.append(categorical_drift(names[i], ref, counted, present.get(names[i], 0), cfg))
         else:
-            out.append(numeric_drift(name, reference, column, cfg))
+            out.append(numeric_drift(names[i], ref, counted, cfg))
     return out

@@ -33,25 +33,51 @@ class Binned:
     above_max: int
 
 
+BLOCK_ROWS = 65_536  # rows per block: a transposed block stays in cache, columns stay contiguous
+
+
+def _extended(edges: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Reference edges with the training min and max around them: one search answers both
+    "which bin" and "beyond the training range" (side="right": v >= nextafter(hi) is v > hi)."""
+    return np.concatenate([[lo], edges, [np.nextafter(hi, np.inf)]])
+
+
+def _count(column: np.ndarray, extended: np.ndarray) -> np.ndarray:
+    """Counts per extended bin plus [nan, -inf, +inf] at the end."""
+    counts = np.bincount(np.searchsorted(extended, column, side="right"),
+                         minlength=extended.size + 1)
+    nan = int(np.count_nonzero(np.isnan(column)))
+    neg = int(np.count_nonzero(column == -np.inf)) if counts[0] else 0
+    pos = int(np.count_nonzero(column == np.inf)) if counts[-1] > nan else 0
+    return np.concatenate([counts, [nan, neg, pos]])
+
+
+def _binned(total: np.ndarray) -> Binned:
+    ext, (nan, neg, pos) = total[:-3].copy(), total[-3:]
+    ext[0] -= neg
+    ext[-1] -= nan + pos  # NaN sorts last, like +inf
+    counts = ext[1:-1].copy()
+    counts[0] += ext[0]  # the outer reference bins are open-ended
+    counts[-1] += ext[-1]
+    return Binned(counts, int(nan + neg + pos), int(neg + pos), int(ext[0]), int(ext[-1]))
+
+
+def bin_matrix(
+    matrix: np.ndarray, edges: list[np.ndarray], lo: list[float], hi: list[float]
+) -> list[Binned]:
+    """Every column of `matrix` counted on its own reference bins, in one pass over row blocks
+    (a column of a C-ordered matrix is strided; copying a transposed block keeps reads fast)."""
+    extended = [_extended(e, a, b) for e, a, b in zip(edges, lo, hi, strict=True)]
+    totals = [np.zeros(e.size + 4, dtype=np.int64) for e in extended]
+    for start in range(0, matrix.shape[0], BLOCK_ROWS):
+        block = np.ascontiguousarray(matrix[start:start + BLOCK_ROWS].T)
+        for j, ext in enumerate(extended):
+            totals[j] += _count(block[j], ext)
+    return [_binned(t) for t in totals]
+
+
 def bin_column(values: np.ndarray, edges: np.ndarray, lo: float, hi: float) -> Binned:
-    finite = np.isfinite(values)
-    kept = values[finite] if not finite.all() else values
-    codes = np.searchsorted(edges, kept, side="right")
-    counts = np.bincount(codes, minlength=edges.size + 1)
-    return Binned(
-        counts=counts,
-        nulls=int(values.size - kept.size),
-        infinite=int(np.isinf(values).sum()) if kept.size != values.size else 0,
-        below_min=int(np.count_nonzero(kept < lo)),
-        above_max=int(np.count_nonzero(kept > hi)),
-    )
-
-
-def count_codes(values: np.ndarray, categories: int) -> tuple[np.ndarray, int]:
-    """Category codes (NaN: null or unseen) -> (counts per category, rows without a code)."""
-    known = np.isfinite(values)
-    counts = np.bincount(values[known].astype(np.int64), minlength=categories)[:categories]
-    return counts, int(values.size - int(known.sum()))
+    return bin_matrix(values.reshape(-1, 1), [edges], [lo], [hi])[0]
 
 
 def shares(counts: np.ndarray) -> np.ndarray:

@@ -1,0 +1,91 @@
+"""`mlplat init`: a new project runs in process and as a DVC pipeline with no edits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlplat.core.errors import ConfigError
+from mlplat.runner import scaffold
+from tests.dvc_support import dvc, mlplat, repro
+
+STAGES = ["validate", "featurize", "train", "evaluate", "bundle", "register"]
+
+
+def _runs_with_no_edits(root: Path) -> None:
+    for rel in ("conf/config.yaml", "conf/experiment/baseline.yaml", "Makefile", ".dvcignore",
+                ".github/workflows/ci.yml", ".pre-commit-config.yaml", ".gitignore", "dvc.yaml",
+                "params.yaml", ".dvc/config", ".git/HEAD"):
+        assert (root / rel).is_file(), rel
+    for group in ("data", "schema", "features", "model", "segments", "gates", "budget", "tracking",
+                  "registry", "serving", "monitoring", "experiment"):
+        assert list((root / "conf" / group).glob("*.yaml")), group
+    assert mlplat("lint", cwd=root).returncode == 0
+    mlplat("compile", "--check", cwd=root)
+    mlplat("run", "+experiment=baseline", cwd=root)
+    ran, _ = repro(root)
+    assert ran == [f"baseline-{s}" for s in STAGES]
+    assert "up to date" in dvc("status", cwd=root).stdout
+    registered = json.loads((root / "artifacts/baseline/register/run.json").read_text())
+    assert registered["model_version"] == "2"  # `mlplat run` registered version 1
+
+
+@pytest.mark.slow
+def test_init_with_the_sample_data(tmp_path: Path) -> None:
+    mlplat("init", "new_churn", cwd=tmp_path)
+    root = tmp_path / "new_churn"
+    schema = (root / "conf/schema/new_churn.yaml").read_text()
+    assert "dtype: datetime" in schema and "- month_to_month" in schema
+    _runs_with_no_edits(root)
+
+
+@pytest.mark.slow
+def test_init_with_own_parquet_data(tmp_path: Path) -> None:
+    from mlplat.example.churn import generate
+
+    frame = generate(rows=3000).rename(columns={"customer_id": "CustomerID", "plan": "Plan Type",
+                                                "churn": "churned"})
+    frame["churned"] = frame["churned"].astype(bool)
+    frame.to_parquet(tmp_path / "mine.parquet", index=False)
+    mlplat("init", "acme", "--data", str(tmp_path / "mine.parquet"), "--target", "churned", cwd=tmp_path)
+    root = tmp_path / "acme"
+    groups = scaffold.infer_groups("acme", frame, "churned", "data/mine.parquet")
+    assert groups["data"]["id_column"] == "CustomerID" and groups["model"]["task"] == "binary"
+    assert groups["features"]["definitions"]["plan_type"] == {"kind": "category", "column": "Plan Type"}
+    _runs_with_no_edits(root)
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    pytest.param([1, 2, None], {"dtype": "int", "nullable": True, "ge": 1, "le": 2}, id="nullable-int"),
+    pytest.param([0.5, 1.5], {"dtype": "float", "nullable": False, "ge": 0.5, "le": 1.5}, id="float"),
+    pytest.param(["b", "a", "b"], {"dtype": "str", "nullable": False, "isin": ["a", "b"]}, id="category"),
+    pytest.param(["2024-01-02", "2024-02-03"], {"dtype": "datetime", "nullable": False}, id="date"),
+    pytest.param([True, False], {"dtype": "bool", "nullable": False}, id="bool"),
+])
+def test_infer_column(values: list[object], expected: dict[str, object]) -> None:
+    import pandas as pd
+
+    series = pd.Series(values).astype("Int64") if values[-1] is None else pd.Series(values)
+    inferred = scaffold.infer_column(series)
+    inferred.pop("unique", None)
+    assert inferred == expected
+
+
+def test_unknown_target_names_the_columns() -> None:
+    import pandas as pd
+
+    with pytest.raises(ConfigError, match="target column 'y' is not in the data; columns: a, b"):
+        scaffold.infer_groups("p", pd.DataFrame({"a": [1], "b": [2]}), "y", "data/x.csv")
+
+
+def test_refuses_a_non_empty_directory_and_data_without_target(tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    done = mlplat("init", "full", cwd=tmp_path, check=False)
+    assert done.returncode == 2 and "not empty" in done.stderr
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n")
+    done = mlplat("init", "new", "--data", "d.csv", cwd=tmp_path, check=False)
+    assert done.returncode == 2 and "--target" in done.stderr
+    assert not (tmp_path / "new").exists()

@@ -1,0 +1,113 @@
+"""The ML Test Score rubric, scoring rule, attestations and collectors on hand-made facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from mlplat.core.config import PlatformConfig
+from mlplat.core.errors import ConfigError
+from mlplat.runner.score import attestations, rubric
+from mlplat.runner.score.collectors import COLLECTORS, infra_1, monitoring_1
+from mlplat.runner.score.facts import Facts, Run
+from mlplat.runner.score.scoring import score
+
+TODAY = dt.date(2026, 11, 27)
+
+
+def _facts(**kw: object) -> Facts:
+    return Facts(project=Path("."), cfg=PlatformConfig(), model_name="m", today=TODAY, **kw)
+
+
+def test_the_rubric_has_28_tests_in_four_sections_of_seven() -> None:
+    assert len(rubric.TESTS) == 28
+    assert {s: sum(t.section == s for t in rubric.TESTS) for s in rubric.SECTIONS} == {
+        "data": 7, "model": 7, "infrastructure": 7, "monitoring": 7}
+    assert len({t.id for t in rubric.TESTS}) == 28
+    assert set(COLLECTORS) <= {t.id for t in rubric.TESTS}
+
+
+@pytest.mark.parametrize(
+    ("final", "starts"),
+    [
+        pytest.param(0.0, "More of a research project", id="zero"),
+        pytest.param(0.5, "Not totally untested", id="half"),
+        pytest.param(1.5, "There's been first pass", id="one-and-a-half"),
+        pytest.param(3.0, "Reasonably tested", id="three"),
+        pytest.param(4.5, "Strong levels", id="four-and-a-half"),
+        pytest.param(6.0, "Exceptional", id="six"),
+    ],
+)
+def test_bands_follow_the_paper(final: float, starts: str) -> None:
+    assert rubric.band(final).startswith(starts)
+
+
+def test_the_final_score_is_the_weakest_section() -> None:
+    result = score(_facts(), {})
+    assert result["final"] == min(result["sections"].values()) == 0.0
+    assert "IEEE Big Data 2017" in result["rubric"]
+    assert all(t["points"] == 0 and t["evidence"] for t in result["tests"])
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / attestations.ATTESTATIONS
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return tmp_path
+
+
+def test_a_valid_attestation_earns_half_a_point_and_an_expired_one_nothing(
+    tmp_path: Path,
+) -> None:
+    project = _write(tmp_path, """
+data_5: {by: alice, date: 2026-10-01, evidence: "https://wiki/privacy", valid_days: 180}
+model_2: {by: bob, date: 2025-01-01, evidence: "https://wiki/online", valid_days: 90}
+""")
+    result = {t["id"]: t for t in score(_facts(), attestations.load(project))["tests"]}
+    assert result["data_5"]["points"] == 0.5 and "alice" in result["data_5"]["evidence"]
+    assert result["model_2"]["points"] == 0.0
+    assert result["model_2"]["source"] == "expired attestation"
+    assert "expired 2025-04-01" in result["model_2"]["evidence"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("data_9: {by: a, date: 2026-01-01, evidence: x, valid_days: 1}",
+                     "unknown test 'data_9'", id="unknown-test"),
+        pytest.param("data_5: {by: a, date: 2026-01-01}", "lacks evidence, valid_days",
+                     id="missing-keys"),
+        pytest.param("data_5: {by: a, date: soon, evidence: x, valid_days: 1}",
+                     "attestation 'data_5'", id="bad-date"),
+    ],
+)
+def test_bad_attestations_name_the_test(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        attestations.load(_write(tmp_path, text))
+
+
+def _run(auc: float, config: str = "c1") -> Run:
+    tags = {"mlplat.config_hash": config, "mlplat.data_md5": "d1"}
+    return Run("r", "e", "FINISHED", tags, {"auc": auc})
+
+
+@pytest.mark.parametrize(
+    ("runs", "points", "says"),
+    [
+        pytest.param([_run(0.8), _run(0.8)], 1.0, "equal metrics", id="reproduced"),
+        pytest.param([_run(0.8), _run(0.81)], 0.0, "auc differs", id="differs"),
+        pytest.param([_run(0.8), _run(0.8, "c2")], 0.0, "trained twice", id="never-twice"),
+    ],
+)
+def test_reproducibility_needs_two_equal_trainings(runs: list[Run], points: float,
+                                                   says: str) -> None:
+    found = infra_1(_facts(runs=runs))
+    assert found.points == points
+    assert says in found.evidence
+
+
+def test_dependency_notifications_come_from_a_bot_config() -> None:
+    assert monitoring_1(_facts()).points == 0.0
+    assert monitoring_1(_facts(files={".github/dependabot.yml": "version: 2"})).points == 1.0

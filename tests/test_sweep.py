@@ -1,0 +1,107 @@
+"""`mlplat run -m`: parallel trials on a fresh store, one parent run, and budget-aware stopping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import mlplat, tracking_uri
+
+FAST = ["run", "-m", "+experiment=churn_baseline", "segments=none", "model.num_boost_round=10"]
+
+
+def client(root: Path) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri(root))
+
+
+def sweep_runs(root: Path) -> tuple[Any, list[Any], list[Any]]:
+    """(the one parent run, its child runs, every run of the store in any experiment)."""
+    c = client(root)
+    experiments = c.search_experiments()
+    every = c.search_runs([e.experiment_id for e in experiments], max_results=1000)
+    [parent] = [r for r in every if r.data.tags.get("mlplat.sweep") == "parent"]
+    children = [r for r in every if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    return parent, children, every
+
+
+@pytest.mark.slow
+def test_eight_parallel_trials_on_a_fresh_store_lose_and_misplace_nothing(project: Path) -> None:
+    assert not (project / "mlflow.db").exists()
+    done = mlplat(
+        *FAST,
+        "model.params.num_leaves=7,15,31,63",
+        "model.params.learning_rate=0.05,0.1",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        cwd=project,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    parent, children, every = sweep_runs(project)
+    experiment = client(project).get_experiment_by_name("churn_baseline")
+    assert len(every) == 9, "8 trials + 1 parent, nothing in Default or elsewhere"
+    assert len(children) == 8
+    assert {r.info.experiment_id for r in every} == {experiment.experiment_id}
+    assert {r.info.status for r in every} == {"FINISHED"}
+    assert sorted(int(r.data.tags["mlplat.trial"]) for r in children) == list(range(8))
+    assert len({r.data.tags["mlplat.overrides"] for r in children}) == 8
+    # the parent: best trial, comparison of all trials, total cost
+    best = max(children, key=lambda r: r.data.metrics["auc"])
+    assert parent.data.tags["mlplat.best_run_id"] == best.info.run_id
+    assert parent.data.metrics["sweep.trials"] == 8
+    total = sum(r.data.metrics["cost.total.money"] for r in children)
+    assert parent.data.metrics["cost.total.money"] == pytest.approx(total)
+    summary = client(project).download_artifacts(parent.info.run_id, "sweep/summary.json")
+    assert len(__import__("json").loads(Path(summary).read_text())["trials"]) == 8
+    # trials kept their own artifacts; only the best trial was registered
+    trial_dirs = list((project / "artifacts/churn_baseline/trials" / parent.info.run_id).iterdir())
+    assert len(trial_dirs) == 8 and all((d / "cost.json").is_file() for d in trial_dirs)
+    [version] = client(project).search_model_versions("name='telco-churn-lgbm'")
+    assert version.run_id == best.info.run_id
+    assert "best trial" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("budget", "expected", "reason"),
+    [
+        pytest.param("budget.sweep.max_trials=2", 2, "max_trials", id="max-trials"),
+        pytest.param("budget.sweep.max_total_cost=0.0000001", 1, "max_total_cost", id="max-cost"),
+        pytest.param("budget.sweep.max_total_wall=0.001", 1, "max_total_wall", id="max-wall"),
+    ],
+)
+def test_optuna_sweeper_stops_launching_at_the_sweep_budget(
+    project: Path, budget: str, expected: int, reason: str
+) -> None:
+    done = mlplat(
+        *FAST,
+        "hydra/sweeper=mlplat_optuna",
+        "hydra.sweeper.n_trials=4",
+        "model.params.num_leaves=choice(7,15,31)",
+        "model.params.learning_rate=tag(log,interval(0.03,0.3))",
+        "registry.register=false",
+        budget,
+        cwd=project,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    parent, children, _ = sweep_runs(project)
+    assert len(children) == expected
+    assert reason in parent.data.tags["mlplat.sweep_stopped"]
+    assert f"sweep stopped early: budget.sweep.{reason} reached" in " ".join(done.stderr.split())
+
+
+@pytest.mark.slow
+def test_a_failed_trial_leaves_no_run_running(project: Path) -> None:
+    done = mlplat(
+        *FAST, "model.params.num_leaves=7,15", "budget.max_peak_memory_mb.limit=1", cwd=project
+    )
+    assert done.returncode == 1
+    assert "budget max_peak_memory_mb exceeded in stage 'validate'" in " ".join(done.stderr.split())
+    parent, children, every = sweep_runs(project)
+    assert parent.info.status == "FAILED"
+    assert {r.info.status for r in every} == {"FAILED"}
+    assert len(children) == 2  # the basic sweeper runs its batch, then stops on the failure
