@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint typecheck imports pytest data clean
+.PHONY: run test install lint typecheck imports mlplat-lint pytest pipeline data clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,16 @@ run: install
 	$(BIN)/mlplat run +experiment=churn_baseline
 
 ## make test: install with the dev extra, then every quality gate and the whole test suite
-test: install lint typecheck imports pytest
+test: install lint typecheck imports mlplat-lint pytest pipeline
+
+## the declarations' conventions (`mlplat lint`), checked with the code quality gates
+mlplat-lint: install
+	$(BIN)/mlplat lint
+
+## after the tests: dvc.yaml/params.yaml match conf/, then DVC reproduces the example pipeline
+pipeline: install
+	$(BIN)/mlplat compile --check
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
 lint: install
 	$(BIN)/ruff check .

@@ -7,12 +7,14 @@
 # Functions only; the caller decides when to start and stop (trap) the engine.
 
 MLPLAT_ENGINE_DIR="${MLPLAT_ENGINE_DIR:-${TMPDIR:-/tmp}/mlplat-dockerd-$$}"
+# The data root (images, layer cache) persists in .cache/ so repeat runs build from cache.
+MLPLAT_ENGINE_DATA="${MLPLAT_ENGINE_DATA:-$PWD/.cache/mlplat-dockerd}"
 MLPLAT_BASE_TAG="${MLPLAT_BASE_TAG:-mlplat-base:test}"
 MLPLAT_BASE_CACHE="${MLPLAT_BASE_CACHE:-.cache/mlplat-base/bookworm-minbase-rootfs.tar}"
 
 mlplat_engine_start() {
   mkdir -p "$MLPLAT_ENGINE_DIR"
-  dockerd --data-root "$MLPLAT_ENGINE_DIR/data" --exec-root "$MLPLAT_ENGINE_DIR/exec" \
+  dockerd --data-root "$MLPLAT_ENGINE_DATA" --exec-root "$MLPLAT_ENGINE_DIR/exec" \
     --host "unix://$MLPLAT_ENGINE_DIR/docker.sock" --pidfile "$MLPLAT_ENGINE_DIR/dockerd.pid" \
     --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
     >"$MLPLAT_ENGINE_DIR/dockerd.log" 2>&1 &
@@ -33,8 +35,13 @@ mlplat_engine_stop() {
     kill -TERM "$MLPLAT_DOCKERD_PID"
     for _ in $(seq 30); do kill -0 "$MLPLAT_DOCKERD_PID" 2>/dev/null || break; sleep 1; done
   fi
-  # Only the engine's private directories, and only once nothing is mounted under them.
-  if ! grep -qF "$MLPLAT_ENGINE_DIR" /proc/mounts; then rm -rf "$MLPLAT_ENGINE_DIR"; fi
+  # dockerd leaves its default netns mounted in the exec root: unmount what is under our own
+  # directory, then remove it only if nothing is mounted there any more.
+  local mnt
+  for mnt in $(awk -v d="$MLPLAT_ENGINE_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+    umount "$mnt" 2>/dev/null || true
+  done
+  if ! grep -qF "$MLPLAT_ENGINE_DIR/" /proc/mounts; then rm -rf "$MLPLAT_ENGINE_DIR"; fi
 }
 
 mlplat_base_image() {
@@ -52,7 +59,9 @@ mlplat_base_image() {
     tar --numeric-owner -C "$rootfs" -cf "$MLPLAT_BASE_CACHE.tmp" . && mv "$MLPLAT_BASE_CACHE.tmp" "$MLPLAT_BASE_CACHE"
     rm -rf "$rootfs"
   fi
-  docker import - "$MLPLAT_BASE_TAG" <"$MLPLAT_BASE_CACHE" >/dev/null
+  # The persistent data root may hold it already; importing again would only add a copy.
+  docker image inspect "$MLPLAT_BASE_TAG" >/dev/null 2>&1 \
+    || docker import - "$MLPLAT_BASE_TAG" <"$MLPLAT_BASE_CACHE" >/dev/null
   export MLPLAT_TEST_BASE_IMAGE="$MLPLAT_BASE_TAG"
   echo "== base image $MLPLAT_BASE_TAG from $MLPLAT_BASE_CACHE"
 }

@@ -26,23 +26,30 @@ FEATURES = 30
 REFERENCE_ROWS = 100_000
 EVIDENTLY = """
 import sys, time, numpy as np, pandas as pd
+FEATURES = int(sys.argv[3])
 from evidently import Report
 from evidently.presets import DataDriftPreset
-ref = pd.DataFrame(np.load(sys.argv[1]), columns=[f"f{i}" for i in range(%d)])
+ref = pd.DataFrame(np.load(sys.argv[1]), columns=[f"f{i}" for i in range(FEATURES)])
 cur = pd.DataFrame(np.load(sys.argv[2]), columns=ref.columns)
 t = time.perf_counter(); Report([DataDriftPreset()]).run(cur, ref); print(time.perf_counter() - t)
-""" % FEATURES
+"""
 
 
 def data(rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Reference and current: mixed shapes, half the current columns shifted, 1% NaN."""
     rng = np.random.default_rng(0)
+
     def draw(n: int, shift: float) -> np.ndarray:
-        cols = [rng.normal(shift * (i % 2), 1 + i / 10, n) if i % 3 else
-                rng.exponential(1 + i / 10, n) + shift * (i % 2) for i in range(FEATURES)]
+        cols = [
+            rng.normal(shift * (i % 2), 1 + i / 10, n)
+            if i % 3
+            else rng.exponential(1 + i / 10, n) + shift * (i % 2)
+            for i in range(FEATURES)
+        ]
         out = np.column_stack(cols)
         out[rng.random(out.shape) < 0.01] = np.nan
         return out
+
     return draw(REFERENCE_ROWS, 0.0), draw(rows, 0.2)
 
 
@@ -80,10 +87,13 @@ def main() -> None:
     cfg = MonitoringConfig()
     checks = lambda: drift.feature_drift(spec, profile, current, {}, cfg)  # noqa: E731
     found = checks()
-    drifting = sorted(f.name for f in found if any(c.breached and c.group == "drift"
-                                                   for c in f.checks))
-    print(f"{args.rows:,} rows x {FEATURES} features; {len(drifting)} columns drift "
-          f"(expected {FEATURES // 2})")
+    drifting = sorted(
+        f.name for f in found if any(c.breached and c.group == "drift" for c in f.checks)
+    )
+    print(
+        f"{args.rows:,} rows x {FEATURES} features; {len(drifting)} columns drift "
+        f"(expected {FEATURES // 2})"
+    )
     ours = timed(checks, args.repeats)
     naive = timed(lambda: naive_psi(reference, current), args.repeats)
     print(f"mlplat drift checks (PSI+KS+skew)  median {ours:.3f} s")
@@ -92,9 +102,19 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             np.save(Path(tmp) / "ref.npy", reference)
             np.save(Path(tmp) / "cur.npy", current)
-            done = subprocess.run([args.evidently_python, "-c", EVIDENTLY,
-                                   str(Path(tmp) / "ref.npy"), str(Path(tmp) / "cur.npy")],
-                                  capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                [
+                    args.evidently_python,
+                    "-c",
+                    EVIDENTLY,
+                    str(Path(tmp) / "ref.npy"),
+                    str(Path(tmp) / "cur.npy"),
+                    str(FEATURES),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         if done.returncode:
             print(f"Evidently failed: {done.stderr.strip().splitlines()[-1:]}")
         else:

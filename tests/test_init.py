@@ -15,12 +15,34 @@ STAGES = ["validate", "featurize", "train", "evaluate", "bundle", "register"]
 
 
 def _runs_with_no_edits(root: Path) -> None:
-    for rel in ("conf/config.yaml", "conf/experiment/baseline.yaml", "Makefile", ".dvcignore",
-                ".github/workflows/ci.yml", ".pre-commit-config.yaml", ".gitignore", "dvc.yaml",
-                "params.yaml", ".dvc/config", ".git/HEAD"):
+    for rel in (
+        "conf/config.yaml",
+        "conf/experiment/baseline.yaml",
+        "Makefile",
+        ".dvcignore",
+        ".github/workflows/ci.yml",
+        ".pre-commit-config.yaml",
+        ".gitignore",
+        "dvc.yaml",
+        "params.yaml",
+        ".dvc/config",
+        ".git/HEAD",
+    ):
         assert (root / rel).is_file(), rel
-    for group in ("data", "schema", "features", "model", "segments", "gates", "budget", "tracking",
-                  "registry", "serving", "monitoring", "experiment"):
+    for group in (
+        "data",
+        "schema",
+        "features",
+        "model",
+        "segments",
+        "gates",
+        "budget",
+        "tracking",
+        "registry",
+        "serving",
+        "monitoring",
+        "experiment",
+    ):
         assert list((root / "conf" / group).glob("*.yaml")), group
     assert mlplat("lint", cwd=root).returncode == 0
     mlplat("compile", "--check", cwd=root)
@@ -45,25 +67,48 @@ def test_init_with_the_sample_data(tmp_path: Path) -> None:
 def test_init_with_own_parquet_data(tmp_path: Path) -> None:
     from mlplat.example.churn import generate
 
-    frame = generate(rows=3000).rename(columns={"customer_id": "CustomerID", "plan": "Plan Type",
-                                                "churn": "churned"})
+    frame = generate(rows=3000).rename(
+        columns={"customer_id": "CustomerID", "plan": "Plan Type", "churn": "churned"}
+    )
     frame["churned"] = frame["churned"].astype(bool)
     frame.to_parquet(tmp_path / "mine.parquet", index=False)
-    mlplat("init", "acme", "--data", str(tmp_path / "mine.parquet"), "--target", "churned", cwd=tmp_path)
+    mlplat(
+        "init",
+        "acme",
+        "--data",
+        str(tmp_path / "mine.parquet"),
+        "--target",
+        "churned",
+        cwd=tmp_path,
+    )
     root = tmp_path / "acme"
     groups = scaffold.infer_groups("acme", frame, "churned", "data/mine.parquet")
     assert groups["data"]["id_column"] == "CustomerID" and groups["model"]["task"] == "binary"
-    assert groups["features"]["definitions"]["plan_type"] == {"kind": "category", "column": "Plan Type"}
+    assert groups["features"]["definitions"]["plan_type"] == {
+        "kind": "category",
+        "column": "Plan Type",
+    }
     _runs_with_no_edits(root)
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    pytest.param([1, 2, None], {"dtype": "int", "nullable": True, "ge": 1, "le": 2}, id="nullable-int"),
-    pytest.param([0.5, 1.5], {"dtype": "float", "nullable": False, "ge": 0.5, "le": 1.5}, id="float"),
-    pytest.param(["b", "a", "b"], {"dtype": "str", "nullable": False, "isin": ["a", "b"]}, id="category"),
-    pytest.param(["2024-01-02", "2024-02-03"], {"dtype": "datetime", "nullable": False}, id="date"),
-    pytest.param([True, False], {"dtype": "bool", "nullable": False}, id="bool"),
-])
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param(
+            [1, 2, None], {"dtype": "int", "nullable": True, "ge": 1, "le": 2}, id="nullable-int"
+        ),
+        pytest.param(
+            [0.5, 1.5], {"dtype": "float", "nullable": False, "ge": 0.5, "le": 1.5}, id="float"
+        ),
+        pytest.param(
+            ["b", "a", "b"], {"dtype": "str", "nullable": False, "isin": ["a", "b"]}, id="category"
+        ),
+        pytest.param(
+            ["2024-01-02", "2024-02-03"], {"dtype": "datetime", "nullable": False}, id="date"
+        ),
+        pytest.param([True, False], {"dtype": "bool", "nullable": False}, id="bool"),
+    ],
+)
 def test_infer_column(values: list[object], expected: dict[str, object]) -> None:
     import pandas as pd
 

@@ -37,8 +37,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _monitor(root: Path, current: str, out: str, *extra: str) -> tuple[int, dict]:
-    done = mlplat("monitor", "--model", MODEL, "--current", current, "--output", out, *extra,
-                  cwd=root)
+    done = mlplat(
+        "monitor", "--model", MODEL, "--current", current, "--output", out, *extra, cwd=root
+    )
     summary = root / out / "summary.json"
     assert summary.is_file(), done.stderr
     return done.returncode, json.loads(summary.read_text())
@@ -60,13 +61,23 @@ def test_shifted_data_breaches_and_names_the_features(trained: Path) -> None:
     assert ("psi", "monthly_charges") in breached
     assert ("unseen", "plan") in breached
     assert ("schema", "") in breached  # "gold" is not in the schema's isin
-    untouched = {f for _, f in breached} - {"monthly_charges", "plan", "plan_frequency",
-                                            "charges_ratio", "prediction", ""}
+    untouched = {f for _, f in breached} - {
+        "monthly_charges",
+        "plan",
+        "plan_frequency",
+        "charges_ratio",
+        "prediction",
+        "",
+    }
     assert not untouched
     severities = [f["severity"] for f in summary["features"]]
     assert severities == sorted(severities, reverse=True)
     runs = MlflowClient(tracking_uri(trained)).search_runs(
-        [MlflowClient(tracking_uri(trained)).get_experiment_by_name("mlplat-monitor").experiment_id],
+        [
+            MlflowClient(tracking_uri(trained))
+            .get_experiment_by_name("mlplat-monitor")
+            .experiment_id
+        ],
         filter_string="tags.`mlplat.monitor.healthy` = 'false'",
     )
     assert runs and runs[0].data.metrics["monitor.breaches"] == len(summary["breaches"])
@@ -96,9 +107,18 @@ def test_request_logs_are_read_and_a_served_prediction_that_differs_is_skew(
     logs.mkdir()
     records = json.loads(frame.drop(columns=["churn"]).to_json(orient="records"))
     lines = [
-        orjson.dumps({"ts": "2026-11-27T21:00:00+00:00", "request_id": "r", "row": i,
-                      "model_name": "telco-churn-lgbm", "model_version": "1",
-                      "latency_ms": 1.0, "inputs": rec, "prediction": 0.5})
+        orjson.dumps(
+            {
+                "ts": "2026-11-27T21:00:00+00:00",
+                "request_id": "r",
+                "row": i,
+                "model_name": "telco-churn-lgbm",
+                "model_version": "1",
+                "latency_ms": 1.0,
+                "inputs": rec,
+                "prediction": 0.5,
+            }
+        )
         for i, rec in enumerate(records)
     ]
     (logs / "requests-1.jsonl").write_bytes(b"\n".join(lines) + b"\n")
@@ -131,13 +151,27 @@ def test_current_data_without_a_model_column_is_a_clear_error(trained: Path) -> 
 def test_retrain_if_drift_runs_only_on_a_breach_and_records_why(trained: Path) -> None:
     client = MlflowClient(tracking_uri(trained))
     before = len(client.search_model_versions("name='telco-churn-lgbm'"))
-    quiet = mlplat("retrain", "+experiment=churn_baseline", *FAST, "--if-drift",
-                   "--current", "same.csv", cwd=trained)
+    quiet = mlplat(
+        "retrain",
+        "+experiment=churn_baseline",
+        *FAST,
+        "--if-drift",
+        "--current",
+        "same.csv",
+        cwd=trained,
+    )
     assert quiet.returncode == 0, quiet.stderr
     assert "no retrain" in quiet.stderr
     assert len(client.search_model_versions("name='telco-churn-lgbm'")) == before
-    fired = mlplat("retrain", "+experiment=churn_baseline", *FAST, "--if-drift",
-                   "--current", "shifted.csv", cwd=trained)
+    fired = mlplat(
+        "retrain",
+        "+experiment=churn_baseline",
+        *FAST,
+        "--if-drift",
+        "--current",
+        "shifted.csv",
+        cwd=trained,
+    )
     assert fired.returncode == 0, fired.stderr
     versions = client.search_model_versions("name='telco-churn-lgbm'")
     assert len(versions) == before + 1

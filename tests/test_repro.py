@@ -48,12 +48,14 @@ def test_fresh_clone_runs_every_stage_then_none(reproduced: tuple[Path, list[str
     assert "up to date" in dvc("status", cwd=root).stdout
 
 
-def test_artifacts_equal_mlplat_run(origin: Path, reproduced: tuple[Path, list[str]],
-                                    tmp_path: Path) -> None:
+def test_artifacts_equal_mlplat_run(
+    origin: Path, reproduced: tuple[Path, list[str]], tmp_path: Path
+) -> None:
     root, _ = reproduced
     in_process = make_project(tmp_path / "run", rows=ROWS)
     (in_process / "conf" / "experiment" / f"{EXP}.yaml").write_bytes(
-        (origin / "conf" / "experiment" / f"{EXP}.yaml").read_bytes())
+        (origin / "conf" / "experiment" / f"{EXP}.yaml").read_bytes()
+    )
     mlplat("run", f"+experiment={EXP}", cwd=in_process)
     for rel in ("train/model.txt", "evaluate/metrics.json"):
         a = (root / "artifacts" / EXP / rel).read_bytes()
@@ -66,7 +68,9 @@ def test_artifacts_equal_mlplat_run(origin: Path, reproduced: tuple[Path, list[s
 def test_model_param_reruns_train_and_downstream_only(reproduced: tuple[Path, list[str]]) -> None:
     root, _ = reproduced
     params = root / "params.yaml"
-    params.write_text(params.read_text().replace("num_leaves: 31", "num_leaves: 7"), encoding="utf-8")
+    params.write_text(
+        params.read_text().replace("num_leaves: 31", "num_leaves: 7"), encoding="utf-8"
+    )
     ran, _ = repro(root)
     assert ran == [f"{EXP}-{s}" for s in ("train", "evaluate", "bundle", "register")]
     restore(root)
@@ -97,8 +101,13 @@ def test_sigkill_mid_stage_leaves_nothing_dvc_accepts(reproduced: tuple[Path, li
     params = root / "params.yaml"
     slow = params.read_text().replace("num_boost_round: 20", "num_boost_round: 5000")
     params.write_text(slow.replace("early_stopping_rounds: 30", "early_stopping_rounds: null"))
-    proc = subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=root, env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(BIN / "dvc"), "repro"],
+        cwd=root,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline, victim = time.monotonic() + 120, None
         while victim is None and time.monotonic() < deadline:

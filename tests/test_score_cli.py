@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -37,30 +38,72 @@ data_5: {{by: alice, date: {TODAY}, evidence: "https://wiki/privacy", valid_days
 model_1: {{by: bob, date: {TODAY}, evidence: "https://github.com/o/r/pull/7", valid_days: 30}}
 """
 EXPECTED = {
-    "data_1": 1.0, "data_2": 0.5, "data_3": 0.5, "data_4": 1.0, "data_5": 0.5, "data_6": 0.0,
+    "data_1": 1.0,
+    "data_2": 0.5,
+    "data_3": 0.5,
+    "data_4": 1.0,
+    "data_5": 0.5,
+    "data_6": 0.0,
     "data_7": 1.0,
-    "model_1": 0.5, "model_2": 0.0, "model_3": 0.0, "model_4": 1.0, "model_5": 1.0,
-    "model_6": 1.0, "model_7": 0.0,
-    "infra_1": 1.0, "infra_2": 1.0, "infra_3": 1.0, "infra_4": 1.0, "infra_5": 0.0,
-    "infra_6": 0.0, "infra_7": 0.0,
-    "monitoring_1": 1.0, "monitoring_2": 1.0, "monitoring_3": 1.0, "monitoring_4": 1.0,
-    "monitoring_5": 1.0, "monitoring_6": 0.0, "monitoring_7": 1.0,
+    "model_1": 0.5,
+    "model_2": 0.0,
+    "model_3": 0.0,
+    "model_4": 1.0,
+    "model_5": 1.0,
+    "model_6": 1.0,
+    "model_7": 0.0,
+    "infra_1": 1.0,
+    "infra_2": 1.0,
+    "infra_3": 1.0,
+    "infra_4": 1.0,
+    "infra_5": 0.0,
+    "infra_6": 0.0,
+    "infra_7": 0.0,
+    "monitoring_1": 1.0,
+    "monitoring_2": 1.0,
+    "monitoring_3": 1.0,
+    "monitoring_4": 1.0,
+    "monitoring_5": 1.0,
+    "monitoring_6": 0.0,
+    "monitoring_7": 1.0,
 }
+
+
+def _train_twice_and_monitor(root: Path) -> None:
+    """In process (the CLI itself is tested below and in test_monitor_cli): it saves minutes."""
+    from rich.console import Console
+
+    from mlplat.runner import monitoring
+    from mlplat.runner.compose import compose
+    from mlplat.runner.run import run_experiment
+
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        cfg = compose(root, ["+experiment=churn_baseline", *FAST])
+        for _ in range(2):
+            run_experiment(cfg, root, Console(quiet=True))
+        uri = tracking_uri(root)
+        assessment, _ = monitoring.assess(
+            cfg, "models:/telco-churn-lgbm@champion", "data/churn.csv", uri
+        )
+        monitoring.log_reports(assessment, monitoring.write_reports(assessment, root / "r"), uri)
+    finally:
+        os.chdir(previous)
 
 
 @pytest.fixture(scope="module")
 def evidenced(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Trained twice with one config, monitored once, CI + schedule + bot + tests + attestations."""
     root = make_project(tmp_path_factory.mktemp("score") / "proj")
-    for _ in range(2):
-        done = mlplat("run", "+experiment=churn_baseline", *FAST, cwd=root)
-        assert done.returncode == 0, done.stderr
-    done = mlplat("monitor", "--model", "models:/telco-churn-lgbm@champion", "--current",
-                  "data/churn.csv", "--output", "reports", cwd=root)
-    assert done.returncode in (0, 1), done.stderr
-    files = {".github/workflows/ci.yml": CI, ".github/workflows/retrain.yml": RETRAIN,
-             ".github/dependabot.yml": "version: 2\n", "tests/test_pipeline.py": TEST,
-             "conf/score/attestations.yaml": ATTESTED}
+    _train_twice_and_monitor(root)
+    files = {
+        ".github/workflows/ci.yml": CI,
+        ".github/workflows/retrain.yml": RETRAIN,
+        ".github/dependabot.yml": "version: 2\n",
+        "tests/test_pipeline.py": TEST,
+        "conf/score/attestations.yaml": ATTESTED,
+    }
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
@@ -109,12 +152,12 @@ def test_the_cli_prints_logs_and_enforces_min_score(evidenced: Path) -> None:
     low = mlplat("score", "--min-score", "0", "--output", "score.json", cwd=evidenced)
     assert low.returncode == 0, low.stderr
     result = json.loads((evidenced / "score.json").read_text())
-    assert result["final"] == min(result["sections"].values()) == 2.0
-    assert "final score 2.0" in low.stdout and "Reasonably tested" not in low.stdout
-    assert "There's been first pass" in low.stdout
-    high = mlplat("score", "--min-score", "2.5", cwd=evidenced)
+    assert result["final"] == min(result["sections"].values()) == 3.5  # the model section
+    assert "final score 3.5" in low.stdout and "Strong levels of automated" in low.stdout
+    assert "rubric: ML Test Score v1" in low.stdout
+    high = mlplat("score", "--min-score", "4", cwd=evidenced)
     assert high.returncode == 1
-    assert "below --min-score 2.5" in high.stderr
+    assert "below --min-score 4" in high.stderr
     client = MlflowClient(tracking_uri(evidenced))
     runs = client.search_runs([client.get_experiment_by_name("mlplat-score").experiment_id])
-    assert len(runs) == 2 and runs[0].data.metrics["score.final"] == 2.0
+    assert len(runs) == 2 and runs[0].data.metrics["score.final"] == 3.5

@@ -24,7 +24,11 @@ def _facts(**kw: object) -> Facts:
 def test_the_rubric_has_28_tests_in_four_sections_of_seven() -> None:
     assert len(rubric.TESTS) == 28
     assert {s: sum(t.section == s for t in rubric.TESTS) for s in rubric.SECTIONS} == {
-        "data": 7, "model": 7, "infrastructure": 7, "monitoring": 7}
+        "data": 7,
+        "model": 7,
+        "infrastructure": 7,
+        "monitoring": 7,
+    }
     assert len({t.id for t in rubric.TESTS}) == 28
     assert set(COLLECTORS) <= {t.id for t in rubric.TESTS}
 
@@ -61,10 +65,13 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_a_valid_attestation_earns_half_a_point_and_an_expired_one_nothing(
     tmp_path: Path,
 ) -> None:
-    project = _write(tmp_path, """
+    project = _write(
+        tmp_path,
+        """
 data_5: {by: alice, date: 2026-10-01, evidence: "https://wiki/privacy", valid_days: 180}
 model_2: {by: bob, date: 2025-01-01, evidence: "https://wiki/online", valid_days: 90}
-""")
+""",
+    )
     result = {t["id"]: t for t in score(_facts(), attestations.load(project))["tests"]}
     assert result["data_5"]["points"] == 0.5 and "alice" in result["data_5"]["evidence"]
     assert result["model_2"]["points"] == 0.0
@@ -75,12 +82,19 @@ model_2: {by: bob, date: 2025-01-01, evidence: "https://wiki/online", valid_days
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param("data_9: {by: a, date: 2026-01-01, evidence: x, valid_days: 1}",
-                     "unknown test 'data_9'", id="unknown-test"),
-        pytest.param("data_5: {by: a, date: 2026-01-01}", "lacks evidence, valid_days",
-                     id="missing-keys"),
-        pytest.param("data_5: {by: a, date: soon, evidence: x, valid_days: 1}",
-                     "attestation 'data_5'", id="bad-date"),
+        pytest.param(
+            "data_9: {by: a, date: 2026-01-01, evidence: x, valid_days: 1}",
+            "unknown test 'data_9'",
+            id="unknown-test",
+        ),
+        pytest.param(
+            "data_5: {by: a, date: 2026-01-01}", "lacks evidence, valid_days", id="missing-keys"
+        ),
+        pytest.param(
+            "data_5: {by: a, date: soon, evidence: x, valid_days: 1}",
+            "attestation 'data_5'",
+            id="bad-date",
+        ),
     ],
 )
 def test_bad_attestations_name_the_test(tmp_path: Path, text: str, message: str) -> None:
@@ -101,8 +115,9 @@ def _run(auc: float, config: str = "c1") -> Run:
         pytest.param([_run(0.8), _run(0.8, "c2")], 0.0, "trained twice", id="never-twice"),
     ],
 )
-def test_reproducibility_needs_two_equal_trainings(runs: list[Run], points: float,
-                                                   says: str) -> None:
+def test_reproducibility_needs_two_equal_trainings(
+    runs: list[Run], points: float, says: str
+) -> None:
     found = infra_1(_facts(runs=runs))
     assert found.points == points
     assert says in found.evidence

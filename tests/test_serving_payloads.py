@@ -182,6 +182,8 @@ BAD = [  # (id, payload builder, status, kind, column, row)
         "num_lines",
         1,
     ),
+    # found by the hypothesis test: an unhashable value in a column with `isin`
+    ("list-in-category", lambda s: _with(s, "region", []), 422, "wrong_type", "region", 1),
     ("not-integer", lambda s: _with(s, "num_lines", 2.5), 422, "not_integer", "num_lines", 1),
     (
         "unknown-category",

@@ -33,11 +33,17 @@ def _data(root: Path, data: Path | None, target: str | None) -> tuple[str, str]:
 
 
 def _vcs(root: Path) -> None:
-    """git init, then dvc init (which stages its own files in the new repository)."""
+    """git init, then dvc init (which stages its own files in the new repository), with DVC's
+    Hydra integration composing conf/pipeline.yaml, so `dvc exp run -S key=value` just works."""
     from dvc.repo import Repo
 
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    Repo.init(str(root)).close()
+    repo = Repo.init(str(root))
+    try:
+        with repo.config.edit() as conf:
+            conf["hydra"] = {"enabled": True, "config_name": "pipeline"}
+    finally:
+        repo.close()
 
 
 def init_command(directory: Path, data: Path | None, target: str | None, console: Console) -> None:
@@ -65,5 +71,7 @@ def init_command(directory: Path, data: Path | None, target: str | None, console
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)  # no half-made project that looks complete
         raise
-    console.print(f"[green]✓[/] new project in [bold]{directory}[/]; next:\n"
-                  f"  cd {directory}\n  mlplat run +experiment={scaffold.EXPERIMENT}\n  dvc repro")
+    console.print(
+        f"[green]✓[/] new project in [bold]{directory}[/]; next:\n"
+        f"  cd {directory}\n  mlplat run +experiment={scaffold.EXPERIMENT}\n  dvc repro"
+    )

@@ -16,6 +16,8 @@ def lint_command(project: Path) -> bool:
         typer.echo(str(finding))
     errors = sum(f.error for f in findings)
     warnings = len(findings) - errors
-    typer.echo(f"Found {errors} error(s), {warnings} warning(s)." if findings else "All checks passed!",
-               err=True)
+    typer.echo(
+        f"Found {errors} error(s), {warnings} warning(s)." if findings else "All checks passed!",
+        err=True,
+    )
     return errors == 0

@@ -150,18 +150,21 @@ def image_test(tag: Annotated[str, typer.Argument(help="The image to test.")]) -
         fail(exc)
 
 
-@app.command(name="compile", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    name="compile", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
 def compile_(
     ctx: typer.Context,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 if dvc.yaml/params are stale.")] = False,
+    check: Annotated[bool, typer.Option(help="Exit 1 if dvc.yaml/params are stale.")] = False,
 ) -> None:
     """Write dvc.yaml and params.yaml from the stage graph: `+experiment=a,b [overrides]`."""
     from mlplat.cli import pipeline
 
+    args = _split_debug(list(ctx.args))
     try:
         if check:
-            raise typer.Exit(0 if pipeline.check(Path.cwd(), _split_debug(list(ctx.args)), _console()) else 1)
-        pipeline.compile_command(Path.cwd(), _split_debug(list(ctx.args)), _console())
+            raise typer.Exit(0 if pipeline.check(Path.cwd(), args, _console()) else 1)
+        pipeline.compile_command(Path.cwd(), args, _console())
     except typer.Exit:
         raise
     except Exception as exc:
@@ -171,10 +174,10 @@ def compile_(
 @app.command()
 def stage(
     name: Annotated[str, typer.Argument(help="The stage to run (a `cmd` of dvc.yaml).")],
-    experiment: Annotated[str | None, typer.Option(help="Refuse params of another experiment.")] = None,
+    experiment: Annotated[str | None, typer.Option(help="Refuse others' params.")] = None,
     params: Annotated[str, typer.Option(help="The resolved config to read.")] = "params.yaml",
 ) -> None:
-    """Run one stage of a compiled pipeline with the config in its params file (used by dvc repro)."""
+    """Run one stage of a compiled pipeline with its params file's config (dvc.yaml's cmd)."""
     from mlplat.cli import pipeline
 
     try:
@@ -200,7 +203,7 @@ def lint(
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="The new project's directory.")],
-    data: Annotated[Path | None, typer.Option(help="Your CSV/Parquet file (default: sample data).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Your CSV/Parquet file.")] = None,
     target: Annotated[str | None, typer.Option(help="The column to predict (with --data).")] = None,
 ) -> None:
     """Scaffold a new project: conf/, data, Makefile, CI, pre-commit, git and DVC."""
@@ -334,9 +337,11 @@ def monitor(
     ctx: typer.Context,
     model: Annotated[str, Opt(help=SERVE_MODEL)],
     current: Annotated[str, Opt(help="Request-log dir/.jsonl, or a CSV/Parquet file or dir.")],
-    output: Annotated[Path | None, Opt(help="Report directory (default artifacts/monitor/...).")] = None,
+    output: Annotated[
+        Path | None, Opt(help="Report directory (default artifacts/monitor/...).")
+    ] = None,
 ) -> None:
-    """Drift, skew, staleness, stability and latency checks; HTML + JSON report; exit 1 on a breach."""
+    """Drift, skew, staleness, stability, latency checks; HTML + JSON report; exit 1 on a breach."""
     from mlplat.cli import monitor as monitor_cli
 
     try:
@@ -351,7 +356,9 @@ def monitor(
 @app.command(context_settings=HYDRA_EXTRA)
 def retrain(
     ctx: typer.Context,
-    if_drift: Annotated[bool, Opt("--if-drift", help="Retrain only if the monitor breaches.")] = False,
+    if_drift: Annotated[
+        bool, Opt("--if-drift", help="Retrain only if the monitor breaches.")
+    ] = False,
     current: Annotated[str | None, Opt(help="Data to monitor (default: data.path).")] = None,
 ) -> None:
     """Run `+experiment=NAME` again (same gates and registry rules), recording why."""
@@ -368,7 +375,9 @@ def retrain(
 @app.command(context_settings=HYDRA_EXTRA)
 def score(
     ctx: typer.Context,
-    min_score: Annotated[float | None, Opt(help="Exit 1 when the final score is below this.")] = None,
+    min_score: Annotated[
+        float | None, Opt(help="Exit 1 when the final score is below this.")
+    ] = None,
     output: Annotated[Path | None, Opt(help="Also write the result here as JSON.")] = None,
 ) -> None:
     """The ML Test Score (Breck et al. 2017) of this project, from evidence and attestations."""

@@ -15,20 +15,26 @@ if TYPE_CHECKING:
 def print_assessment(assessment: Assessment, console: Console, limit: int = 15) -> None:
     from rich.table import Table
 
-    table = Table(title=f"monitor: {assessment.model.get('model_name')} "
-                  f"({assessment.rows} rows)", title_justify="left")
+    table = Table(
+        title=f"monitor: {assessment.model.get('model_name')} ({assessment.rows} rows)",
+        title_justify="left",
+    )
     for column in ("check", "feature", "value", "threshold", "severity", "status"):
         table.add_column(column)
     for c in assessment.checks[:limit]:
         status = "[red]BREACH[/]" if c.breached else ("no evidence" if c.value is None else "ok")
         value = "n/a" if c.value is None else f"{c.value:.4g}"
-        table.add_row(f"{c.group}.{c.name}", c.feature, value, str(c.threshold),
-                      f"{c.severity:.2f}", status)
+        table.add_row(
+            f"{c.group}.{c.name}", c.feature, value, str(c.threshold), f"{c.severity:.2f}", status
+        )
     console.print(table)
     for note in assessment.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
-    verdict = "[green]healthy[/]" if assessment.healthy else (
-        f"[bold red]{len(assessment.breaches)} check(s) breached[/]")
+    verdict = (
+        "[green]healthy[/]"
+        if assessment.healthy
+        else (f"[bold red]{len(assessment.breaches)} check(s) breached[/]")
+    )
     console.print(f"{len(assessment.checks)} checks: {verdict}")
 
 
@@ -41,7 +47,11 @@ def _output(project: Path, output: Path | None, assessment: Assessment) -> Path:
 
 
 def monitor_command(
-    project: Path, model: str, current: str, output: Path | None, overrides: list[str],
+    project: Path,
+    model: str,
+    current: str,
+    output: Path | None,
+    overrides: list[str],
     console: Console,
 ) -> bool:
     """Assess, write, log, print; True when healthy."""
@@ -57,8 +67,11 @@ def monitor_command(
         files = monitoring.write_reports(assessment, _output(project, output, assessment))
         run_id = monitoring.log_reports(assessment, files, tracking)
     print_assessment(assessment, stdout_console())
-    console.print(f"report {files[1]}\nsummary {files[0]}\nlogged to MLflow run {run_id}",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"report {files[1]}\nsummary {files[0]}\nlogged to MLflow run {run_id}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return assessment.healthy
 
 

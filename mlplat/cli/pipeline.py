@@ -1,4 +1,4 @@
-"""`mlplat compile` and `mlplat stage`: the DVC pipeline's two edges (write files, run one stage)."""
+"""`mlplat compile` and `mlplat stage`: the DVC pipeline's edges (write files, run a stage)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def _diff(path: Path, text: str) -> str:
     import difflib
 
     old = path.read_text(encoding="utf-8").splitlines(True) if path.is_file() else []
-    return "".join(difflib.unified_diff(old, text.splitlines(True), f"a/{path.name}",
-                                        f"b/{path.name}", n=1))
+    return "".join(
+        difflib.unified_diff(old, text.splitlines(True), f"a/{path.name}", f"b/{path.name}", n=1)
+    )
 
 
 def check(project: Path, args: list[str], console: Console) -> bool:
@@ -33,11 +34,15 @@ def check(project: Path, args: list[str], console: Console) -> bool:
 
     dvc_file = project / compiler.DVC_FILE
     if not args:
-        recorded = compiler.recorded_args(dvc_file.read_text("utf-8")) if dvc_file.is_file() else None
+        recorded = (
+            compiler.recorded_args(dvc_file.read_text("utf-8")) if dvc_file.is_file() else None
+        )
         if recorded is None:
-            raise ConfigError("no dvc.yaml written by `mlplat compile` to check; pass the "
-                              "experiments (`mlplat compile --check +experiment=NAME`)",
-                              file=compiler.DVC_FILE)
+            raise ConfigError(
+                "no dvc.yaml written by `mlplat compile` to check; pass the "
+                "experiments (`mlplat compile --check +experiment=NAME`)",
+                file=compiler.DVC_FILE,
+            )
         args = recorded
     files = compiled_files(project, args)
     stale = compiler.stale(files, project)
@@ -60,8 +65,9 @@ def compile_command(project: Path, args: list[str], console: Console) -> None:
     console.print(f"[green]✓[/] wrote {', '.join(files)}; run it with [bold]dvc repro[/]")
 
 
-def stage_command(project: Path, name: str, experiment: str | None, params: str,
-                  console: Console) -> None:
+def stage_command(
+    project: Path, name: str, experiment: str | None, params: str, console: Console
+) -> None:
     from mlplat.runner import stagemode
 
     cfg = stagemode.load_params(project, params, experiment)

@@ -18,18 +18,24 @@ def print_score(result: dict[str, Any], console: Console) -> None:
         table.add_column(column, overflow="fold")
     for t in result["tests"]:
         color = "green" if t["points"] >= 1 else "yellow" if t["points"] else "red"
-        table.add_row(t["id"], t["title"], f"[{color}]{t['points']:.1f}[/]", t["source"],
-                      t["evidence"])
+        table.add_row(
+            t["id"], t["title"], f"[{color}]{t['points']:.1f}[/]", t["source"], t["evidence"]
+        )
     console.print(table)
     sums = ", ".join(f"{k} {v:.1f}" for k, v in result["sections"].items())
     console.print(f"sections: {sums}", highlight=False)
-    console.print(f"[bold]final score {result['final']:.1f}[/] (the weakest section): "
-                  f"{result['band']}", highlight=False)
+    console.print(
+        f"[bold]final score {result['final']:.1f}[/] (the weakest section): {result['band']}",
+        highlight=False,
+    )
     console.print(f"rubric: {result['rubric']}", highlight=False)
 
 
 def score_command(
-    project: Path, overrides: list[str], min_score: float | None, output: Path | None,
+    project: Path,
+    overrides: list[str],
+    min_score: float | None,
+    output: Path | None,
     console: Console,
 ) -> bool:
     from mlplat.cli.jobs import stdout_console
@@ -47,7 +53,9 @@ def score_command(
     print_score(result, stdout_console())
     console.print(f"wrote {file}; logged to MLflow run {run_id}", highlight=False, soft_wrap=True)
     if min_score is not None and result["final"] < min_score:
-        console.print(f"[bold red]score {result['final']:.1f} is below --min-score "
-                      f"{min_score}[/]", highlight=False)
+        console.print(
+            f"[bold red]score {result['final']:.1f} is below --min-score {min_score}[/]",
+            highlight=False,
+        )
         return False
     return True

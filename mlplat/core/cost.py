@@ -4,10 +4,13 @@ CPU seconds and I/O bytes are deltas of the kernel's own counters, so they are e
 sampling rate. Only the figures that have no counter (peak resident memory of the process tree,
 thread count) are sampled, by a daemon thread that sleeps between samples: one sample costs a few
 hundred microseconds, which keeps the overhead far below 3% (see benchmarks/bench_cost_sweeps.py).
+Child processes are found through Linux's /proc/PID/task/TID/children, not by scanning every
+process on the machine (psutil's `children()` does that: milliseconds on a busy host).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
@@ -103,21 +106,65 @@ def flat_metrics(cost_report: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _tree(proc: psutil.Process) -> list[psutil.Process]:
-    import psutil
-
+def _direct_children(pid: int) -> list[int]:
+    found: list[int] = []
     try:
-        return [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return [proc]
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # the process ended
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as fh:
+                found.extend(int(x) for x in fh.read().split())
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
 
 
-def _memory_and_threads(proc: psutil.Process) -> tuple[int, int]:
+def _has_proc_children(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}/task/{pid}/children")
+
+
+class _Tree:
+    """The process and its live descendants, keeping psutil handles between samples."""
+
+    def __init__(self, proc: psutil.Process) -> None:
+        self.proc = proc
+        self.fast = _has_proc_children(proc.pid)
+        self.handles: dict[int, psutil.Process] = {proc.pid: proc}
+
+    def _pids(self) -> list[int]:
+        pids, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            todo.extend(_direct_children(pid))
+        return pids
+
+    def members(self) -> list[psutil.Process]:
+        import psutil
+
+        if not self.fast:
+            try:
+                return [self.proc, *self.proc.children(recursive=True)]
+            except psutil.Error:
+                return [self.proc]
+        live: dict[int, psutil.Process] = {}
+        for pid in self._pids():  # ended children drop out; a reused pid gets a new handle
+            try:
+                live[pid] = self.handles.get(pid) or psutil.Process(pid)
+            except psutil.Error:
+                continue
+        self.handles = live
+        return list(live.values())
+
+
+def _memory_and_threads(tree: _Tree) -> tuple[int, int]:
     """Resident bytes and threads of the process and all its live children."""
     import psutil
 
     rss = threads = 0
-    for member in _tree(proc):
+    for member in tree.members():
         try:
             with member.oneshot():
                 rss += member.memory_info().rss
@@ -151,13 +198,14 @@ class Sampler:
 
         self.interval = interval
         self.proc = psutil.Process()
+        self.tree = _Tree(self.proc)
         self.usage = Usage()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._peak_rss = self._peak_threads = 0
 
     def sample(self) -> None:
-        rss, threads = _memory_and_threads(self.proc)
+        rss, threads = _memory_and_threads(self.tree)
         self._peak_rss = max(self._peak_rss, rss)
         self._peak_threads = max(self._peak_threads, threads)
 

@@ -56,10 +56,15 @@ def targets(configs: list[PlatformConfig]) -> list[Target]:
     for index, cfg in enumerate(configs):
         name = cfg.experiment_name
         if not NAME.fullmatch(name):
-            raise ConfigError(f"experiment name '{name}' cannot name a DVC stage: use letters, "
-                              "digits, '_' and '-'", key="experiment_name")
+            raise ConfigError(
+                f"experiment name '{name}' cannot name a DVC stage: use letters, "
+                "digits, '_' and '-'",
+                key="experiment_name",
+            )
         if name in seen:
-            raise ConfigError(f"two compositions are both experiment '{name}'", key="experiment_name")
+            raise ConfigError(
+                f"two compositions are both experiment '{name}'", key="experiment_name"
+            )
         seen.add(name)
         out.append(Target(cfg, PARAMS_FILE if index == 0 else f"params/{name}.yaml"))
     return out
@@ -68,22 +73,24 @@ def targets(configs: list[PlatformConfig]) -> list[Target]:
 def _relative(path: Path, project: Path) -> str | None:
     """A path inside the project, relative and with '/', or None (DVC deps must be portable)."""
     try:
-        return Path(os.path.relpath(path.resolve(), project.resolve())).as_posix() if (
-            path.resolve().is_relative_to(project.resolve())) else None
+        return (
+            Path(os.path.relpath(path.resolve(), project.resolve())).as_posix()
+            if (path.resolve().is_relative_to(project.resolve()))
+            else None
+        )
     except ValueError:
         return None
 
 
 def code_deps(stage: Stage, project: Path) -> list[str]:
-    """The package code a stage runs: its stage package (or module) and mlplat.core.
+    """The package code a stage runs: the package of its function (a stage package, or the
+    runner for `register`) and mlplat.core, which every stage imports.
 
     Only code inside the project is a dependency: an installed mlplat lives outside the repo and
-    an absolute site-packages path in dvc.yaml would not survive a clone.
+    an absolute site-packages path in dvc.yaml would not survive a clone. (.dvcignore keeps
+    __pycache__ out of these directories' hashes.)
     """
-    module = importlib.import_module(stage.run.__module__)
-    source = Path(str(module.__file__))
-    parts = stage.run.__module__.split(".")
-    code = source.parent if parts[:2] == ["mlplat", "stages"] else source
+    code = Path(str(importlib.import_module(stage.run.__module__).__file__)).parent
     core = Path(str(importlib.import_module("mlplat.core").__file__)).parent
     return sorted({p for p in (_relative(code, project), _relative(core, project)) if p})
 
@@ -107,7 +114,10 @@ def stage_name(cfg: PlatformConfig, stage: Stage) -> str:
 
 def render_stage(stage: Stage, target: Target, project: Path) -> dict[str, Any]:
     cfg = target.cfg
-    cmd = f"mlplat stage {stage.name} --experiment {cfg.experiment_name} --params {target.params_file}"
+    cmd = (
+        f"mlplat stage {stage.name} --experiment {cfg.experiment_name} "
+        f"--params {target.params_file}"
+    )
     deps = [artifact(cfg, key) for key in stage.reads if key != "data"]
     if "data" in stage.reads and (source := data_dep(cfg, project)):
         deps.insert(0, source)
@@ -158,13 +168,16 @@ def render_params(cfg: PlatformConfig) -> str:
 
 
 def header(args: list[str]) -> str:
-    return (f"{HEADER} {shlex.join(args)}\n"
-            "# Do not edit: change conf/ and rerun the command above. CI runs\n"
-            "# `mlplat compile --check`, which fails when this file or its params files are stale.\n")
+    return (
+        f"{HEADER} {shlex.join(args)}\n"
+        "# Do not edit: change conf/ and rerun the command above. CI runs\n"
+        "# `mlplat compile --check`, which fails when this file or its params files are stale.\n"
+    )
 
 
-def render(configs: list[PlatformConfig], stages: tuple[Stage, ...], project: Path,
-           args: list[str]) -> dict[str, str]:
+def render(
+    configs: list[PlatformConfig], stages: tuple[Stage, ...], project: Path, args: list[str]
+) -> dict[str, str]:
     """Every file the compiler owns: relative path -> text."""
     import yaml
 
@@ -178,7 +191,7 @@ def render(configs: list[PlatformConfig], stages: tuple[Stage, ...], project: Pa
 def recorded_args(dvc_text: str) -> list[str] | None:
     """The compile arguments a generated dvc.yaml records in its first line."""
     first = dvc_text.split("\n", 1)[0]
-    return shlex.split(first[len(HEADER):]) if first.startswith(HEADER) else None
+    return shlex.split(first[len(HEADER) :]) if first.startswith(HEADER) else None
 
 
 def stale(files: dict[str, str], project: Path) -> list[str]:

@@ -100,8 +100,9 @@ def check_files(conf: Path, project: Path) -> list[Finding]:
         shown = path.relative_to(project).as_posix()
         out.extend(check_keys(shown, text, global_prefix(rel, text)))
         if rel.parts[0] == "experiment" and not SNAKE.fullmatch(path.stem):
-            out.append(Finding(shown, 1, "N004", f"experiment file name '{path.name}' is not "
-                                                 "snake_case"))
+            out.append(
+                Finding(shown, 1, "N004", f"experiment file name '{path.name}' is not snake_case")
+            )
     return out
 
 
@@ -173,14 +174,30 @@ def gate_references(cfg: PlatformConfig) -> list[tuple[Path_, str]]:
 
     gates, task = cfg.gates, cfg.model.task
     known = NAMES.get(task, ())
-    named = [(("gates", "floors", m), m) for m in gates.floors]
+    named: list[tuple[Path_, str]] = [(("gates", "floors", m), m) for m in gates.floors]
     named += [(("gates", "segment_floors", m), m) for m in gates.segment_floors]
-    named += [(("gates", key), value) for key in ("champion_metric", "lift_metric")
-              if (value := getattr(gates, key))]
-    out = [(path, f"gate '{path[1]}' names metric '{metric}' that a {task} model does not have "
-                  f"({', '.join(known)})") for path, metric in named if metric not in known]
-    out += [(("gates", "min_lift", b), f"gate 'min_lift' names baseline '{b}'; baselines: "
-             f"{', '.join(BASELINES)}") for b in gates.min_lift if b not in BASELINES]
+    named += [
+        (("gates", key), value)
+        for key in ("champion_metric", "lift_metric")
+        if (value := getattr(gates, key))
+    ]
+    out = [
+        (
+            path,
+            f"gate '{path[1]}' names metric '{metric}' that a {task} model does not have "
+            f"({', '.join(known)})",
+        )
+        for path, metric in named
+        if metric not in known
+    ]
+    out += [
+        (
+            ("gates", "min_lift", b),
+            f"gate 'min_lift' names baseline '{b}'; baselines: {', '.join(BASELINES)}",
+        )
+        for b in gates.min_lift
+        if b not in BASELINES
+    ]
     return out
 
 
@@ -193,21 +210,41 @@ def check_composition(project: Path, comp: Composition) -> list[Finding]:
     for path, column, who in references(cfg):
         used.add(column)
         if not declared(cfg, column):
-            out.append(Finding(*where(*path), "R001",
-                               f"{who} refers to column '{column}' that schema '{schema}' does not declare"))
+            out.append(
+                Finding(
+                    *where(*path),
+                    "R001",
+                    f"{who} refers to column '{column}' that schema '{schema}' does not declare",
+                )
+            )
     out.extend(Finding(*where(*path), "R002", message) for path, message in gate_references(cfg))
     for column, spec in cfg.schema.columns.items():
         if not spec.regex and column not in used:
-            out.append(Finding(*where("schema", "columns", column), "W001",
-                               f"schema column '{column}' is used by no feature, segment or data key"))
+            out.append(
+                Finding(
+                    *where("schema", "columns", column),
+                    "W001",
+                    f"schema column '{column}' is used by no feature, segment or data key",
+                )
+            )
     name = provenance.model_name(cfg)
     if not re.fullmatch(cfg.registry.name_pattern, name):
-        out.append(Finding(*where("registry", "name_pattern"), "N006",
-                           f"registered model name '{name}' does not match '{cfg.registry.name_pattern}'"))
+        out.append(
+            Finding(
+                *where("registry", "name_pattern"),
+                "N006",
+                f"registered model name '{name}' does not match '{cfg.registry.name_pattern}'",
+            )
+        )
     if comp.experiment and cfg.experiment_name != comp.experiment:
-        out.append(Finding(*where("experiment_name"), "N005",
-                           f"experiment_name '{cfg.experiment_name}' differs from its file name "
-                           f"'{comp.experiment}'"))
+        out.append(
+            Finding(
+                *where("experiment_name"),
+                "N005",
+                f"experiment_name '{cfg.experiment_name}' differs from its file name "
+                f"'{comp.experiment}'",
+            )
+        )
     return out
 
 
@@ -226,7 +263,9 @@ def compose_all(project: Path) -> tuple[list[Composition], list[Finding]]:
     with _raising_hydra(), initialize_config_dir(str(conf.resolve()), version_base="1.3"):
         for exp in [None, *experiments]:
             try:
-                raw = compose("config", [f"+experiment={exp}"] if exp else [], return_hydra_config=True)
+                raw = compose(
+                    "config", [f"+experiment={exp}"] if exp else [], return_hydra_config=True
+                )
                 choices = {k: str(v) for k, v in raw.hydra.runtime.choices.items() if v is not None}
                 with open_dict(raw):
                     del raw["hydra"]  # a masked copy would lose the structured type

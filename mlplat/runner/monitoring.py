@@ -51,11 +51,15 @@ def _bench(client: Any, run_id: str | None) -> dict[str, float] | None:
     if not run_id:
         return None
     metrics = client.get_run(run_id).data.metrics
-    found = {k.removeprefix("bench."): float(v) for k, v in metrics.items() if k.startswith("bench.")}
+    found = {
+        k.removeprefix("bench."): float(v) for k, v in metrics.items() if k.startswith("bench.")
+    }
     return found or None
 
 
-def bench_figures(served: Served, tracking: str) -> tuple[dict[str, float] | None, ...]:
+def bench_figures(
+    served: Served, tracking: str
+) -> tuple[dict[str, float] | None, dict[str, float] | None]:
     """This version's latest `bench.*` metrics, and those of the champion before it."""
     if not served.name:
         return None, None
@@ -106,13 +110,25 @@ def log_reports(assessment: Assessment, files: tuple[Path, Path], tracking: str)
 
     mlflow.set_tracking_uri(tracking)
     mlflow.set_experiment(MONITOR_EXPERIMENT)
-    tags = {"mlplat.monitor.healthy": str(assessment.healthy).lower(),
-            "mlplat.monitor.model": str(assessment.model.get("uri"))}
-    with mlflow.start_run(run_name=f"monitor-{assessment.model.get('model_name')}", tags=tags) as run:
-        values = {f"{c.group}.{c.name}" + (f".{c.feature}" if c.feature else ""): c.value
-                  for c in assessment.checks if c.value is not None}
-        log_metrics({"monitor.breaches": len(assessment.breaches), "monitor.rows": assessment.rows,
-                     **{f"monitor.{k}": v for k, v in values.items() if v is not None}})
+    tags = {
+        "mlplat.monitor.healthy": str(assessment.healthy).lower(),
+        "mlplat.monitor.model": str(assessment.model.get("uri")),
+    }
+    with mlflow.start_run(
+        run_name=f"monitor-{assessment.model.get('model_name')}", tags=tags
+    ) as run:
+        values = {
+            f"{c.group}.{c.name}" + (f".{c.feature}" if c.feature else ""): c.value
+            for c in assessment.checks
+            if c.value is not None
+        }
+        log_metrics(
+            {
+                "monitor.breaches": len(assessment.breaches),
+                "monitor.rows": assessment.rows,
+                **{f"monitor.{k}": v for k, v in values.items() if v is not None},
+            }
+        )
         for path in files:
             mlflow.log_artifact(str(path), "monitor")
         return str(run.info.run_id)

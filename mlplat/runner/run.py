@@ -59,7 +59,10 @@ def _log_failure(exc: Exception) -> None:
 
 
 def run_experiment(
-    cfg: PlatformConfig, project: Path, console: Console, stages: tuple[Stage, ...] | None = None,
+    cfg: PlatformConfig,
+    project: Path,
+    console: Console,
+    stages: tuple[Stage, ...] | None = None,
     tags: dict[str, str] | None = None,
 ) -> RunResult:
     """Track and register around the stages; `stages=()` when DVC already ran them (the

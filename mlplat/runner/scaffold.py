@@ -22,7 +22,9 @@ OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regr
 
 def snake(name: str) -> str:
     """A config-safe name: lower snake_case starting with a letter."""
-    text = re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()).strip("_")
+    text = re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()).strip(
+        "_"
+    )
     return text if re.match(r"[a-z]", text) else f"x_{text}" if text else "x"
 
 
@@ -102,24 +104,51 @@ def infer_groups(name: str, frame: pd.DataFrame, target: str, data_path: str) ->
     from mlplat.core.errors import ConfigError
 
     if target not in frame.columns:
-        raise ConfigError(f"target column '{target}' is not in the data; columns: "
-                          f"{', '.join(map(str, frame.columns))}", key="--target", file=data_path)
+        raise ConfigError(
+            f"target column '{target}' is not in the data; columns: "
+            f"{', '.join(map(str, frame.columns))}",
+            key="--target",
+            file=data_path,
+        )
     columns = {str(c): infer_column(frame[c]) for c in frame.columns}
     columns[target].pop("unique", None)
     task, key = infer_task(frame[target]), id_column(columns)
     features = {snake(c): feature(c, spec) for c, spec in columns.items() if c not in (target, key)}
     categorical = [c for c, s in columns.items() if s.get("isin") and c != target]
-    slices = {snake(categorical[0]): {"column": categorical[0], "each_value": True}} if categorical else {}
+    slices = (
+        {snake(categorical[0]): {"column": categorical[0], "each_value": True}}
+        if categorical
+        else {}
+    )
     return {
-        "data": {"path": data_path, "format": "auto", "target": target, "id_column": key,
-                 "split": {"strategy": "random" if task == "regression" else "stratified",
-                           "test_size": 0.2, "seed": 42}},
+        "data": {
+            "path": data_path,
+            "format": "auto",
+            "target": target,
+            "id_column": key,
+            "split": {
+                "strategy": "random" if task == "regression" else "stratified",
+                "test_size": 0.2,
+                "seed": 42,
+            },
+        },
         "schema": {"name": name, "strict": True, "columns": columns},
         "features": {"name": name, "definitions": features},
-        "model": {"algorithm": "lgbm", "task": task, "num_boost_round": 100,
-                  "early_stopping_rounds": 20,
-                  "params": {"objective": OBJECTIVE[task], "learning_rate": 0.1, "num_leaves": 31,
-                             "seed": 42, "deterministic": True, "num_threads": 2, "verbosity": -1}},
+        "model": {
+            "algorithm": "lgbm",
+            "task": task,
+            "num_boost_round": 100,
+            "early_stopping_rounds": 20,
+            "params": {
+                "objective": OBJECTIVE[task],
+                "learning_rate": 0.1,
+                "num_leaves": 31,
+                "seed": 42,
+                "deterministic": True,
+                "num_threads": 2,
+                "verbosity": -1,
+            },
+        },
         "segments": {"name": name, "min_support": 50, "bootstrap": 100, "slices": slices},
         "gates": {"name": "default", "floors": {}, "champion_metric": PRIMARY[task]},
         "registry": {"domain": domain(name), "name_template": "{domain}-{target}-{algorithm}"},
@@ -132,8 +161,12 @@ def typed_defaults() -> dict[str, str]:
 
     from mlplat.core.config.ops import BudgetConfig, MonitoringConfig, ServingConfig, TrackingConfig
 
-    groups = {"budget": BudgetConfig, "tracking": TrackingConfig, "serving": ServingConfig,
-              "monitoring": MonitoringConfig}
+    groups = {
+        "budget": BudgetConfig,
+        "tracking": TrackingConfig,
+        "serving": ServingConfig,
+        "monitoring": MonitoringConfig,
+    }
     return {g: OmegaConf.to_yaml(OmegaConf.structured(cls)) for g, cls in groups.items()}
 
 
@@ -157,18 +190,29 @@ def project_files(name: str, frame: pd.DataFrame, target: str, data_path: str) -
     groups = infer_groups(name, frame, target, data_path)
     option = {"model": "lightgbm", "gates": "default", "registry": "default"}
     draft = f"# Inferred from {data_path} by `mlplat init`: a draft, review it.\n"
-    files = {f"conf/{g}/{option.get(g, name)}.yaml": _yaml(tree, draft if g in ("schema", "features") else "")
-             for g, tree in groups.items()}
+    files = {
+        f"conf/{g}/{option.get(g, name)}.yaml": _yaml(
+            tree, draft if g in ("schema", "features") else ""
+        )
+        for g, tree in groups.items()
+    }
     files.update({f"conf/{g}/default.yaml": text for g, text in typed_defaults().items()})
-    values = {"name": name, "experiment": EXPERIMENT, "data": data_path, "version": mlplat.__version__}
-    files.update({
-        "conf/config.yaml": template("config.yaml.j2", **values),
-        "conf/pipeline.yaml": template("pipeline.yaml.j2", **values),
-        f"conf/experiment/{EXPERIMENT}.yaml": template("experiment.yaml.j2", **values),
-        "Makefile": template("Makefile.j2", **values),
-        ".github/workflows/ci.yml": template("ci.yml.j2", **values),
-        ".pre-commit-config.yaml": template("pre-commit-config.yaml.j2", **values),
-        ".gitignore": template("gitignore.j2", **values),
-        "README.md": template("README.md.j2", **values),
-    })
+    values = {
+        "name": name,
+        "experiment": EXPERIMENT,
+        "data": data_path,
+        "version": mlplat.__version__,
+    }
+    files.update(
+        {
+            "conf/config.yaml": template("config.yaml.j2", **values),
+            "conf/pipeline.yaml": template("pipeline.yaml.j2", **values),
+            f"conf/experiment/{EXPERIMENT}.yaml": template("experiment.yaml.j2", **values),
+            "Makefile": template("Makefile.j2", **values),
+            ".github/workflows/ci.yml": template("ci.yml.j2", **values),
+            ".pre-commit-config.yaml": template("pre-commit-config.yaml.j2", **values),
+            ".gitignore": template("gitignore.j2", **values),
+            "README.md": template("README.md.j2", **values),
+        }
+    )
     return files

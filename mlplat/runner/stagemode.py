@@ -32,17 +32,29 @@ def _register(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     from mlplat.runner.run import run_experiment
 
     result = run_experiment(cfg, Path.cwd(), Console(stderr=True), stages=())
-    write_json(paths["registration"], {
-        "run_id": result.run_id, "run_name": result.run_name, "tracking_uri": result.tracking_uri,
-        "model_name": result.model_name, "model_version": result.model_version,
-    })
+    write_json(
+        paths["registration"],
+        {
+            "run_id": result.run_id,
+            "run_name": result.run_name,
+            "tracking_uri": result.tracking_uri,
+            "model_name": result.model_name,
+            "model_version": result.model_version,
+        },
+    )
 
 
 def register_stage() -> Stage:
     """Reads every artifact the graph writes: whatever the runner logs after the stages."""
     reads = tuple(dict.fromkeys(k for s in graph.in_order() for k in s.writes))
-    return Stage("register", reads, ("registration",), ("tracking", "registry"), _register,
-                 "log the run to MLflow and register the bundle")
+    return Stage(
+        "register",
+        reads,
+        ("registration",),
+        ("tracking", "registry"),
+        _register,
+        "log the run to MLflow and register the bundle",
+    )
 
 
 def pipeline() -> tuple[Stage, ...]:
@@ -68,20 +80,23 @@ def load_params(project: Path, params_file: str, experiment: str | None) -> Plat
 
     path = project / params_file
     if not path.is_file():
-        raise ConfigError("params file is missing: run `mlplat compile +experiment=NAME`",
-                          file=params_file)
+        raise ConfigError(
+            "params file is missing: run `mlplat compile +experiment=NAME`", file=params_file
+        )
     try:
         merged = OmegaConf.merge(OmegaConf.structured(PlatformConfig), OmegaConf.load(path))
     except OmegaConfBaseException as exc:
-        raise ConfigError(" ".join(str(exc).split("\n")[:1]), key=getattr(exc, "full_key", None),
-                          file=params_file) from exc
+        raise ConfigError(
+            " ".join(str(exc).split("\n")[:1]), key=getattr(exc, "full_key", None), file=params_file
+        ) from exc
     cfg = to_platform(merged)
     if experiment and cfg.experiment_name != experiment:
         raise ConfigError(
             f"holds experiment '{cfg.experiment_name}' but this pipeline runs '{experiment}': "
             f"compose it with the experiment (`dvc exp run -S +experiment={experiment}`, or "
             "`dvc config hydra.config_name pipeline`) or rerun `mlplat compile`",
-            key="experiment_name", file=params_file,
+            key="experiment_name",
+            file=params_file,
         )
     return cfg
 

@@ -174,24 +174,32 @@ def start(config: DictConfig, project: Path) -> tuple[str, str]:
 
 
 def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_run_id: str) -> str:
-    """Log and register the best trial's bundle on the best trial's own run."""
+    """Gate, log and register the best trial's bundle on the best trial's own run, as
+    `mlplat run` does for a single run (the champion moves only if every gate passes)."""
     import mlflow
+    from rich.console import Console
 
     from mlplat.core import provenance
-    from mlplat.runner import tracking
+    from mlplat.runner import gating, tracking
 
-    bundle = Trial(parent_run_id, "", best.number, "").paths(cfg, project)["bundle"]
+    paths = Trial(parent_run_id, "", best.number, "").paths(cfg, project)
+    name = provenance.model_name(cfg)
+    tags = mlflow.MlflowClient().get_run(best.run_id).data.tags
     with mlflow.start_run(run_id=best.run_id):
-        return tracking.register_bundle(
-            bundle,
-            provenance.model_name(cfg),
+        verdict = gating.judge(cfg, paths, name)
+        version = tracking.register_bundle(
+            paths["bundle"],
+            name,
             {
                 "run_id": best.run_id,
                 "sweep_parent_run_id": parent_run_id,
-                "config_hash": provenance.config_hash(cfg),
+                "config_hash": tags.get("mlplat.config_hash", provenance.config_hash(cfg)),
                 "git_sha": provenance.git_state(project)["git_sha"],
+                **gating.version_tags(verdict),
             },
         )
+        gating.conclude(cfg, paths, name, version, verdict, Console(stderr=True))
+    return version
 
 
 def finish(config: DictConfig, project: Path, metric: str, direction: str) -> dict[str, Any]:

@@ -277,7 +277,7 @@ def _quick(col: Mapping[str, Any], dtype: str) -> Callable[[Any], bool]:
         return (
             (lambda v: type(v) is str)
             if allowed is None
-            else (lambda v: v in allowed and type(v) is str)
+            else (lambda v: type(v) is str and v in allowed)
         )
     if dtype == "bool":
         return (lambda v: type(v) is bool) if allowed is None else never

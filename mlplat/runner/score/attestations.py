@@ -67,6 +67,9 @@ def load(project: Path) -> dict[str, Attestation]:
         raise ConfigError("attestations must map test ids to entries", file=str(path))
     for test in tree:
         if test not in known:
-            raise ConfigError(f"unknown test '{test}'; tests are data_N, model_N, infra_N, monitoring_N (N 1-7)",
-                              key=str(test), file=str(path))
+            raise ConfigError(
+                f"unknown test '{test}'; tests are data_N, model_N, infra_N, monitoring_N (N 1-7)",
+                key=str(test),
+                file=str(path),
+            )
     return {str(t): _parse(str(t), e, str(path)) for t, e in tree.items()}

@@ -36,13 +36,22 @@ def _automation(facts: Facts, pattern: str) -> str | None:
 
 
 def _scheduled_monitor(facts: Facts) -> str | None:
-    return next((p for p, t in sorted(_ci(facts).items())
-                 if SCHEDULE.search(t) and re.search(r"mlplat (monitor|retrain)", t)), None)
+    return next(
+        (
+            p
+            for p, t in sorted(_ci(facts).items())
+            if SCHEDULE.search(t) and re.search(r"mlplat (monitor|retrain)", t)
+        ),
+        None,
+    )
 
 
 def _tests_mentioning(facts: Facts, pattern: str) -> list[str]:
-    return [p for p, t in sorted(facts.texts("tests/").items())
-            if p.endswith(".py") and re.search(pattern, t)]
+    return [
+        p
+        for p, t in sorted(facts.texts("tests/").items())
+        if p.endswith(".py") and re.search(pattern, t)
+    ]
 
 
 def _tested(facts: Facts, pattern: str, what: str) -> Found:
@@ -75,8 +84,11 @@ def data_1(facts: Facts) -> Found:
         return Found(0.0, "no columns declared in conf/schema")
     validated = [r for r in facts.runs if r.status == "FINISHED" and "mlplat.data_md5" in r.tags]
     if validated:
-        return Found(AUTOMATED, f"schema of {columns} columns; validated by the `validate` stage "
-                                f"of every run ({len(validated)} runs)")
+        return Found(
+            AUTOMATED,
+            f"schema of {columns} columns; validated by the `validate` stage "
+            f"of every run ({len(validated)} runs)",
+        )
     return Found(MANUAL, f"schema of {columns} columns declared, but no run validated data yet")
 
 
@@ -85,8 +97,11 @@ def data_2(facts: Facts) -> Found:
     if ablation:
         return Found(AUTOMATED, f"ablation.* metrics on {len(ablation)} run(s)")
     if any(r.status == "FINISHED" for r in facts.runs):
-        return Found(MANUAL, "gain importance in every run's evaluate report; no ablation.* "
-                             "metrics, so features are not shown to be beneficial one by one")
+        return Found(
+            MANUAL,
+            "gain importance in every run's evaluate report; no ablation.* "
+            "metrics, so features are not shown to be beneficial one by one",
+        )
     return Found(0.0, "no finished run (importance is in the evaluate report)")
 
 
@@ -95,20 +110,29 @@ def data_3(facts: Facts) -> Found:
     if not costed:
         return Found(0.0, "no run logged cost.featurize.* (the cost profiler)")
     b = facts.cfg.budget
-    limits = [n for n in ("max_wall_seconds", "max_train_seconds", "max_peak_memory_mb",
-                          "max_money") if getattr(b, n).limit is not None]
+    limits = [
+        n
+        for n in ("max_wall_seconds", "max_train_seconds", "max_peak_memory_mb", "max_money")
+        if getattr(b, n).limit is not None
+    ]
     if limits:
-        return Found(AUTOMATED, f"featurize cost profiled on {len(costed)} run(s); budgets: "
-                                f"{', '.join(limits)}")
-    return Found(MANUAL, f"featurize cost profiled on {len(costed)} run(s), but no budget limit "
-                         "is declared in conf/budget")
+        return Found(
+            AUTOMATED,
+            f"featurize cost profiled on {len(costed)} run(s); budgets: {', '.join(limits)}",
+        )
+    return Found(
+        MANUAL,
+        f"featurize cost profiled on {len(costed)} run(s), but no budget limit "
+        "is declared in conf/budget",
+    )
 
 
 def data_4(facts: Facts) -> Found:
     where = _automation(facts, r"mlplat lint")
     if where:
-        return Found(AUTOMATED, f"`mlplat lint` (naming, descriptions, registry names) runs in "
-                                f"{where}")
+        return Found(
+            AUTOMATED, f"`mlplat lint` (naming, descriptions, registry names) runs in {where}"
+        )
     return Found(0.0, "no CI workflow or pre-commit hook runs `mlplat lint`")
 
 
@@ -125,8 +149,10 @@ def model_3(facts: Facts) -> Found:
         return Found(0.0, "no hyperparameter sweep (`mlplat run -m`) in MLflow")
     where = _automation(facts, r"mlplat run .*-m\b|mlplat run -m")
     points = AUTOMATED if where else MANUAL
-    return Found(points, f"{len(sweeps)} sweep(s) in MLflow" + (f"; run by {where}" if where else
-                                                                 ", run by hand"))
+    return Found(
+        points,
+        f"{len(sweeps)} sweep(s) in MLflow" + (f"; run by {where}" if where else ", run by hand"),
+    )
 
 
 def model_4(facts: Facts) -> Found:
@@ -137,16 +163,22 @@ def model_5(facts: Facts) -> Found:
     tags = facts.latest_version_tags()
     lifts = [k for k in tags if k.startswith("mlplat.gate.lift.")]
     if lifts:
-        return Found(AUTOMATED, f"lift over baselines gated at registration ({len(lifts)} gate(s)"
-                                f" on v{max(facts.version_tags, key=int)})")
+        return Found(
+            AUTOMATED,
+            f"lift over baselines gated at registration ({len(lifts)} gate(s)"
+            f" on v{max(facts.version_tags, key=int)})",
+        )
     return Found(0.0, "the latest model version has no lift gate (gates.min_lift)")
 
 
 def model_6(facts: Facts) -> Found:
     tags = facts.latest_version_tags()
-    slices = [k for k in tags if k.startswith(("mlplat.gate.segment_floor.",
-                                               "mlplat.gate.champion."))
-              and ".overall." not in k]
+    slices = [
+        k
+        for k in tags
+        if k.startswith(("mlplat.gate.segment_floor.", "mlplat.gate.champion."))
+        and ".overall." not in k
+    ]
     if slices:
         return Found(AUTOMATED, f"{len(slices)} per-segment gate(s) on the latest version")
     return Found(0.0, "no per-segment gate on the latest model version (gates.segment_floors)")
@@ -164,16 +196,20 @@ def infra_1(facts: Facts) -> Found:
             groups.setdefault(key, []).append(r.metrics)
     pairs = {k: v for k, v in groups.items() if len(v) >= 2}
     if not pairs:
-        return Found(0.0, "no config was trained twice on the same data (same config_hash and "
-                          "data_md5), so reproducibility is unproven")
+        return Found(
+            0.0,
+            "no config was trained twice on the same data (same config_hash and "
+            "data_md5), so reproducibility is unproven",
+        )
     quality = ("auc", "logloss", "accuracy", "f1", "rmse", "mae")
     for (config, _), metrics in pairs.items():
         for name in quality:
             values = {m[name] for m in metrics if name in m}
             if len(values) > 1:
                 return Found(0.0, f"config {config}: {name} differs between runs {sorted(values)}")
-    return Found(AUTOMATED, f"{len(pairs)} config(s) trained twice on the same data gave equal "
-                            "metrics")
+    return Found(
+        AUTOMATED, f"{len(pairs)} config(s) trained twice on the same data gave equal metrics"
+    )
 
 
 def infra_2(facts: Facts) -> Found:
@@ -190,16 +226,21 @@ def infra_3(facts: Facts) -> Found:
 def infra_4(facts: Facts) -> Found:
     tags = facts.latest_version_tags()
     if "mlplat.gates" in tags:
-        return Found(AUTOMATED, f"gates judged before @champion moves (latest version: "
-                                f"{tags['mlplat.gates']})")
+        return Found(
+            AUTOMATED,
+            f"gates judged before @champion moves (latest version: {tags['mlplat.gates']})",
+        )
     return Found(0.0, "the latest model version carries no gate verdict (mlplat.gates)")
 
 
 def infra_6(facts: Facts) -> Found:
     swaps = [r for r in facts.runs if r.metrics.get("bench.swap_failed_requests") == 0.0]
     if swaps:
-        return Found(MANUAL, f"hot swap under load with 0 failed requests (`mlplat bench --swap`, "
-                             f"{len(swaps)} run(s)); no automated canary")
+        return Found(
+            MANUAL,
+            f"hot swap under load with 0 failed requests (`mlplat bench --swap`, "
+            f"{len(swaps)} run(s)); no automated canary",
+        )
     return Found(0.0, "no `mlplat bench --swap` result with 0 failed requests in MLflow")
 
 
@@ -245,6 +286,7 @@ def monitoring_7(facts: Facts) -> Found:
 
 
 COLLECTORS: dict[str, Callable[[Facts], Found]] = {
-    name: fn for name, fn in globals().items()
+    name: fn
+    for name, fn in globals().items()
     if re.fullmatch(r"(data|model|infra|monitoring)_\d", name) and callable(fn)
 }

@@ -48,8 +48,15 @@ class Facts:
         return self.version_tags[max(self.version_tags, key=int)]
 
 
-WATCHED = (".github", ".gitlab-ci.yml", ".pre-commit-config.yaml", "renovate.json", "tests",
-           "Makefile", "dvc.yaml")
+WATCHED = (
+    ".github",
+    ".gitlab-ci.yml",
+    ".pre-commit-config.yaml",
+    "renovate.json",
+    "tests",
+    "Makefile",
+    "dvc.yaml",
+)
 
 
 def read_files(project: Path) -> dict[str, str]:
@@ -59,10 +66,14 @@ def read_files(project: Path) -> dict[str, str]:
         root = project / name
         paths = [root] if root.is_file() else sorted(root.rglob("*")) if root.is_dir() else []
         for path in paths:
-            if path.is_file() and path.suffix in {"", ".yml", ".yaml", ".py", ".json", ".toml"} \
-                    and path.stat().st_size < 1_000_000:
-                out[str(path.relative_to(project))] = path.read_text(encoding="utf-8",
-                                                                      errors="replace")
+            if (
+                path.is_file()
+                and path.suffix in {"", ".yml", ".yaml", ".py", ".json", ".toml"}
+                and path.stat().st_size < 1_000_000
+            ):
+                out[str(path.relative_to(project))] = path.read_text(
+                    encoding="utf-8", errors="replace"
+                )
     return out
 
 
@@ -70,10 +81,19 @@ def _runs(client: Any) -> list[Run]:
     experiments = {e.experiment_id: e.name for e in client.search_experiments()}
     if not experiments:
         return []
-    found = client.search_runs(list(experiments), max_results=MAX_RUNS,
-                               order_by=["attributes.start_time DESC"])
-    return [Run(r.info.run_id, experiments[r.info.experiment_id], r.info.status,
-                dict(r.data.tags), dict(r.data.metrics)) for r in found]
+    found = client.search_runs(
+        list(experiments), max_results=MAX_RUNS, order_by=["attributes.start_time DESC"]
+    )
+    return [
+        Run(
+            r.info.run_id,
+            experiments[r.info.experiment_id],
+            r.info.status,
+            dict(r.data.tags),
+            dict(r.data.metrics),
+        )
+        for r in found
+    ]
 
 
 def _registry(client: Any, name: str) -> tuple[dict[str, dict[str, str]], list[str]]:

@@ -66,14 +66,26 @@ TESTS = tuple(
 # (upper bound of the final score, reading): the paper's Table V.
 BANDS = (
     (0.0, "More of a research project than a productionized system."),
-    (1.0, "Not totally untested, but it is worth considering the possibility of serious holes "
-          "in reliability."),
-    (2.0, "There's been first pass at basic productionization, but additional investment may "
-          "be needed."),
-    (3.0, "Reasonably tested, but it's possible that more of those tests and procedures may be "
-          "automated."),
-    (5.0, "Strong levels of automated testing and monitoring, appropriate for mission-critical "
-          "systems."),
+    (
+        1.0,
+        "Not totally untested, but it is worth considering the possibility of serious holes "
+        "in reliability.",
+    ),
+    (
+        2.0,
+        "There's been first pass at basic productionization, but additional investment may "
+        "be needed.",
+    ),
+    (
+        3.0,
+        "Reasonably tested, but it's possible that more of those tests and procedures may be "
+        "automated.",
+    ),
+    (
+        5.0,
+        "Strong levels of automated testing and monitoring, appropriate for mission-critical "
+        "systems.",
+    ),
     (float("inf"), "Exceptional levels of automated testing and monitoring."),
 )
 

@@ -26,16 +26,22 @@ class Scored:
     evidence: str
 
 
-def _attested(found: Found, attestation: Attestation | None, today: dt.date) -> tuple[
-    float, str, str
-]:
+def _attested(
+    found: Found, attestation: Attestation | None, today: dt.date
+) -> tuple[float, str, str]:
     if attestation is None:
-        return found.points, "evidence" if found.points else "none", found.evidence or \
-            "no automatic evidence; attest it in conf/score/attestations.yaml"
+        return (
+            found.points,
+            "evidence" if found.points else "none",
+            found.evidence or "no automatic evidence; attest it in conf/score/attestations.yaml",
+        )
     if not attestation.valid(today):
         note = f"attestation by {attestation.by} expired {attestation.expires()}"
-        return found.points, "expired attestation" if not found.points else "evidence", \
-            "; ".join(x for x in (found.evidence, note) if x)
+        return (
+            found.points,
+            "expired attestation" if not found.points else "evidence",
+            "; ".join(x for x in (found.evidence, note) if x),
+        )
     manual = f"attested by {attestation.by} on {attestation.date}: {attestation.evidence}"
     if found.points >= rubric.MANUAL:
         return found.points, "evidence", f"{found.evidence}; {manual}"
@@ -80,10 +86,15 @@ def log_score(result: dict[str, Any], file: Path) -> str:
 
     mlflow.set_tracking_uri(result["tracking_uri"])
     mlflow.set_experiment("mlplat-score")
-    with mlflow.start_run(run_name=f"score-{result['date']}",
-                          tags={"mlplat.score.rubric": result["rubric"][:250]}) as run:
-        mlflow.log_metrics({"score.final": result["final"],
-                            **{f"score.{k}": v for k, v in result["sections"].items()},
-                            **{f"score.test.{t['id']}": t["points"] for t in result["tests"]}})
+    with mlflow.start_run(
+        run_name=f"score-{result['date']}", tags={"mlplat.score.rubric": result["rubric"][:250]}
+    ) as run:
+        mlflow.log_metrics(
+            {
+                "score.final": result["final"],
+                **{f"score.{k}": v for k, v in result["sections"].items()},
+                **{f"score.test.{t['id']}": t["points"] for t in result["tests"]},
+            }
+        )
         mlflow.log_artifact(str(file), "score")
         return str(run.info.run_id)

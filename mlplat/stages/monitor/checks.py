@@ -40,17 +40,19 @@ def limit(cfg: MonitoringConfig, feature: str, key: str) -> float:
     return float(cfg.feature_thresholds.get(feature, {}).get(key, getattr(cfg, key)))
 
 
-def above(group: str, name: str, feature: str, value: float, threshold: float, note: str = "") -> Check:
+def above(
+    group: str, name: str, feature: str, value: float, threshold: float, note: str = ""
+) -> Check:
     """A check that breaches when `value` exceeds `threshold`."""
-    if threshold > 0:
-        severity = value / threshold
-    else:
-        severity = MAX_SEVERITY if value > 0 else 0.0
-    return Check(group, name, feature, value, threshold, value > threshold,
-                 min(severity, MAX_SEVERITY), note)
+    severity = value / threshold if threshold > 0 else MAX_SEVERITY if value > 0 else 0.0
+    return Check(
+        group, name, feature, value, threshold, value > threshold, min(severity, MAX_SEVERITY), note
+    )
 
 
-def below_pvalue(group: str, name: str, feature: str, p: float, alpha: float, note: str = "") -> Check:
+def below_pvalue(
+    group: str, name: str, feature: str, p: float, alpha: float, note: str = ""
+) -> Check:
     """A test that breaches when its p-value falls under `alpha`."""
     severity = math.log(max(p, 1e-300)) / math.log(alpha) if 0 < alpha < 1 else 0.0
     return Check(group, name, feature, p, alpha, p < alpha, min(severity, MAX_SEVERITY), note)

@@ -55,7 +55,8 @@ def read_current(location: str | Path) -> pd.DataFrame:
         return read_request_logs(logs)
     tables = sorted(p for p in path.iterdir() if p.suffix in TABLES) if path.is_dir() else [path]
     if not tables:
-        raise ConfigError(f"no *.jsonl, *.csv or *.parquet files in '{path}'", key="current",
-                          file=str(path))
+        raise ConfigError(
+            f"no *.jsonl, *.csv or *.parquet files in '{path}'", key="current", file=str(path)
+        )
     frames = [read_frame(str(p)) for p in tables]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

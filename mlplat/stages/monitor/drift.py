@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ class FeatureDrift:
 def bin_labels(edges: list[float]) -> list[str]:
     if not edges:
         return ["all"]
-    inner = [f"[{a:.4g}, {b:.4g})" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    inner = [f"[{a:.4g}, {b:.4g})" for a, b in itertools.pairwise(edges)]
     return [f"< {edges[0]:.4g}", *inner, f">= {edges[-1]:.4g}"]
 
 
@@ -50,21 +51,42 @@ def numeric_drift(
     finite = n - binned.nulls
     d, p = stats.ks(reference, binned.counts)
     checks = [
-        above("drift", "psi", name, stats.psi(reference, binned.counts),
-              limit(cfg, name, "psi_threshold")),
+        above(
+            "drift",
+            "psi",
+            name,
+            stats.psi(reference, binned.counts),
+            limit(cfg, name, "psi_threshold"),
+        ),
         below_pvalue("drift", "ks", name, p, limit(cfg, name, "ks_pvalue"), f"D={d:.4f}"),
-        above("skew", "null_rate", name, abs(binned.nulls / n - profile["null_rate"]) if n else 0.0,
-              limit(cfg, name, "max_null_rate_delta"),
-              f"training {profile['null_rate']:.3f}, now {binned.nulls / n if n else 0:.3f}"),
-        above("skew", "out_of_range", name,
-              (binned.below_min + binned.above_max) / finite if finite else 0.0,
-              limit(cfg, name, "max_out_of_range_rate"),
-              f"{binned.below_min} below {lo:.4g}, {binned.above_max} above {hi:.4g}"),
-        above("stability", "infinite", name, float(binned.infinite), 0.0,
-              "infinite feature values"),
+        above(
+            "skew",
+            "null_rate",
+            name,
+            abs(binned.nulls / n - profile["null_rate"]) if n else 0.0,
+            limit(cfg, name, "max_null_rate_delta"),
+            f"training {profile['null_rate']:.3f}, now {binned.nulls / n if n else 0:.3f}",
+        ),
+        above(
+            "skew",
+            "out_of_range",
+            name,
+            (binned.below_min + binned.above_max) / finite if finite else 0.0,
+            limit(cfg, name, "max_out_of_range_rate"),
+            f"{binned.below_min} below {lo:.4g}, {binned.above_max} above {hi:.4g}",
+        ),
+        above(
+            "stability", "infinite", name, float(binned.infinite), 0.0, "infinite feature values"
+        ),
     ]
-    return FeatureDrift(name, "numeric", bin_labels(edges), stats.shares(reference).tolist(),
-                        stats.shares(binned.counts).tolist(), checks)
+    return FeatureDrift(
+        name,
+        "numeric",
+        bin_labels(edges),
+        stats.shares(reference).tolist(),
+        stats.shares(binned.counts).tolist(),
+        checks,
+    )
 
 
 def categorical_drift(
@@ -78,18 +100,40 @@ def categorical_drift(
     unseen = max(0, present - int(counts.sum()))
     statistic, p = stats.chi2(reference, counts)
     checks = [
-        below_pvalue("drift", "chi2", name, p, limit(cfg, name, "chi2_pvalue"),
-                     f"chi2={statistic:.1f}"),
-        above("drift", "js", name, stats.jensen_shannon(reference, counts),
-              limit(cfg, name, "js_threshold")),
-        above("skew", "null_rate", name,
-              abs((binned.nulls - unseen) / n - profile["null_rate"]) if n else 0.0,
-              limit(cfg, name, "max_null_rate_delta")),
-        above("skew", "unseen", name, unseen / n if n else 0.0,
-              limit(cfg, name, "max_unseen_rate"), f"{unseen} values not seen in training"),
+        below_pvalue(
+            "drift", "chi2", name, p, limit(cfg, name, "chi2_pvalue"), f"chi2={statistic:.1f}"
+        ),
+        above(
+            "drift",
+            "js",
+            name,
+            stats.jensen_shannon(reference, counts),
+            limit(cfg, name, "js_threshold"),
+        ),
+        above(
+            "skew",
+            "null_rate",
+            name,
+            abs((binned.nulls - unseen) / n - profile["null_rate"]) if n else 0.0,
+            limit(cfg, name, "max_null_rate_delta"),
+        ),
+        above(
+            "skew",
+            "unseen",
+            name,
+            unseen / n if n else 0.0,
+            limit(cfg, name, "max_unseen_rate"),
+            f"{unseen} values not seen in training",
+        ),
     ]
-    return FeatureDrift(name, "categorical", categories, stats.shares(reference).tolist(),
-                        stats.shares(counts).tolist(), checks)
+    return FeatureDrift(
+        name,
+        "categorical",
+        categories,
+        stats.shares(reference).tolist(),
+        stats.shares(counts).tolist(),
+        checks,
+    )
 
 
 def _bins(profile: dict[str, Any]) -> tuple[np.ndarray, float, float]:
@@ -108,8 +152,16 @@ def prediction_drift(
     binned = stats.bin_column(values.astype("float64"), edges, lo, hi)
     out = numeric_drift("prediction", profile, binned, cfg)
     out.checks = [c for c in out.checks if c.group == "drift"]
-    out.checks.append(above("stability", "nonfinite", "prediction", float(binned.nulls), 0.0,
-                            "NaN or infinite predictions"))
+    out.checks.append(
+        above(
+            "stability",
+            "nonfinite",
+            "prediction",
+            float(binned.nulls),
+            0.0,
+            "NaN or infinite predictions",
+        )
+    )
     return out
 
 
@@ -127,7 +179,9 @@ def feature_drift(
     bins = [_bins(r) for r in refs]
     binned = stats.bin_matrix(
         matrix[:, kept] if len(kept) < len(names) else matrix,
-        [b[0] for b in bins], [b[1] for b in bins], [b[2] for b in bins],
+        [b[0] for b in bins],
+        [b[1] for b in bins],
+        [b[2] for b in bins],
     )
     out = []
     for i, ref, counted in zip(kept, refs, binned, strict=True):

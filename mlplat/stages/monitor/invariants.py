@@ -51,8 +51,14 @@ def schema_checks(frame: pd.DataFrame, schema: dict[str, Any], cfg: MonitoringCo
             bad |= hits
     note = ", ".join(f"{c}: {n}" for c, n in sorted(worst.items(), key=lambda x: -x[1]) if n)
     rate = float(bad.mean()) if len(frame) else 0.0
-    return above("skew", "schema", "", rate, cfg.max_schema_violation_rate,
-                 f"rows breaking the schema ({note})" if note else "all rows match the schema")
+    return above(
+        "skew",
+        "schema",
+        "",
+        rate,
+        cfg.max_schema_violation_rate,
+        f"rows breaking the schema ({note})" if note else "all rows match the schema",
+    )
 
 
 def staleness_check(metadata: dict[str, Any], cfg: MonitoringConfig, now: dt.datetime) -> Check:
@@ -60,8 +66,9 @@ def staleness_check(metadata: dict[str, Any], cfg: MonitoringConfig, now: dt.dat
     if not created:
         return missing("staleness", "model_age_days", "the bundle has no created_at")
     age = (now - dt.datetime.fromisoformat(str(created))).total_seconds() / 86400.0
-    return above("staleness", "model_age_days", "", age, cfg.max_model_age_days,
-                 f"bundle created {created}")
+    return above(
+        "staleness", "model_age_days", "", age, cfg.max_model_age_days, f"bundle created {created}"
+    )
 
 
 def prediction_skew(logged: Any, recomputed: Any) -> Check:
@@ -70,8 +77,14 @@ def prediction_skew(logged: Any, recomputed: Any) -> Check:
 
     diff = np.abs(np.asarray(logged, dtype="float64") - np.asarray(recomputed, dtype="float64"))
     worst = float(np.nanmax(diff)) if diff.size and not np.isnan(diff).all() else 0.0
-    return above("skew", "prediction", "", worst, 1e-6,
-                 "max |served - bundle| prediction on the logged inputs")
+    return above(
+        "skew",
+        "prediction",
+        "",
+        worst,
+        1e-6,
+        "max |served - bundle| prediction on the logged inputs",
+    )
 
 
 def performance_checks(
@@ -88,10 +101,28 @@ def performance_checks(
         qps = bench["qps"]
         # Lower is worse: compare min_qps/qps with 1 so severity keeps "1.0 at the line".
         ratio = slo.min_qps / qps if qps > 0 else float("inf")
-        checks.append(Check("performance", "qps", "", qps, slo.min_qps, ratio > 1,
-                            min(ratio, 1000.0), "vs serving.slo.min_qps"))
+        checks.append(
+            Check(
+                "performance",
+                "qps",
+                "",
+                qps,
+                slo.min_qps,
+                ratio > 1,
+                min(ratio, 1000.0),
+                "vs serving.slo.min_qps",
+            )
+        )
     if previous and previous.get("p99_ms"):
         ratio = bench["p99_ms"] / previous["p99_ms"]
-        checks.append(above("performance", "p99_vs_previous", "", ratio, cfg.max_p99_regression,
-                            f"previous champion p99 {previous['p99_ms']:.2f} ms"))
+        checks.append(
+            above(
+                "performance",
+                "p99_vs_previous",
+                "",
+                ratio,
+                cfg.max_p99_regression,
+                f"previous champion p99 {previous['p99_ms']:.2f} ms",
+            )
+        )
     return checks

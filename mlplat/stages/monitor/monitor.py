@@ -47,8 +47,14 @@ class Assessment:
             "notes": self.notes,
             "checks": [c.as_dict() for c in self.checks],
             "features": [
-                {"name": f.name, "kind": f.kind, "severity": f.severity, "labels": f.labels,
-                 "reference": f.reference, "current": f.current}
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "severity": f.severity,
+                    "labels": f.labels,
+                    "reference": f.reference,
+                    "current": f.current,
+                }
                 for f in self.features
             ],
         }

@@ -21,11 +21,14 @@ def bars_svg(feature: FeatureDrift) -> str:
     bins = max(1, len(feature.labels))
     top = max([*feature.reference, *feature.current, 1e-9])
     slot = (WIDTH - 2 * PAD) / bins
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + 40}" '
-             f'role="img" aria-label="{escape(feature.name)} distribution">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + 40}" '
+        f'role="img" aria-label="{escape(feature.name)} distribution">'
+    ]
     for i, label in enumerate(feature.labels):
-        for j, (series, values) in enumerate((("reference", feature.reference),
-                                              ("current", feature.current))):
+        for j, (series, values) in enumerate(
+            (("reference", feature.reference), ("current", feature.current))
+        ):
             share = values[i] if i < len(values) else 0.0
             h = (HEIGHT - PAD) * share / top
             x = PAD + i * slot + j * slot / 2.2 + slot * 0.05
@@ -38,8 +41,9 @@ def bars_svg(feature: FeatureDrift) -> str:
             f'<text x="{PAD + (i + 0.5) * slot:.1f}" y="{HEIGHT + 14}" font-size="9" '
             f'text-anchor="middle">{escape(label[:14])}</text>'
         )
-    parts.append(f'<line x1="{PAD}" y1="{HEIGHT}" x2="{WIDTH - PAD}" y2="{HEIGHT}" '
-                 'stroke="#333"/></svg>')
+    parts.append(
+        f'<line x1="{PAD}" y1="{HEIGHT}" x2="{WIDTH - PAD}" y2="{HEIGHT}" stroke="#333"/></svg>'
+    )
     return "".join(parts)
 
 

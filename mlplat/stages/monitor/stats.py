@@ -44,8 +44,9 @@ def _extended(edges: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 def _count(column: np.ndarray, extended: np.ndarray) -> np.ndarray:
     """Counts per extended bin plus [nan, -inf, +inf] at the end."""
-    counts = np.bincount(np.searchsorted(extended, column, side="right"),
-                         minlength=extended.size + 1)
+    counts = np.bincount(
+        np.searchsorted(extended, column, side="right"), minlength=extended.size + 1
+    )
     nan = int(np.count_nonzero(np.isnan(column)))
     neg = int(np.count_nonzero(column == -np.inf)) if counts[0] else 0
     pos = int(np.count_nonzero(column == np.inf)) if counts[-1] > nan else 0
@@ -70,7 +71,7 @@ def bin_matrix(
     extended = [_extended(e, a, b) for e, a, b in zip(edges, lo, hi, strict=True)]
     totals = [np.zeros(e.size + 4, dtype=np.int64) for e in extended]
     for start in range(0, matrix.shape[0], BLOCK_ROWS):
-        block = np.ascontiguousarray(matrix[start:start + BLOCK_ROWS].T)
+        block = np.ascontiguousarray(matrix[start : start + BLOCK_ROWS].T)
         for j, ext in enumerate(extended):
             totals[j] += _count(block[j], ext)
     return [_binned(t) for t in totals]

@@ -1,0 +1,150 @@
+"""`mlplat compile`: dvc.yaml and params rendered from the stage graph, deterministic, checked."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlplat.core.errors import ConfigError
+from mlplat.runner import compile as compiler
+from mlplat.runner import stagemode
+from mlplat.runner.compose import compose
+from tests.conftest import REPO, mlplat
+from tests.dvc_support import TINY
+
+GOLDEN = REPO / "tests" / "golden" / "compile" / "dvc.yaml"
+REGENERATE = "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_compile.py -k golden"
+ARGS = ["+experiment=churn_baseline,churn_tiny"]
+
+
+@pytest.fixture
+def two(project: Path) -> Path:
+    (project / "conf" / "experiment" / "churn_tiny.yaml").write_text(TINY, encoding="utf-8")
+    return project
+
+
+def render(project: Path, args: list[str]) -> dict[str, str]:
+    configs = [compose(project, overrides) for overrides in compiler.expand(args)]
+    return compiler.render(configs, stagemode.pipeline(), project, args)
+
+
+def test_dvc_yaml_matches_golden(two: Path) -> None:
+    text = render(two, ARGS)["dvc.yaml"]
+    if os.environ.get("MLPLAT_REGENERATE_GOLDEN"):
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(text, encoding="utf-8")
+    expected = GOLDEN.read_text(encoding="utf-8")
+    diff = "".join(
+        difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "golden", "rendered")
+    )
+    assert not diff, (
+        f"dvc.yaml differs from {GOLDEN.name}; if intended, regenerate:\n  {REGENERATE}\n{diff}"
+    )
+
+
+def test_rendering_is_deterministic_and_follows_the_stage_objects(two: Path) -> None:
+    files = render(two, ARGS)
+    assert files == render(two, ARGS)
+    assert sorted(files) == ["dvc.yaml", "params.yaml", "params/churn_tiny.yaml"]
+    stages = yaml.safe_load(files["dvc.yaml"])["stages"]
+    for exp, params_file in (
+        ("churn_baseline", "params.yaml"),
+        ("churn_tiny", "params/churn_tiny.yaml"),
+    ):
+        for stage in stagemode.pipeline():
+            rendered = stages[f"{exp}-{stage.name}"]
+            assert rendered["cmd"] == (
+                f"mlplat stage {stage.name} --experiment {exp} --params {params_file}"
+            )
+            assert rendered["params"] == [{params_file: list(stage.params)}]
+            declared = [
+                *rendered.get("outs", []),
+                *rendered.get("metrics", []),
+                *rendered.get("plots", []),
+            ]
+            assert len(declared) == len(stage.writes)
+            assert all(p.startswith(f"artifacts/{exp}/") for p in declared)
+    assert stages["churn_tiny-validate"]["deps"] == ["data/churn.csv"]
+    assert stages["churn_baseline-evaluate"]["metrics"] == [
+        "artifacts/churn_baseline/evaluate/metrics.json"
+    ]
+    assert yaml.safe_load(files["params/churn_tiny.yaml"])["model"]["num_boost_round"] == 20
+
+
+def test_code_deps_only_inside_the_project(two: Path) -> None:
+    train = next(s for s in stagemode.pipeline() if s.name == "train")
+    assert compiler.code_deps(train, REPO) == ["mlplat/core", "mlplat/stages/train"]
+    assert compiler.code_deps(train, two) == []  # an installed mlplat is not part of this repo
+
+
+def dvc_compose(project: Path, out: Path, *overrides: str) -> None:
+    """What `dvc exp run -S` does with hydra.enabled, in a fresh process: mlplat_schema must come
+    from the installed Hydra plugin (hydra_plugins/mlplat_schema), as it does inside DVC."""
+    code = (
+        "import sys; from dvc.utils.hydra import compose_and_dump; "
+        "compose_and_dump(sys.argv[1], sys.argv[2], None, 'pipeline', sys.argv[3], sys.argv[4:])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(out), str(project / "conf"), str(project), *overrides],
+        check=True,
+        cwd=project,
+        timeout=120,
+    )
+
+
+def test_params_file_equals_dvc_hydra_composition(project: Path, tmp_path: Path) -> None:
+    """DVC's own Hydra integration (`dvc exp run -S`) writes the same bytes mlplat compile does."""
+    ours = render(project, ["+experiment=churn_baseline"])["params.yaml"]
+    out = tmp_path / "params.yaml"
+    dvc_compose(project, out)
+    assert out.read_text(encoding="utf-8") == ours
+    dvc_compose(project, out, "model.params.num_leaves=63")
+    changed = [
+        line
+        for line in difflib.ndiff(ours.splitlines(), out.read_text().splitlines())
+        if line[:1] in "+-"
+    ]
+    assert changed == ["-     num_leaves: 31", "+     num_leaves: 63"]
+
+
+def test_one_experiment_twice_is_refused(project: Path) -> None:
+    with pytest.raises(ConfigError, match="both experiment 'churn_baseline'"):
+        render(project, ["+experiment=churn_baseline", "seed=1,2"])
+
+
+def test_check_passes_then_fails_when_conf_changes(project: Path) -> None:
+    assert mlplat("compile", "--check", cwd=project).returncode == 2  # nothing compiled yet
+    assert mlplat("compile", "+experiment=churn_baseline", cwd=project).returncode == 0
+    done = mlplat("compile", "--check", cwd=project)
+    assert done.returncode == 0, done.stderr
+    model = project / "conf" / "model" / "lightgbm_binary.yaml"
+    model.write_text(model.read_text().replace("num_leaves: 31", "num_leaves: 15"))
+    done = mlplat("compile", "--check", cwd=project)
+    assert done.returncode == 1
+    assert "-    num_leaves: 31" in done.stderr and "+    num_leaves: 15" in done.stderr
+    assert (
+        "stale: params.yaml" in done.stderr
+        and "mlplat compile +experiment=churn_baseline" in done.stderr
+    )
+
+
+def test_stage_refuses_params_of_another_experiment(project: Path) -> None:
+    assert mlplat("compile", "+experiment=churn_baseline", cwd=project).returncode == 0
+    done = mlplat("stage", "validate", "--experiment", "other", cwd=project)
+    assert done.returncode == 2
+    assert "holds experiment 'churn_baseline' but this pipeline runs 'other'" in done.stderr
+    done = mlplat("stage", "nope", cwd=project)
+    assert done.returncode == 2 and "unknown stage 'nope'" in done.stderr
+
+
+def test_stage_runs_one_stage_from_the_params_file(project: Path) -> None:
+    assert mlplat("compile", "+experiment=churn_baseline", cwd=project).returncode == 0
+    done = mlplat("stage", "validate", "--experiment", "churn_baseline", cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert (project / "artifacts/churn_baseline/validate/report.json").is_file()
