@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def test_eight_parallel_trials_on_a_fresh_store_lose_and_misplace_nothing(projec
     total = sum(r.data.metrics["cost.total.money"] for r in children)
     assert parent.data.metrics["cost.total.money"] == pytest.approx(total)
     summary = client(project).download_artifacts(parent.info.run_id, "sweep/summary.json")
-    assert len(__import__("json").loads(Path(summary).read_text())["trials"]) == 8
+    assert len(json.loads(Path(summary).read_text())["trials"]) == 8
     # trials kept their own artifacts; only the best trial was registered
     trial_dirs = list((project / "artifacts/churn_baseline/trials" / parent.info.run_id).iterdir())
     assert len(trial_dirs) == 8 and all((d / "cost.json").is_file() for d in trial_dirs)

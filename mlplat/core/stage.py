@@ -47,6 +47,7 @@ PLOT_AXES: dict[str, dict[str, tuple[str, str, str]]] = {
     },
 }
 
+
 @dataclass(frozen=True)
 class ArtifactPaths:
     root: Path  # artifacts/<experiment>

@@ -13,7 +13,6 @@ names are `<experiment>-<stage>`, so several experiments share one `dvc.yaml` wi
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -72,14 +71,8 @@ def targets(configs: list[PlatformConfig]) -> list[Target]:
 
 def _relative(path: Path, project: Path) -> str | None:
     """A path inside the project, relative and with '/', or None (DVC deps must be portable)."""
-    try:
-        return (
-            Path(os.path.relpath(path.resolve(), project.resolve())).as_posix()
-            if (path.resolve().is_relative_to(project.resolve()))
-            else None
-        )
-    except ValueError:
-        return None
+    path, project = path.resolve(), project.resolve()
+    return path.relative_to(project).as_posix() if path.is_relative_to(project) else None
 
 
 def code_deps(stage: Stage, project: Path) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.bundle import load_bundle
+from mlplat.core.errors import ConfigError
 from mlplat.core.io import write_json, write_text
 
 if TYPE_CHECKING:
@@ -33,18 +34,24 @@ class Served:
 
 def resolve(model: str, tracking: str, cache: Path) -> Served:
     """A bundle directory or models:/NAME@ALIAS|/VERSION, fetched into `cache`."""
-    from mlplat.serving.source import REGISTRY_URI, make_source
+    from mlflow.exceptions import MlflowException
 
-    source = make_source(model, tracking)
+    from mlplat.serving.source import REGISTRY_URI, RegistrySource, make_source
+
     if not model.startswith("models:/"):
+        source = make_source(model, None)  # checks the directory is a bundle
         return Served(source.fetch(source.resolve()))
-    resolved = source.resolve()
     found = REGISTRY_URI.match(model)
-    assert found is not None
-    from mlplat.serving.source import RegistrySource
-
-    fetched = RegistrySource(model, tracking, cache).fetch(resolved)
-    return Served(fetched, found["name"], resolved.version, resolved.run_id)
+    if not found:
+        raise ConfigError(
+            f"'{model}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="model"
+        )
+    registry = RegistrySource(model, tracking, cache)
+    try:
+        resolved = registry.resolve()
+    except MlflowException as exc:
+        raise ConfigError(f"cannot resolve {model}: {exc.message}", key="model") from exc
+    return Served(registry.fetch(resolved), found["name"], resolved.version, resolved.run_id)
 
 
 def _bench(client: Any, run_id: str | None) -> dict[str, float] | None:

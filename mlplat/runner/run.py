@@ -35,7 +35,10 @@ class RunResult:
 
 
 def run_stages(
-    cfg: PlatformConfig, paths: ArtifactPaths, console: Console, cost: RunCost | None = None,
+    cfg: PlatformConfig,
+    paths: ArtifactPaths,
+    console: Console,
+    cost: RunCost | None = None,
     stages: tuple[Stage, ...] | None = None,
 ) -> dict[str, float]:
     """Every stage in order, each with a spinner and a cost profile (budgets checked after each);

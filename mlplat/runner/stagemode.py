@@ -102,11 +102,11 @@ def load_params(project: Path, params_file: str, experiment: str | None) -> Plat
 
 
 def run_stage(name: str, cfg: PlatformConfig, project: Path, console: Console) -> float:
-    """Run one stage; returns its wall seconds."""
-    import time
+    """Run one stage under the same cost profile and budget checks as `mlplat run` gives each
+    stage; returns its wall seconds."""
+    from mlplat.runner.cost import RunCost
 
-    stage = by_name(name)
-    started = time.perf_counter()
-    with console.status(f"[bold]{stage.name}[/]: {stage.description}"):
+    stage, cost = by_name(name), RunCost(cfg.budget, console)
+    with console.status(f"[bold]{stage.name}[/]: {stage.description}"), cost.stage(stage.name):
         stage.run(cfg, ArtifactPaths.for_config(cfg, project))
-    return time.perf_counter() - started
+    return cost.stages[stage.name].wall_seconds

@@ -134,8 +134,7 @@ class Server:
             return json_response({"error_code": "INTERNAL_ERROR", "message": str(exc)}, 500)
         finally:
             metrics.in_flight.dec()
-            metrics.requests.labels(endpoint, str(status)).inc()
-            metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            metrics.count(endpoint, status, time.perf_counter() - started)
 
     def _log(
         self, model: ServedModel, typed: dict[str, list], values: list[float], started: float

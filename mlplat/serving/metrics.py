@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
@@ -32,6 +33,7 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "mlplat_requests",
             "Requests by endpoint and HTTP status",
@@ -73,6 +75,16 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+
+    def count(self, endpoint: str, status: int, seconds: float) -> None:
+        """Count one request; label lookups are cached (they take a lock and a dict per call)."""
+        key = (endpoint, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(endpoint, str(status)), self.latency.labels(endpoint))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_predictions(self, values: list[float]) -> None:
         observe = self.predictions.observe

@@ -7,6 +7,17 @@ from typing import Any
 
 
 @dataclass
+class DaskConfig:
+    """`engine: dask`: the cluster lightgbm.dask trains on."""
+
+    address: str | None = None  # scheduler, e.g. tcp://10.0.0.5:8786; None: a LocalCluster
+    n_workers: int = 2  # LocalCluster only
+    threads_per_worker: int = 1  # LocalCluster only
+    processes: bool = False  # LocalCluster only: False keeps the workers in threads of this process
+    partitions: int | None = None  # training data partitions; None: one per worker
+
+
+@dataclass
 class ModelConfig:
     algorithm: str = "lgbm"  # short name used in run and registered-model names
     task: str = "binary"  # binary | multiclass | regression
@@ -15,3 +26,4 @@ class ModelConfig:
     early_stopping_rounds: int | None = 20
     threshold: float = 0.5  # decision threshold for binary precision/recall/F1
     params: dict[str, Any] = field(default_factory=dict)
+    dask: DaskConfig = field(default_factory=DaskConfig)

@@ -43,10 +43,13 @@ def _extended(edges: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def _count(column: np.ndarray, extended: np.ndarray) -> np.ndarray:
-    """Counts per extended bin plus [nan, -inf, +inf] at the end."""
-    counts = np.bincount(
-        np.searchsorted(extended, column, side="right"), minlength=extended.size + 1
+    """Counts per extended bin (as searchsorted side="right" would bin them; NaN sorts last),
+    plus [nan, -inf, +inf]. One SIMD compare-and-count per edge beats a binary search per value
+    for the dozen edges a profile has."""
+    below = np.fromiter(
+        (np.count_nonzero(column < edge) for edge in extended), np.int64, extended.size
     )
+    counts = np.diff(below, prepend=0, append=column.size)
     nan = int(np.count_nonzero(np.isnan(column)))
     neg = int(np.count_nonzero(column == -np.inf)) if counts[0] else 0
     pos = int(np.count_nonzero(column == np.inf)) if counts[-1] > nan else 0

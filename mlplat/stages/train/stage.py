@@ -120,14 +120,34 @@ def fit(
     )
 
 
-def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
+ENGINES = ("local", "dask")
+
+
+def train_booster(
+    cfg: PlatformConfig, spec: dict[str, Any], paths: ArtifactPaths
+) -> tuple[lightgbm.Booster, dict[str, Any]]:
+    """The booster from the configured engine, and what train_info.json adds about its run."""
+    if cfg.model.engine == "dask":  # a separate module: Dask is an optional extra
+        from mlplat.stages.train import dask_engine
+
+        return dask_engine.train(cfg, spec, lgb_params(cfg, spec), paths["train_rows"])
+    if cfg.model.engine != "local":
+        raise ConfigError(
+            f"unknown engine '{cfg.model.engine}'; choose one of {', '.join(ENGINES)}",
+            key="model.engine",
+        )
     import pandas as pd
 
-    spec = read_json(paths["feature_spec"])
     frame = pd.read_parquet(paths["train_rows"])
-    started = time.perf_counter()
     budget = train_budget(cfg)
     booster = fit(cfg, spec, frame, callbacks=[budget] if budget else [])
+    return booster, {"rows": len(frame), "budget": budget.record() if budget else None}
+
+
+def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
+    spec = read_json(paths["feature_spec"])
+    started = time.perf_counter()
+    booster, info = train_booster(cfg, spec, paths)
     seconds = time.perf_counter() - started
     with atomic_path(paths["model"]) as tmp:
         booster.save_model(str(tmp), num_iteration=booster.best_iteration or None)
@@ -136,9 +156,8 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
         {
             "best_iteration": int(booster.best_iteration or booster.current_iteration()),
             "num_trees": int(booster.num_trees()),
-            "rows": len(frame),
             "features": feature_names(spec),
             "train_seconds": round(seconds, 4),
-            "budget": budget.record() if budget else None,
+            **info,
         },
     )

@@ -1,0 +1,155 @@
+"""`model.engine: dask`: the same LightGBM model, trained by `lightgbm.dask` on a Dask cluster.
+
+LightGBM's own data-parallel learner does the distributed work: every Dask worker holding
+partitions of the training rows becomes a LightGBM machine, builds histograms on its rows, and
+LightGBM's network syncs them. Dask only places the partitions and starts the workers. The
+driver never loads the training table: each partition is read and featurized on a worker.
+
+Two things differ from the local engine, both on purpose:
+- no early stopping: lightgbm.dask does not support it (workers can hang when one stops,
+  LightGBM issues #4189, #6351), so the model trains exactly `num_boost_round` rounds on every
+  training row and `train_info.json` says early stopping was not applied;
+- `budget.max_train_seconds` is checked once training returns (a callback raising inside one
+  worker would break the others' sockets), so `stop_early` acts like `warn`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.budget import limit_of
+from mlplat.core.errors import BudgetExceededError, ConfigError
+from mlplat.core.features import categorical_features, feature_names, transform
+from mlplat.core.labels import encode_target
+
+if TYPE_CHECKING:
+    import lightgbm
+    import pandas as pd
+    from distributed import Client
+
+    from mlplat.core.config import PlatformConfig
+    from mlplat.core.config.model import DaskConfig
+
+# Set per worker by lightgbm.dask (it warns and drops them): never pass them through.
+WORKER_PARAMS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs", "num_machines")
+
+
+@contextmanager
+def client(cfg: DaskConfig) -> Iterator[Client]:
+    """A client of the configured scheduler, else of a LocalCluster that lives for this block."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ConfigError(
+            "model.engine=dask needs Dask: pip install 'mlplat[dask]'", key="model.engine"
+        ) from exc
+    if cfg.address:
+        with Client(cfg.address) as remote:
+            yield remote
+        return
+    with (
+        LocalCluster(
+            n_workers=cfg.n_workers,
+            threads_per_worker=cfg.threads_per_worker,
+            processes=cfg.processes,
+            protocol="tcp://",  # LightGBM's sockets need host addresses, not inproc://
+            host="127.0.0.1",
+            dashboard_address=None,  # no web UI port on a shared machine
+        ) as cluster,
+        Client(cluster) as local,
+    ):
+        yield local
+
+
+def _features(part: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(transform(spec, part), columns=feature_names(spec), index=part.index)
+
+
+def _labels(part: pd.Series, target: dict[str, Any]) -> pd.Series:
+    import pandas as pd
+
+    return pd.Series(encode_target(target, part), index=part.index, name=part.name)
+
+
+def partitions(cfg: PlatformConfig, spec: dict[str, Any], path: Path, workers: int) -> Any:
+    """(features, labels) as Dask collections: read and featurized partition by partition."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    frame = dd.read_parquet(str(path))
+    wanted = cfg.model.dask.partitions or workers
+    if frame.npartitions < wanted:
+        frame = frame.repartition(npartitions=wanted)
+    names = feature_names(spec)
+    x_meta = pd.DataFrame({name: pd.Series(dtype="float64") for name in names})
+    y_meta = pd.Series(dtype="float64", name=cfg.data.target)
+    x = frame.map_partitions(_features, spec, meta=x_meta)
+    y = frame[cfg.data.target].map_partitions(_labels, spec["target"], meta=y_meta)
+    return x, y
+
+
+def estimator(cfg: PlatformConfig, params: dict[str, Any], dask_client: Client) -> Any:
+    import lightgbm.dask
+
+    params = {k: v for k, v in params.items() if k not in WORKER_PARAMS}
+    factory: Any = lightgbm.dask.DaskLGBMRegressor
+    if cfg.model.task in ("binary", "multiclass"):
+        factory = lightgbm.dask.DaskLGBMClassifier
+        params.pop("num_class", None)  # the classifier counts the classes itself
+    return factory(client=dask_client, n_estimators=cfg.model.num_boost_round, **params)
+
+
+def fit(
+    cfg: PlatformConfig, spec: dict[str, Any], params: dict[str, Any], path: Path
+) -> tuple[lightgbm.Booster, int]:
+    """Train on the cluster; returns the booster and the number of training rows."""
+    with client(cfg.model.dask) as dask_client:
+        workers = len(dask_client.scheduler_info()["workers"]) or 1
+        x, y = partitions(cfg, spec, path, workers)
+        x, y = dask_client.persist([x, y])
+        rows = len(y)
+        model = estimator(cfg, params, dask_client)
+        model.fit(x, y, categorical_feature=categorical_features(spec))
+        return model.booster_, rows
+
+
+def budget_record(cfg: PlatformConfig, seconds: float, rounds: int) -> dict[str, Any] | None:
+    """`max_train_seconds` after the fact: fail raises, warn and stop_early record the breach."""
+    limit = limit_of(cfg.budget, "max_train_seconds")
+    if limit.limit is None or seconds <= limit.limit:
+        return None
+    if limit.policy == "fail":
+        raise BudgetExceededError(
+            f"budget max_train_seconds exceeded in stage 'train' (engine dask): {seconds:.4g}s > "
+            f"limit {limit.limit:.4g}s",
+            key="budget.max_train_seconds.limit",
+        )
+    return {
+        "exceeded": "max_train_seconds",
+        "policy": limit.policy,
+        "limit": limit.limit,
+        "seconds": round(seconds, 4),
+        "round": rounds,
+    }
+
+
+def train(
+    cfg: PlatformConfig, spec: dict[str, Any], params: dict[str, Any], path: Path
+) -> tuple[lightgbm.Booster, dict[str, Any]]:
+    """The booster and what train_info.json records about a Dask run."""
+    started = time.perf_counter()
+    booster, rows = fit(cfg, spec, params, path)
+    seconds = time.perf_counter() - started
+    rounds = int(booster.current_iteration())
+    return booster, {
+        "rows": rows,
+        "engine": "dask",
+        "early_stopping": "not applied: lightgbm.dask has no early stopping",
+        "budget": budget_record(cfg, seconds, rounds),
+    }
