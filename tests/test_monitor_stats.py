@@ -62,3 +62,20 @@ def test_chi2_and_js_match_scipy(reference: list[int], current: list[int]) -> No
     assert statistic == pytest.approx(expected.statistic)
     assert p == pytest.approx(expected.pvalue)
     assert stats.jensen_shannon(ref, cur) == pytest.approx(jensenshannon(ref, cur, base=2))
+
+
+def test_block_counting_agrees_with_a_binary_search_per_value() -> None:
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(200_003, 3))  # not a multiple of the block size
+    matrix[rng.random(matrix.shape) < 0.05] = np.nan
+    matrix[::1000, 1] = np.inf
+    edges = [np.quantile(rng.normal(size=1000), np.linspace(0.1, 0.9, 9)) for _ in range(3)]
+    found = stats.bin_matrix(matrix, edges, [-2.0, -2.0, -2.0], [2.0, 2.0, 2.0])
+    for j, binned in enumerate(found):
+        column = matrix[:, j]
+        finite = column[np.isfinite(column)]
+        expected = np.bincount(np.searchsorted(edges[j], finite, side="right"), minlength=10)
+        assert binned.counts.tolist() == expected.tolist()
+        assert binned.nulls == column.size - finite.size
+        assert binned.below_min == np.count_nonzero(finite < -2.0)
+        assert binned.above_max == np.count_nonzero(finite > 2.0)

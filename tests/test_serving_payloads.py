@@ -379,3 +379,30 @@ def test_metrics_count_requests_rows_and_predictions(server, split) -> None:
     )
     assert _metric(after, "mlplat_requests_in_flight") == 0
     assert "mlplat_model_info{" in after and 'model_name="telco-churn-lgbm"' in after
+
+
+def test_bench_exits_1_on_an_slo_breach(server, split, tmp_path) -> None:
+    """`mlplat bench --slo` reads conf/serving's SLO; an impossible QPS floor is a breach."""
+    from tests.conftest import make_project, mlplat
+
+    project = make_project(tmp_path / "proj", rows=200)
+    serving = project / "conf" / "serving" / "default.yaml"
+    serving.write_text(serving.read_text().replace("min_qps: 100", "min_qps: 1000000000"))
+    payload = tmp_path / "one.json"
+    payload.write_text(json.dumps({"dataframe_split": split}))
+    url = f"http://127.0.0.1:{server}/invocations"
+    args = (
+        "bench",
+        "--url",
+        url,
+        "--payload",
+        str(payload),
+        "--duration",
+        "1",
+        "--concurrency",
+        "2",
+    )
+    met = mlplat(*args, cwd=project)
+    assert met.returncode == 0, met.stdout + met.stderr
+    breached = mlplat(*args, "--slo", cwd=project)
+    assert breached.returncode == 1 and "SLO breach" in breached.stderr + breached.stdout

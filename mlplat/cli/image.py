@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,17 +14,12 @@ if TYPE_CHECKING:
 
 
 def settings(project: Path) -> tuple[ServingConfig, str]:
-    """conf/serving and the tracking URI of the project, or defaults outside a project."""
-    if not (project / "conf" / "config.yaml").is_file():
-        from mlplat.core.config.ops import ServingConfig
+    """conf/serving and the tracking URI, as `mlplat serve` reads them; outside a project, the
+    defaults and $MLFLOW_TRACKING_URI or the sqlite store in the working directory."""
+    from mlplat.cli.serve import project_config
 
-        uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project / 'mlflow.db'}"
-        return ServingConfig(), uri
-    from mlplat.runner.compose import compose
-    from mlplat.runner.tracking import tracking_uri
-
-    cfg = compose(project, [])
-    return cfg.serving, tracking_uri(cfg, project)
+    serving, uri = project_config(project, [])
+    return serving, uri or f"sqlite:///{project / 'mlflow.db'}"
 
 
 def build_command(

@@ -14,7 +14,7 @@ from mlplat.image.context import BuildContext, default_tag, write_context
 
 @dataclass(frozen=True)
 class BuildResult:
-    context: BuildContext
+    context: BuildContext  # after a build, its directory (a temporary one) is already gone
     model: source.ModelSource
     image: engine.BuiltImage | None = None  # None: context only
 

@@ -1,10 +1,11 @@
 """`mlplat profile`: what a model needs in production, measured on representative rows.
 
-Latency is measured in process (bundle.predict on raw rows: feature transform + LightGBM), per
-batch size; it excludes HTTP and JSON, which `mlplat bench` measures against a running server.
+Latency is measured in process on the serving path (`mlplat.serving.model`: input validation,
+compiled features, LightGBM), per batch size, for a JSON `dataframe_split` body parsed as the
+server parses it; it excludes the HTTP round trip, which `mlplat bench` measures against a server.
 The recommendation sizes a deployment against `serving.slo`: enough single-row workers for
-`min_qps` at 70% utilisation, one CPU per worker (prediction is CPU bound), and the measured peak
-resident memory per worker plus 25% headroom.
+`min_qps` at 70% utilisation (from the mean one-row latency), one CPU per worker (prediction is
+CPU bound), and the measured peak resident memory per worker plus 25% headroom.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from mlplat.core.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlplat.core.bundle import Bundle
     from mlplat.core.config.ops import SloConfig
+    from mlplat.serving.model import ServedModel
+    from mlplat.serving.payloads import Table
 
 BATCH_SIZES = (1, 10, 100, 1000)
 UTILISATION = 0.7
@@ -40,50 +42,54 @@ class BatchLatency:
 
 @dataclass(frozen=True)
 class Loaded:
-    bundle: Bundle
+    served: ServedModel
     run_id: str | None
     uri: str
 
 
 def load_model(model: str, tracking_uri: str | None) -> Loaded:
-    """A bundle directory or models:/NAME@ALIAS|/VERSION (downloads the registered bundle)."""
-    from mlplat.core.bundle import load_bundle
+    """A bundle directory or models:/NAME@ALIAS|/VERSION (downloads the registered bundle),
+    loaded exactly as `mlplat serve` loads it (checksums, compile, smoke prediction)."""
+    from mlplat.serving.model import load_model as load_served
     from mlplat.serving.source import make_source
 
     source = make_source(model, tracking_uri)
     resolved = source.resolve()
-    bundle = load_bundle(source.fetch(resolved))
-    return Loaded(bundle, resolved.run_id or bundle.metadata.get("run_id"), model)
+    served = load_served(source.fetch(resolved), resolved.version, model, max(BATCH_SIZES))
+    return Loaded(served, resolved.run_id or served.bundle.metadata.get("run_id"), model)
 
 
-def batch_rows(frame: pd.DataFrame, size: int) -> pd.DataFrame:
-    """`size` rows of the file (drawn with replacement when it has fewer), seeded."""
+def batch_table(frame: pd.DataFrame, size: int) -> Table:
+    """`size` rows of the file (drawn with replacement when it has fewer), seeded, as the
+    server receives them: a JSON `dataframe_split` body."""
+    from mlplat.serving.payloads import mlflow_table
+
     if frame.empty:
         raise ConfigError("the data file has no rows to profile with", key="--data")
-    return frame.sample(n=size, replace=len(frame) < size, random_state=0).reset_index(drop=True)
+    rows = frame.sample(n=size, replace=len(frame) < size, random_state=0)
+    body = rows.to_json(orient="split", index=False, date_format="iso")
+    return mlflow_table(('{"dataframe_split": ' + body + "}").encode())
 
 
-def measure(
-    bundle: Bundle, rows: pd.DataFrame, seconds: float, min_calls: int = 20
-) -> BatchLatency:
+def measure(served: ServedModel, table: Table, seconds: float, min_calls: int = 20) -> BatchLatency:
     """Time predict calls on one batch for about `seconds` (>= `min_calls`, after a warm-up)."""
     import numpy as np
 
-    bundle.predict(rows)
+    served.predict_table(table)
     times: list[float] = []
     deadline = time.perf_counter() + seconds
     while len(times) < min_calls or time.perf_counter() < deadline:
         started = time.perf_counter()
-        bundle.predict(rows)
+        served.predict_table(table)
         times.append(time.perf_counter() - started)
     p50, p99 = (float(v) * 1000 for v in np.percentile(times, [50, 99]))
-    return BatchLatency(len(rows), len(times), p50, p99, len(rows) / float(np.mean(times)))
+    return BatchLatency(table.n_rows, len(times), p50, p99, table.n_rows / float(np.mean(times)))
 
 
 def recommend(latencies: list[BatchLatency], peak_rss_mb: float, slo: SloConfig) -> dict[str, Any]:
     """Workers, CPUs and memory to request so one-row requests meet the SLO."""
     single = min(latencies, key=lambda b: b.batch)
-    qps_per_worker = 1000.0 / single.p50_ms if single.p50_ms > 0 else float("inf")
+    qps_per_worker = single.rows_per_second  # from the mean latency: the tail costs capacity too
     workers = max(1, math.ceil(slo.min_qps / (qps_per_worker * UTILISATION)))
     memory_mb = workers * math.ceil(peak_rss_mb * HEADROOM / 64) * 64
     return {
@@ -99,12 +105,13 @@ def recommend(latencies: list[BatchLatency], peak_rss_mb: float, slo: SloConfig)
 
 def profile(loaded: Loaded, frame: pd.DataFrame, slo: SloConfig, seconds: float) -> dict[str, Any]:
     with Sampler(interval=0.02) as sampler:
-        latencies = [measure(loaded.bundle, batch_rows(frame, n), seconds) for n in BATCH_SIZES]
+        tables = [batch_table(frame, n) for n in BATCH_SIZES]
+        latencies = [measure(loaded.served, table, seconds) for table in tables]
     peak = sampler.usage.peak_rss_mb
     return {
         "model": loaded.uri,
         "run_id": loaded.run_id,
-        "bundle_sha256": loaded.bundle.sha256,
+        "bundle_sha256": loaded.served.bundle.sha256,
         "rows_in_file": len(frame),
         "batches": [asdict(b) for b in latencies],
         "peak_rss_mb": round(peak, 1),

@@ -33,7 +33,7 @@ class Binned:
     above_max: int
 
 
-BLOCK_ROWS = 65_536  # rows per block: a transposed block stays in cache, columns stay contiguous
+BLOCK_ROWS = 65_536  # rows per block: a transposed block stays in cache, its columns contiguous
 
 
 def _extended(edges: np.ndarray, lo: float, hi: float) -> np.ndarray:

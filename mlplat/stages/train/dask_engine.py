@@ -65,33 +65,43 @@ def client(cfg: DaskConfig) -> Iterator[Client]:
         yield local
 
 
-def _features(part: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+LABEL = "_mlplat_label"
+
+
+def _featurize(part: pd.DataFrame, spec: dict[str, Any], target: str) -> pd.DataFrame:
+    """One partition of raw rows -> its feature matrix and encoded label, on a worker."""
     import pandas as pd
 
-    return pd.DataFrame(transform(spec, part), columns=feature_names(spec), index=part.index)
+    out = pd.DataFrame(transform(spec, part), columns=feature_names(spec), index=part.index)
+    out[LABEL] = encode_target(spec["target"], part[target])
+    return out
 
 
-def _labels(part: pd.Series, target: dict[str, Any]) -> pd.Series:
-    import pandas as pd
+def partitions(
+    cfg: PlatformConfig, spec: dict[str, Any], path: Path, dask_client: Client
+) -> tuple[Any, Any]:
+    """(features, labels) as Dask collections, read and featurized partition by partition.
 
-    return pd.Series(encode_target(target, part), index=part.index, name=part.name)
-
-
-def partitions(cfg: PlatformConfig, spec: dict[str, Any], path: Path, workers: int) -> Any:
-    """(features, labels) as Dask collections: read and featurized partition by partition."""
+    The partitions go round-robin to the workers: the scheduler would leave small ones on one
+    worker, and LightGBM trains only on the workers that hold data.
+    """
     import dask.dataframe as dd
     import pandas as pd
 
+    workers = list(dask_client.scheduler_info()["workers"])
     frame = dd.read_parquet(str(path))
-    wanted = cfg.model.dask.partitions or workers
+    wanted = cfg.model.dask.partitions or len(workers)
     if frame.npartitions < wanted:
         frame = frame.repartition(npartitions=wanted)
-    names = feature_names(spec)
-    x_meta = pd.DataFrame({name: pd.Series(dtype="float64") for name in names})
-    y_meta = pd.Series(dtype="float64", name=cfg.data.target)
-    x = frame.map_partitions(_features, spec, meta=x_meta)
-    y = frame[cfg.data.target].map_partitions(_labels, spec["target"], meta=y_meta)
-    return x, y
+    columns = [*feature_names(spec), LABEL]
+    meta = pd.DataFrame({name: pd.Series(dtype="float64") for name in columns})
+    parts = frame.map_partitions(_featurize, spec, cfg.data.target, meta=meta).to_delayed()
+    placed = [
+        dask_client.compute(part, workers=[workers[i % len(workers)]])
+        for i, part in enumerate(parts)
+    ]
+    table = dd.from_delayed(placed, meta=meta)
+    return table[columns[:-1]], table[LABEL]
 
 
 def estimator(cfg: PlatformConfig, params: dict[str, Any], dask_client: Client) -> Any:
@@ -110,9 +120,7 @@ def fit(
 ) -> tuple[lightgbm.Booster, int]:
     """Train on the cluster; returns the booster and the number of training rows."""
     with client(cfg.model.dask) as dask_client:
-        workers = len(dask_client.scheduler_info()["workers"]) or 1
-        x, y = partitions(cfg, spec, path, workers)
-        x, y = dask_client.persist([x, y])
+        x, y = partitions(cfg, spec, path, dask_client)
         rows = len(y)
         model = estimator(cfg, params, dask_client)
         model.fit(x, y, categorical_feature=categorical_features(spec))
