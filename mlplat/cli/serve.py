@@ -40,8 +40,20 @@ def serve_settings(
     known = {f.name for f in fields(ServeSettings)}
     values = {k: v for k, v in asdict(serving).items() if k in known}
     values.update({k: v for k, v in flags.items() if v is not None})
-    if values["workers"] < 1:
-        raise ConfigError("workers must be at least 1", key="serving.workers")
+    checks = {
+        "workers": values["workers"] >= 1,
+        "port": 0 < values["port"] < 65536,
+        "max_payload_bytes": values["max_payload_bytes"] > 0,
+        "max_batch_rows": values["max_batch_rows"] > 0,
+        "poll_interval_seconds": values["poll_interval_seconds"] >= 0,
+        "request_log_sample": 0.0 <= values["request_log_sample"] <= 1.0,
+        "request_log_queue_size": values["request_log_queue_size"] > 0,
+    }
+    for key, ok in checks.items():
+        if not ok:
+            raise ConfigError(
+                f"serving.{key} = {values[key]!r} is out of range", key=f"serving.{key}"
+            )
     return ServeSettings(model=model, tracking_uri=tracking, **values)
 
 
