@@ -9,7 +9,7 @@ from mlplat.core.errors import MlplatError
 USAGE = 2
 
 
-def _omegaconf_line(exc: Exception) -> str:
+def _omegaconf_line(exc: BaseException) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     key = getattr(exc, "full_key", None)
@@ -44,7 +44,7 @@ def describe(exc: BaseException) -> tuple[int, str]:
         return exc.exit_code, exc.one_line()
     module = type(exc).__module__
     if module.startswith("omegaconf"):
-        return USAGE, _omegaconf_line(exc)  # type: ignore[arg-type]
+        return USAGE, _omegaconf_line(exc)
     if module.startswith("yaml"):
         return USAGE, _yaml_line(exc)  # type: ignore[arg-type]
     if module.startswith("hydra"):

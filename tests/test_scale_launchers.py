@@ -1,0 +1,113 @@
+"""conf/hydra/launcher/ presets: joblib runs here; SLURM (submitit) and Ray compose to the
+launcher config their plugins read (no cluster here to submit to)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, mlplat, tracking_uri
+
+
+def launcher(name: str, *overrides: str) -> dict[str, Any]:
+    """`hydra.launcher` as Hydra composes it for `hydra/launcher=NAME` (interpolations unresolved,
+    as the launcher receives them)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from mlplat.core.config import register_schemas
+
+    register_schemas()
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        cfg = compose(
+            "config", overrides=[f"hydra/launcher={name}", *overrides], return_hydra_config=True
+        )
+    tree = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)
+    assert isinstance(tree, dict)
+    return tree
+
+
+@pytest.mark.parametrize(
+    ("preset", "target", "settings"),
+    [
+        pytest.param(
+            "parallel",
+            "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+            {"n_jobs": 2, "prefer": "processes"},
+            id="joblib",
+        ),
+        pytest.param(
+            "slurm",
+            "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+            {"cpus_per_task": 2, "mem_gb": 4, "nodes": 1, "timeout_min": 60,
+             "array_parallelism": 16, "submitit_folder": "${hydra.sweep.dir}/.submitit/%j"},
+            id="submitit-slurm",
+        ),  # fmt: skip
+        pytest.param(
+            "ray_cluster",
+            "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher",
+            {"ray": {"remote": {"num_cpus": 2, "max_retries": 0}}},
+            id="ray",
+        ),
+    ],
+)
+def test_preset_composes_to_its_launcher_config(
+    preset: str, target: str, settings: dict[str, Any]
+) -> None:
+    tree = launcher(preset)
+    assert tree["_target_"] == target
+    assert subset(settings, tree)
+
+
+def subset(wanted: dict[str, Any], tree: dict[str, Any]) -> bool:
+    return all(
+        subset(v, tree.get(k, {})) if isinstance(v, dict) else tree.get(k) == v
+        for k, v in wanted.items()
+    )
+
+
+def test_presets_take_overrides_like_any_launcher() -> None:
+    tree = launcher("slurm", "hydra.launcher.partition=gpu", "hydra.launcher.timeout_min=5")
+    assert (tree["partition"], tree["timeout_min"]) == ("gpu", 5)
+
+
+def test_the_slurm_preset_names_an_importable_launcher() -> None:
+    from hydra.utils import get_class
+
+    assert get_class(launcher("slurm")["_target_"]).__name__ == "SlurmLauncher"
+
+
+def test_the_ray_preset_hands_the_sweep_ids_to_ray_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray workers do not inherit the environment: runtime_env carries the parent run's ids,
+    resolved when the launcher starts Ray (after the sweep callback set them)."""
+    from hydra import compose, initialize_config_dir
+
+    from mlplat.core.config import register_schemas
+
+    register_schemas()
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("config", ["hydra/launcher=ray_cluster"], return_hydra_config=True)
+    monkeypatch.setenv("MLPLAT_SWEEP_PARENT_RUN_ID", "abc123")
+    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
+    init = cfg.hydra.launcher.ray.init
+    assert init.runtime_env.env_vars.MLPLAT_SWEEP_PARENT_RUN_ID == "abc123"
+    assert init.address == "ray://head:10001"
+
+
+@pytest.mark.slow
+def test_the_joblib_preset_runs_a_parallel_sweep(project: Path) -> None:
+    from mlflow import MlflowClient
+
+    done = mlplat(
+        "run", "-m", "+experiment=churn_baseline", "segments=none", "model.num_boost_round=10",
+        "registry.register=false", "model.params.num_leaves=7,15", "hydra/launcher=parallel",
+        cwd=project, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    client = MlflowClient(tracking_uri(project))
+    experiment = client.get_experiment_by_name("churn_baseline")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 3 and {r.info.status for r in runs} == {"FINISHED"}
+    assert sum(r.data.tags.get("mlplat.sweep") == "parent" for r in runs) == 1
