@@ -41,10 +41,16 @@ def launcher(name: str, *overrides: str) -> dict[str, Any]:
         pytest.param(
             "slurm",
             "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
-            {"cpus_per_task": 2, "mem_gb": 4, "nodes": 1, "timeout_min": 60,
-             "array_parallelism": 16, "submitit_folder": "${hydra.sweep.dir}/.submitit/%j"},
+            {
+                "cpus_per_task": 2,
+                "mem_gb": 4,
+                "nodes": 1,
+                "timeout_min": 60,
+                "array_parallelism": 16,
+                "submitit_folder": "${hydra.sweep.dir}/.submitit/%j",
+            },
             id="submitit-slurm",
-        ),  # fmt: skip
+        ),
         pytest.param(
             "ray_cluster",
             "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher",

@@ -38,12 +38,12 @@ def print_assessment(assessment: Assessment, console: Console, limit: int = 15) 
     console.print(f"{len(assessment.checks)} checks: {verdict}")
 
 
-def _output(project: Path, output: Path | None, assessment: Assessment) -> Path:
+def _output(base: Path, output: Path | None, assessment: Assessment) -> Path:
     if output is not None:
         return output
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     name = assessment.model.get("model_name") or "model"
-    return project / "artifacts" / "monitor" / f"{name}-{stamp}"
+    return base / "monitor" / f"{name}-{stamp}"
 
 
 def monitor_command(
@@ -64,7 +64,9 @@ def monitor_command(
     tracking = tracking_uri(cfg, project)
     with console.status("[bold]monitor[/]: drift, skew, staleness, stability, latency"):
         assessment, _ = monitoring.assess(cfg, model, current, tracking)
-        files = monitoring.write_reports(assessment, _output(project, output, assessment))
+        files = monitoring.write_reports(
+            assessment, _output(project / cfg.artifacts_dir, output, assessment)
+        )
         run_id = monitoring.log_reports(assessment, files, tracking)
     print_assessment(assessment, stdout_console())
     console.print(

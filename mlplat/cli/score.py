@@ -47,7 +47,7 @@ def score_command(
     with console.status("[bold]score[/]: gathering evidence"):
         result = score_project(cfg, project)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    file = output or project / "artifacts" / "score" / f"score-{stamp}.json"
+    file = output or project / cfg.artifacts_dir / "score" / f"score-{stamp}.json"
     write_json(file, result)
     run_id = log_score(result, file)
     print_score(result, stdout_console())

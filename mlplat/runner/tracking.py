@@ -55,7 +55,7 @@ def connect(cfg: PlatformConfig, project: Path) -> str:
     if existing is not None:
         return str(existing.experiment_id)
     try:
-        return str(mlflow.create_experiment(name))
+        return str(mlflow.create_experiment(name, cfg.tracking.artifact_location))
     except mlflow.exceptions.MlflowException:  # created by a concurrent process meanwhile
         found = mlflow.get_experiment_by_name(name)
         if found is None:

@@ -39,6 +39,9 @@ class TrackingConfig:
     uri: str | None = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///<project>/mlflow.db
     experiment: str | None = None  # MLflow experiment; None: the mlplat experiment name
     run_name_pattern: str = "{experiment}-{model}-{timestamp}"
+    # Where a NEW experiment keeps its artifacts, e.g. s3://bucket/mlflow (endpoint and keys from
+    # MLFLOW_S3_ENDPOINT_URL / AWS_*); None: the store's default (a server's own destination).
+    artifact_location: str | None = None
 
 
 @dataclass

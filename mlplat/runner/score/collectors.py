@@ -30,8 +30,8 @@ def _ci(facts: Facts) -> dict[str, str]:
 
 
 def _automation(facts: Facts, pattern: str) -> str | None:
-    """The CI workflow, pre-commit hook or Makefile target that runs `pattern`, if any."""
-    where = {**_ci(facts), **facts.texts(".pre-commit-config.yaml", "Makefile")}
+    """The CI workflow or script, pre-commit hook or Makefile that runs `pattern`, if any."""
+    where = {**_ci(facts), **facts.texts(".pre-commit-config.yaml", "Makefile", ".ci/")}
     return next((p for p, t in sorted(where.items()) if re.search(pattern, t)), None)
 
 

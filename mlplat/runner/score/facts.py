@@ -51,6 +51,7 @@ class Facts:
 WATCHED = (
     ".github",
     ".gitlab-ci.yml",
+    ".ci",  # scripts CI calls
     ".pre-commit-config.yaml",
     "renovate.json",
     "tests",

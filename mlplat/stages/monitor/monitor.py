@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from mlplat.core.bundle import Bundle
 
-RUBRIC = "mlplat-monitor/1"
+SUMMARY_VERSION = "mlplat-monitor/1"  # the layout of summary.json
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Assessment:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "version": RUBRIC,
+            "version": SUMMARY_VERSION,
             "healthy": self.healthy,
             "model": self.model,
             "rows": self.rows,

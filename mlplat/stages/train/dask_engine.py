@@ -108,10 +108,12 @@ def estimator(cfg: PlatformConfig, params: dict[str, Any], dask_client: Client) 
     import lightgbm.dask
 
     params = {k: v for k, v in params.items() if k not in WORKER_PARAMS}
+    # Only the saved booster matters, and the objective comes from `params`. Multiclass goes
+    # through the regressor wrapper on purpose: the classifier would count classes from each
+    # worker's own rows, while `num_class` from the feature spec is the same everywhere.
     factory: Any = lightgbm.dask.DaskLGBMRegressor
-    if cfg.model.task in ("binary", "multiclass"):
+    if cfg.model.task == "binary":
         factory = lightgbm.dask.DaskLGBMClassifier
-        params.pop("num_class", None)  # the classifier counts the classes itself
     return factory(client=dask_client, n_estimators=cfg.model.num_boost_round, **params)
 
 
