@@ -26,9 +26,13 @@ def wall(command: list[str], cwd: Path | None = None) -> float:
 
 
 def startup(repeats: int) -> dict[str, float]:
-    commands = {"mlplat --help": [str(BIN / "mlplat"), "--help"],
-                "mlflow --version": [str(BIN / "mlflow"), "--version"]}
-    return {name: statistics.median(wall(cmd) for _ in range(repeats)) for name, cmd in commands.items()}
+    commands = {
+        "mlplat --help": [str(BIN / "mlplat"), "--help"],
+        "mlflow --version": [str(BIN / "mlflow"), "--version"],
+    }
+    return {
+        name: statistics.median(wall(cmd) for _ in range(repeats)) for name, cmd in commands.items()
+    }
 
 
 def stage_times(runs: int) -> dict[str, float]:
@@ -46,7 +50,9 @@ def stage_times(runs: int) -> dict[str, float]:
             (run,) = client.search_runs([experiment.experiment_id])
             for key, value in run.data.metrics.items():
                 if key.startswith("time."):
-                    samples.setdefault(key.removeprefix("time.").removesuffix("_seconds"), []).append(value)
+                    samples.setdefault(
+                        key.removeprefix("time.").removesuffix("_seconds"), []
+                    ).append(value)
             samples.setdefault("total wall (process)", []).append(total)
     return {name: statistics.median(values) for name, values in samples.items()}
 

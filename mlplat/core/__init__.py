@@ -1,1 +1,1 @@
-"""The bottom layer: typed config, errors, the serving bundle and IO helpers. Imports nothing above."""
+"""The bottom layer: typed config, errors, the bundle and IO helpers; imports nothing above."""

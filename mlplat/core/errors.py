@@ -24,7 +24,7 @@ class MlplatError(Exception):
 
 
 class ConfigError(MlplatError):
-    """The declaration is wrong: bad type, unknown key, missing value or file. Exit 2, like argparse."""
+    """The declaration is wrong: bad type, unknown key, missing value or file. Exit 2."""
 
     exit_code = 2
 

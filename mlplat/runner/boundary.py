@@ -51,7 +51,9 @@ def to_platform(cfg: DictConfig | Any) -> PlatformConfig:
     """Resolve interpolations and build the typed object; OmegaConf errors carry the full key."""
     from omegaconf import OmegaConf
 
-    body = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    body = (
+        OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    )
     typed = OmegaConf.to_object(body)
     if not isinstance(typed, PlatformConfig):
         raise ConfigError(
