@@ -185,3 +185,22 @@ def test_retrain_if_drift_runs_only_on_a_breach_and_records_why(trained: Path) -
     newest = max(versions, key=lambda v: int(v.version))
     reason = client.get_run(newest.run_id).data.tags["mlplat.retrain_reason"]
     assert "drift.psi[monthly_charges]" in reason
+
+
+def test_the_request_logs_of_a_real_server_monitor_clean(trained: Path) -> None:
+    """`mlplat serve --request-log-dir` writes the logs; the monitor reads them back and the
+    served predictions equal the bundle's (no training/serving skew)."""
+    from tests.serving_support import request, running_server
+
+    rows = pd.read_csv(trained / "same.csv").drop(columns=["churn"]).head(250)
+    body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))})
+    args = ("--model", MODEL, "--request-log-dir", "served")
+    with running_server(trained, *args) as (_, port):
+        status, _, _ = request(
+            port, "POST", "/invocations", body, {"Content-Type": "application/json"}
+        )
+        assert status == 200
+    assessment = _assess(trained, "served")
+    assert assessment.rows == 250
+    skew = next(c for c in assessment.checks if (c.group, c.name) == ("skew", "prediction"))
+    assert skew.value is not None and skew.value < 1e-6 and not skew.breached

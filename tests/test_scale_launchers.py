@@ -1,14 +1,14 @@
-"""conf/hydra/launcher/ presets: joblib runs here; SLURM (submitit) and Ray compose to the
-launcher config their plugins read (no cluster here to submit to)."""
+"""conf/hydra/launcher/ presets compose to the launcher config their plugins read. The joblib
+preset (`parallel`) also runs, in tests/test_scale_tracking_server.py (the 4-trial sweep on the
+MLflow server); SLURM and Ray have no cluster here to submit to."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, mlplat, tracking_uri
+from tests.conftest import REPO
 
 
 def launcher(name: str, *overrides: str) -> dict[str, Any]:
@@ -100,20 +100,3 @@ def test_the_ray_preset_hands_the_sweep_ids_to_ray_workers(monkeypatch: pytest.M
     init = cfg.hydra.launcher.ray.init
     assert init.runtime_env.env_vars.MLPLAT_SWEEP_PARENT_RUN_ID == "abc123"
     assert init.address == "ray://head:10001"
-
-
-@pytest.mark.slow
-def test_the_joblib_preset_runs_a_parallel_sweep(project: Path) -> None:
-    from mlflow import MlflowClient
-
-    done = mlplat(
-        "run", "-m", "+experiment=churn_baseline", "segments=none", "model.num_boost_round=10",
-        "registry.register=false", "model.params.num_leaves=7,15", "hydra/launcher=parallel",
-        cwd=project, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    client = MlflowClient(tracking_uri(project))
-    experiment = client.get_experiment_by_name("churn_baseline")
-    runs = client.search_runs([experiment.experiment_id])
-    assert len(runs) == 3 and {r.info.status for r in runs} == {"FINISHED"}
-    assert sum(r.data.tags.get("mlplat.sweep") == "parent" for r in runs) == 1

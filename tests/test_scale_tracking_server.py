@@ -113,7 +113,7 @@ def test_four_parallel_trials_on_the_server(remote: dict[str, Any]) -> None:
     done = mlplat(
         "run", "-m", "+experiment=churn_baseline", *FAST,
         "model.params.num_leaves=7,15", "model.params.learning_rate=0.05,0.1",
-        "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+        "hydra/launcher=parallel",  # the joblib preset in conf/hydra/launcher/: 2 at once
         cwd=remote["root"], timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

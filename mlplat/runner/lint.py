@@ -83,7 +83,7 @@ def name_kind(path: Path_) -> str | None:
 def check_keys(rel: str, text: str, prefix: Path_) -> list[Finding]:
     out = []
     for path, line in key_lines(text).items():
-        if path[0] in SKIP_TOP:
+        if (*prefix, *path)[0] in SKIP_TOP:  # also conf/hydra/**: lands under Hydra's own key
             continue
         kind = name_kind((*prefix, *path))
         if kind and not SNAKE.fullmatch(path[-1]):
