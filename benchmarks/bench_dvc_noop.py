@@ -44,6 +44,7 @@ def env() -> dict[str, str]:
         GIT_COMMITTER_EMAIL="bench@example.com",
     )
     out["PATH"] = f"{BIN}{os.pathsep}{out['PATH']}"
+    out["DVC_NO_ANALYTICS"] = "1"  # no usage-report daemon: no traffic, nothing left running
     return out
 
 
@@ -91,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-dvc-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-dvc-", ignore_cleanup_errors=True) as tmp:
         repos = {"example": example(Path(tmp) / "example"), "floor": floor(Path(tmp) / "floor")}
         for root in repos.values():
             prepare(root)

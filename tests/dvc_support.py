@@ -34,6 +34,7 @@ def env() -> dict[str, str]:
         k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")
     }
     out.update(GIT_ENV)
+    out["DVC_NO_ANALYTICS"] = "1"  # no usage reports: tests send no traffic off this machine
     out["PATH"] = f"{BIN}{os.pathsep}{out['PATH']}"
     return out
 

@@ -68,7 +68,8 @@ def client(uri: str) -> Any:
 
 def runs_of(uri: str, experiment: str) -> list[Any]:
     found = client(uri).get_experiment_by_name(experiment)
-    assert found is not None, f"experiment {experiment} missing on {uri}"
+    if found is None:  # nothing ran in it yet
+        return []
     return list(client(uri).search_runs([found.experiment_id], max_results=1000))
 
 

@@ -163,15 +163,17 @@ class MlplatOptunaSweeper(Sweeper):
                     study.tell(trial, value)
             launched += size
             returns.append(results)
-        self._report(study)
+        self._report(study, launched)
         return returns
 
-    def _report(self, study: optuna.Study) -> None:
+    def _report(self, study: optuna.Study, launched: int) -> None:
         from optuna.trial import TrialState
 
         done = study.get_trials(states=(TrialState.COMPLETE,))
         if not done:
-            raise RuntimeError("mlplat_optuna: every trial failed; see the errors above")
+            if launched:
+                raise RuntimeError("mlplat_optuna: every trial failed; see the errors above")
+            return
         log.info(
             "mlplat_optuna: best %s=%.4f with %s", self.metric, study.best_value, study.best_params
         )

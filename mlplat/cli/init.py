@@ -34,7 +34,8 @@ def _data(root: Path, data: Path | None, target: str | None) -> tuple[str, str]:
 
 def _vcs(root: Path) -> None:
     """git init, then dvc init (which stages its own files in the new repository), with DVC's
-    Hydra integration composing conf/pipeline.yaml, so `dvc exp run -S key=value` just works."""
+    Hydra integration composing conf/pipeline.yaml, so `dvc exp run -S key=value` just works,
+    and DVC's usage reports off (opt in with `dvc config core.analytics true`)."""
     from dvc.repo import Repo
 
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
@@ -42,6 +43,7 @@ def _vcs(root: Path) -> None:
     try:
         with repo.config.edit() as conf:
             conf["hydra"] = {"enabled": True, "config_name": "pipeline"}
+            conf["core"]["analytics"] = False
     finally:
         repo.close()
 

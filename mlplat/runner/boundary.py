@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
 TASKS = ("binary", "multiclass", "regression")
+ENGINES = ("local", "dask")  # mlplat.stages.train.stage dispatches on these
 
 
 def check(cfg: PlatformConfig) -> PlatformConfig:
@@ -23,6 +24,11 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
     if cfg.model.task not in TASKS:
         raise ConfigError(
             f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task"
+        )
+    if cfg.model.engine not in ENGINES:
+        raise ConfigError(
+            f"unknown engine '{cfg.model.engine}'; choose one of {', '.join(ENGINES)}",
+            key="model.engine",
         )
     name = provenance.model_name(cfg)
     try:
