@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# DVC's usage reports would try to leave the machine; nothing here sends them.
+export DVC_NO_ANALYTICS := 1
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: run test install lint typecheck imports mlplat-lint pytest pipeline data clean

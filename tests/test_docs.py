@@ -42,6 +42,7 @@ def test_doc_examples_run(page: Path, tmp_path: Path) -> None:
         k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")
     }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["DVC_NO_ANALYTICS"] = "1"  # no usage reports leave the machine from doc examples
     for command, expected in commands(page):
         done = subprocess.run(
             ["bash", "-c", command], cwd=root, env=env, capture_output=True, text=True, timeout=600
