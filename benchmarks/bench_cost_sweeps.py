@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import resource
 import shutil
@@ -72,7 +73,9 @@ print(f"auc={roc_auc_score(y_test, predictions):.4f}")
 
 def project(rows: int | None) -> Path:
     """A fresh copy of the example project (the example's data/churn.csv unless `rows`)."""
-    root = Path(tempfile.mkdtemp(prefix="mlplat-bench-")) / "proj"
+    scratch = tempfile.mkdtemp(prefix="mlplat-bench-cost-")
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    root = Path(scratch) / "proj"
     shutil.copytree(REPO / "conf", root / "conf")
     if rows:
         from mlplat.example.churn import write
