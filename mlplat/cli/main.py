@@ -232,8 +232,13 @@ def serve(
     """Serve a model: MLflow /invocations, Open Inference Protocol V2, /metrics, hot swaps."""
     from mlplat.cli import serve as serve_cli
 
-    flags = {"host": host, "port": port, "workers": workers, "poll_interval_seconds": poll_interval,
-             "request_log_dir": request_log_dir}
+    flags = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "poll_interval_seconds": poll_interval,
+        "request_log_dir": request_log_dir,
+    }
     try:
         serve_cli.serve_command(Path.cwd(), model, flags, _split_debug(list(ctx.args)), _console())
     except Exception as exc:
@@ -255,9 +260,17 @@ def bench(
     """Load-test a scoring server: QPS, latency percentiles, errors; --swap: update downtime."""
     from mlplat.cli import serve as serve_cli
 
-    options = {"url": url, "payload": payload, "concurrency": concurrency, "duration": duration,
-               "requests": requests, "slo": slo, "model": model, "swap_to": swap,
-               "output": output}
+    options = {
+        "url": url,
+        "payload": payload,
+        "concurrency": concurrency,
+        "duration": duration,
+        "requests": requests,
+        "slo": slo,
+        "model": model,
+        "swap_to": swap,
+        "output": output,
+    }
     try:
         ok = serve_cli.bench_command(Path.cwd(), options, _console())
     except Exception as exc:
