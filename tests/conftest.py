@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -46,6 +47,17 @@ def mlplat(
     return subprocess.run(
         [*MLPLAT, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def skip_or_fail(message: str, *, required: bool) -> NoReturn:
+    """A missing engine, browser or server skips loudly on a laptop; where CI promised it, fails."""
+    if required:
+        pytest.fail(f"{message} (required here)")
+    pytest.skip(f"SKIPPED LOUDLY: {message}")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
 def tracking_uri(root: Path) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_project, mlplat, tracking_uri
+from tests.conftest import make_project, mlplat, skip_or_fail, tracking_uri
 
 MODEL_NAME = "telco-churn-lgbm"
 MODEL_URI = f"models:/{MODEL_NAME}@challenger"
@@ -54,9 +54,7 @@ def engine_or_skip() -> Any:
             f"NO DOCKER ENGINE at {where} ({type(exc).__name__}): image build/run tests "
             "did not run; .ci/run starts one (set DOCKER_HOST to use yours)"
         )
-        if os.environ.get("MLPLAT_REQUIRE_DOCKER") == "1":
-            pytest.fail(message + " and MLPLAT_REQUIRE_DOCKER=1 requires it")
-        pytest.skip(message)
+        skip_or_fail(message, required=os.environ.get("MLPLAT_REQUIRE_DOCKER") == "1")
     return client
 
 
@@ -76,7 +74,5 @@ def base_or_skip(client: Any) -> str:
             f"NO BASE IMAGE '{base}' in the engine: set MLPLAT_TEST_BASE_IMAGE "
             "(.ci/run builds mlplat-base:test with debootstrap)"
         )
-        if os.environ.get("MLPLAT_REQUIRE_DOCKER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(message, required=os.environ.get("MLPLAT_REQUIRE_DOCKER") == "1")
     return base

@@ -4,7 +4,6 @@ and a screenshot shows the plots drawn. `dvc plots show` renders the curve files
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from mlplat.core.config import PlatformConfig
 from mlplat.core.config.model import ModelConfig
 from mlplat.core.config.validation import GatesConfig, SegmentConfig, SegmentsConfig
 from mlplat.stages.evaluate import curves, discovery, fast, gates, report, segments
+from tests.conftest import in_ci, skip_or_fail
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = (
@@ -106,9 +106,7 @@ def _blue_pixels(image: np.ndarray) -> int:
 def browser() -> str:
     if CHROMIUM is None:
         why = "chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(f"{why}: CI must run the browser test")
-        pytest.skip(f"SKIPPED LOUDLY: {why}; the browser test of the report did not run")
+        skip_or_fail(f"{why}; the browser test of the report did not run", required=in_ci())
     return CHROMIUM
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import make_project, mlplat, tracking_uri
+from tests.conftest import in_ci, make_project, mlplat, skip_or_fail, tracking_uri
 from tests.serving_support import running_server, sample_split, score
 
 ROWS = 2000
@@ -32,9 +32,7 @@ def server_uri() -> str:
             f"NO MLFLOW SERVER: {SERVER_ENV} is not set; start one with `. .ci/services.sh && "
             "mlplat_services_start` (PostgreSQL + mlflow server) to run these tests"
         )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(message, required=in_ci())
     return uri
 
 
