@@ -43,7 +43,7 @@ def fail(exc: BaseException) -> None:
 
     code, line = describe(exc)
     _console().print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def _split_debug(args: list[str]) -> list[str]:
@@ -68,12 +68,7 @@ def run(ctx: typer.Context) -> None:
     """
     from mlplat.cli import jobs
 
-    try:
-        jobs.run_command(Path.cwd(), _split_debug(list(ctx.args)), _console())
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        fail(exc)
+    jobs.run_command(Path.cwd(), _split_debug(list(ctx.args)), _console())
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -86,10 +81,7 @@ def validate(
     """Validate the data against the declared schema; exit 1 if any check fails."""
     from mlplat.cli import data as data_cli
 
-    try:
-        ok = data_cli.validate_command(Path.cwd(), _split_debug(list(ctx.args)), data, _console())
-    except Exception as exc:
-        fail(exc)
+    ok = data_cli.validate_command(Path.cwd(), _split_debug(list(ctx.args)), data, _console())
     raise typer.Exit(0 if ok else 1)
 
 
@@ -104,10 +96,7 @@ def features_list() -> None:
     """Show every feature: kind, definition, description and the experiments using it."""
     from mlplat.cli import features as features_cli
 
-    try:
-        features_cli.list_command(Path.cwd())
-    except Exception as exc:
-        fail(exc)
+    features_cli.list_command(Path.cwd())
 
 
 image_app = typer.Typer(
@@ -133,10 +122,7 @@ def image_build(
     """Build a hardened serving image of a model (and record it on the model version)."""
     from mlplat.cli import image
 
-    try:
-        image.build_command(Path.cwd(), model, tag, base, context_only, _console())
-    except Exception as exc:
-        fail(exc)
+    image.build_command(Path.cwd(), model, tag, base, context_only, _console())
 
 
 @image_app.command("test")
@@ -144,10 +130,7 @@ def image_test(tag: Annotated[str, typer.Argument(help="The image to test.")]) -
     """Run the image on 127.0.0.1, check ready, predictions equal the bundle's, non-root; stop."""
     from mlplat.cli import image
 
-    try:
-        image.test_command(tag, _console())
-    except Exception as exc:
-        fail(exc)
+    image.test_command(tag, _console())
 
 
 @app.command(
@@ -161,14 +144,9 @@ def compile_(
     from mlplat.cli import pipeline
 
     args = _split_debug(list(ctx.args))
-    try:
-        if check:
-            raise typer.Exit(0 if pipeline.check(Path.cwd(), args, _console()) else 1)
-        pipeline.compile_command(Path.cwd(), args, _console())
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        fail(exc)
+    if check:
+        raise typer.Exit(0 if pipeline.check(Path.cwd(), args, _console()) else 1)
+    pipeline.compile_command(Path.cwd(), args, _console())
 
 
 @app.command()
@@ -180,10 +158,7 @@ def stage(
     """Run one stage of a compiled pipeline with its params file's config (dvc.yaml's cmd)."""
     from mlplat.cli import pipeline
 
-    try:
-        pipeline.stage_command(Path.cwd(), name, experiment, params, _console())
-    except Exception as exc:
-        fail(exc)
+    pipeline.stage_command(Path.cwd(), name, experiment, params, _console())
 
 
 @app.command()
@@ -193,10 +168,7 @@ def lint(
     """Check the declarations' conventions; prints `file:line: CODE message`, exit 1 on errors."""
     from mlplat.cli import lint as lint_cli
 
-    try:
-        ok = lint_cli.lint_command(path)
-    except Exception as exc:
-        fail(exc)
+    ok = lint_cli.lint_command(path)
     raise typer.Exit(0 if ok else 1)
 
 
@@ -209,10 +181,7 @@ def init(
     """Scaffold a new project: conf/, data, Makefile, CI, pre-commit, git and DVC."""
     from mlplat.cli import init as init_cli
 
-    try:
-        init_cli.init_command(directory, data, target, _console())
-    except Exception as exc:
-        fail(exc)
+    init_cli.init_command(directory, data, target, _console())
 
 
 SERVE_MODEL = "models:/NAME@ALIAS, models:/NAME/VERSION or a bundle directory."
@@ -239,10 +208,7 @@ def serve(
         "poll_interval_seconds": poll_interval,
         "request_log_dir": request_log_dir,
     }
-    try:
-        serve_cli.serve_command(Path.cwd(), model, flags, _split_debug(list(ctx.args)), _console())
-    except Exception as exc:
-        fail(exc)
+    serve_cli.serve_command(Path.cwd(), model, flags, _split_debug(list(ctx.args)), _console())
 
 
 @app.command()
@@ -271,10 +237,7 @@ def bench(
         "swap_to": swap,
         "output": output,
     }
-    try:
-        ok = serve_cli.bench_command(Path.cwd(), options, _console())
-    except Exception as exc:
-        fail(exc)
+    ok = serve_cli.bench_command(Path.cwd(), options, _console())
     raise typer.Exit(0 if ok else 1)
 
 
@@ -287,10 +250,7 @@ def promote(
     """Force @champion to VERSION, bypassing the gates; records who, when and why."""
     from mlplat.cli import registry as registry_cli
 
-    try:
-        registry_cli.promote_command(Path.cwd(), name, version, reason, _console())
-    except Exception as exc:
-        fail(exc)
+    registry_cli.promote_command(Path.cwd(), name, version, reason, _console())
 
 
 @app.command()
@@ -301,10 +261,7 @@ def rollback(
     """Move @champion back to the previous champion."""
     from mlplat.cli import registry as registry_cli
 
-    try:
-        registry_cli.rollback_command(Path.cwd(), name, reason, _console())
-    except Exception as exc:
-        fail(exc)
+    registry_cli.rollback_command(Path.cwd(), name, reason, _console())
 
 
 registry_app = typer.Typer(help="The model registry: alias history.", no_args_is_help=True)
@@ -316,10 +273,7 @@ def registry_history(name: Annotated[str, typer.Argument(help="Registered model 
     """Every move of @champion (and other aliases): when, who, why, from which version."""
     from mlplat.cli import registry as registry_cli
 
-    try:
-        registry_cli.history_command(Path.cwd(), name, _console())
-    except Exception as exc:
-        fail(exc)
+    registry_cli.history_command(Path.cwd(), name, _console())
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -333,12 +287,9 @@ def profile(
     """Deployment profile: latency per batch size (p50/p99), throughput, peak memory, sizing."""
     from mlplat.cli import profile as profile_cli
 
-    try:
-        ok = profile_cli.profile_command(
-            Path.cwd(), model, data, _split_debug(list(ctx.args)), seconds, _console()
-        )
-    except Exception as exc:
-        fail(exc)
+    ok = profile_cli.profile_command(
+        Path.cwd(), model, data, _split_debug(list(ctx.args)), seconds, _console()
+    )
     raise typer.Exit(0 if ok or not slo else 1)
 
 
@@ -357,12 +308,9 @@ def monitor(
     """Drift, skew, staleness, stability, latency checks; HTML + JSON report; exit 1 on a breach."""
     from mlplat.cli import monitor as monitor_cli
 
-    try:
-        ok = monitor_cli.monitor_command(
-            Path.cwd(), model, current, output, _split_debug(list(ctx.args)), _console()
-        )
-    except Exception as exc:
-        fail(exc)
+    ok = monitor_cli.monitor_command(
+        Path.cwd(), model, current, output, _split_debug(list(ctx.args)), _console()
+    )
     raise typer.Exit(0 if ok else 1)
 
 
@@ -377,12 +325,9 @@ def retrain(
     """Run `+experiment=NAME` again (same gates and registry rules), recording why."""
     from mlplat.cli import monitor as monitor_cli
 
-    try:
-        monitor_cli.retrain_command(
-            Path.cwd(), _split_debug(list(ctx.args)), current, if_drift, _console()
-        )
-    except Exception as exc:
-        fail(exc)
+    monitor_cli.retrain_command(
+        Path.cwd(), _split_debug(list(ctx.args)), current, if_drift, _console()
+    )
 
 
 @app.command(context_settings=HYDRA_EXTRA)
@@ -396,12 +341,9 @@ def score(
     """The ML Test Score (Breck et al. 2017) of this project, from evidence and attestations."""
     from mlplat.cli import score as score_cli
 
-    try:
-        ok = score_cli.score_command(
-            Path.cwd(), _split_debug(list(ctx.args)), min_score, output, _console()
-        )
-    except Exception as exc:
-        fail(exc)
+    ok = score_cli.score_command(
+        Path.cwd(), _split_debug(list(ctx.args)), min_score, output, _console()
+    )
     raise typer.Exit(0 if ok else 1)
 
 
@@ -414,7 +356,10 @@ def version() -> None:
 
 
 def main() -> None:
-    app(prog_name="mlplat")
+    try:
+        app(prog_name="mlplat")
+    except Exception as exc:  # every command's errors end here: one line, one exit code
+        fail(exc)
 
 
 if __name__ == "__main__":
