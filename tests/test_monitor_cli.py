@@ -113,20 +113,21 @@ def test_request_logs_are_read_and_a_served_prediction_that_differs_is_skew(
     logs = trained / "requests"
     logs.mkdir()
     records = json.loads(frame.drop(columns=["churn"]).to_json(orient="records"))
-    lines = [
+    columns = {name: [record[name] for record in records] for name in records[0]}
+    lines = [  # three requests of 100 rows, as `mlplat serve --request-log-dir` writes them
         orjson.dumps(
             {
                 "ts": "2026-11-27T21:00:00+00:00",
-                "request_id": "r",
-                "row": i,
+                "request_id": f"r{start}",
                 "model_name": "telco-churn-lgbm",
                 "model_version": "1",
                 "latency_ms": 1.0,
-                "inputs": rec,
-                "prediction": 0.5,
+                "rows": 100,
+                "inputs": {name: values[start : start + 100] for name, values in columns.items()},
+                "predictions": [0.5] * 100,
             }
         )
-        for i, rec in enumerate(records)
+        for start in (0, 100, 200)
     ]
     (logs / "requests-1.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     (logs / "requests-2.jsonl.part").write_bytes(b"{half a rec")  # still being written

@@ -6,34 +6,35 @@ import json
 import time
 from pathlib import Path
 
-from mlplat.serving.reqlog import LogRecord, RequestLogger
+import numpy as np
+
+from mlplat.serving.reqlog import RequestLogger
 
 ROWS = 50
 
 
-def record(i: int) -> LogRecord:
-    inputs = {
+def inputs(i: int) -> dict[str, list]:
+    return {
         "plan": ["basic"] * ROWS,
         "age": [float(i)] * ROWS,
         "signup_date": ["2024-01-01"] * ROWS,
     }
-    return LogRecord(time.time(), f"r{i}", "m", "1", 1.0, inputs, [0.5] * ROWS)
 
 
-def test_full_queue_drops_and_counts_and_files_rotate(tmp_path: Path) -> None:
+def test_full_buffer_drops_and_counts_and_files_rotate(tmp_path: Path) -> None:
     counts = {"dropped": 0, "written": 0}
 
     def dropped() -> None:
         counts["dropped"] += 1
 
-    def written(rows: int) -> None:
-        counts["written"] += 1
+    def written(records: int) -> None:
+        counts["written"] += records
 
     logger = RequestLogger(
         tmp_path,
         1.0,
         queue_size=1,
-        max_bytes=5_000,
+        max_bytes=1_500,
         max_seconds=60,
         on_drop=dropped,
         on_write=written,
@@ -41,27 +42,41 @@ def test_full_queue_drops_and_counts_and_files_rotate(tmp_path: Path) -> None:
     submitted = 2000
     started = time.perf_counter()
     for i in range(submitted):
-        logger.submit(record(i))
+        logger.log("m", "1", 1.0, inputs(i), [0.5] * ROWS)
     submit_seconds = time.perf_counter() - started
     for i in range(3):  # an idle writer keeps up: these get through (and each rotates a file)
         time.sleep(0.3)
-        logger.submit(record(i))
+        logger.log("m", "1", 1.0, inputs(i), [0.5] * ROWS)
     submitted += 3
     logger.close()
-    assert counts["dropped"] > 0  # a one-slot queue cannot keep up with 2000 quick submits
+    assert counts["dropped"] > 0  # a one-record buffer cannot keep up with 2000 quick submits
     assert counts["dropped"] + counts["written"] == submitted
     assert submit_seconds < 2.0  # submitting never waited for the writer
     files = sorted(tmp_path.glob("*.jsonl"))
     assert len(files) > 1 and not list(tmp_path.glob("*.part"))  # rotated, all complete
     lines = [json.loads(line) for f in files for line in f.read_text().splitlines()]
-    assert len(lines) == counts["written"] * ROWS
+    assert len(lines) == counts["written"]
     assert set(lines[0]) == {
         "ts",
         "request_id",
         "model_name",
         "model_version",
-        "row",
         "latency_ms",
+        "rows",
         "inputs",
-        "prediction",
+        "predictions",
     }
+    assert lines[0]["rows"] == ROWS and lines[0]["inputs"]["plan"] == ["basic"] * ROWS
+    assert len({line["request_id"] for line in lines}) == len(lines)
+
+
+def test_sampling_and_unserializable_values(tmp_path: Path) -> None:
+    dropped: list[int] = []
+    logger = RequestLogger(tmp_path, 0.25, 10_000, 10**9, 60, lambda: dropped.append(1), print)
+    for i in range(2000):
+        logger.log("m", "1", 1.0, inputs(i), np.full(ROWS, 0.5))  # numpy predictions serialize
+    logger.log("m", "1", 1.0, {"plan": [object()]}, [0.5])  # cannot be JSON: dropped, no raise
+    logger.close()
+    lines = [line for f in tmp_path.glob("*.jsonl") for line in f.read_text().splitlines()]
+    assert 350 < len(lines) < 650  # about a quarter of 2000
+    assert dropped in ([], [1])  # sampled out, or counted as dropped: never raised

@@ -130,7 +130,8 @@ def assert_request_log(logs: Path, requests: int) -> None:
     assert len(lines) == requests
     assert {line["model_version"] for line in lines} == {"1", "2"}
     assert set(lines[0]["inputs"]) >= {"plan", "region", "signup_date"}
-    assert 0.0 <= lines[0]["prediction"] <= 1.0
+    assert lines[0]["rows"] == len(lines[0]["predictions"]) == len(lines[0]["inputs"]["plan"])
+    assert all(0.0 <= p <= 1.0 for p in lines[0]["predictions"])
 
 
 def test_bench_refuses_non_loopback_targets(tmp_path: Path) -> None:

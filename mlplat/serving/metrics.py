@@ -47,9 +47,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.in_flight = Gauge(
+        # A plain int the event loop updates and the gauge reads when scraped: no lock per request.
+        self.in_flight = 0
+        Gauge(
             "mlplat_requests_in_flight", "Scoring requests being served", registry=r
-        )
+        ).set_function(lambda: self.in_flight)
         self.rows = Histogram(
             "mlplat_payload_rows", "Rows per scoring request", buckets=ROW_BUCKETS, registry=r
         )

@@ -6,6 +6,7 @@ request that already took the old model finishes on it while new requests get th
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable
@@ -69,6 +70,11 @@ class ServedModel:
     @property
     def name(self) -> str:
         return str(self.bundle.metadata.get("model_name") or self.bundle.path.name)
+
+    @functools.cached_property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The response headers naming what scored a request (built once, sent on every one)."""
+        return [(b"x-model-name", self.name.encode()), (b"x-model-version", self.version.encode())]
 
     def predict_table(self, table: Table) -> tuple[dict[str, list], np.ndarray]:
         """Validate, featurize and predict; returns the typed inputs (for the request log) too."""

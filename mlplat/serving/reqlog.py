@@ -1,63 +1,55 @@
 """Asynchronous request logging for monitoring: sampled, bounded, rotating JSON-lines files.
 
-The request path only does `queue.put_nowait` (a full queue drops the record and counts it); a
-daemon thread serializes and writes. A file is written as `*.jsonl.part` and renamed to `*.jsonl`
-when it rotates (by size or age) or the server stops, so readers only ever see complete files.
-One line per scored row:
+The request path serializes its record (one `orjson.dumps`, a few µs) and appends the bytes to a
+bounded deque (a full one drops the record and counts it); a daemon thread wakes a few times a
+second and writes what has accumulated. A writer woken per record (a `queue.Queue`, a flush each,
+rows serialized on the thread) cost more CPU than scoring the request and, holding the GIL for
+whole batches, doubled the p99 latency. A file is written as `*.jsonl.part` and renamed to
+`*.jsonl` when it rotates (by size or age) or the server stops, so readers only ever see complete
+files. One line per scored request, columnar like the validated inputs:
 
     {"ts": "2026-11-27T21:00:00.123456+00:00", "request_id": "9f1c...",
-     "model_name": "telco-churn-lgbm", "model_version": "3", "row": 0, "latency_ms": 1.9,
-     "inputs": {"plan": "basic", ...}, "prediction": 0.21}
+     "model_name": "telco-churn-lgbm", "model_version": "3", "latency_ms": 1.9, "rows": 2,
+     "inputs": {"plan": ["basic", "pro"], ...}, "predictions": [0.21, 0.64]}
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
-import queue
 import random
+import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-STOP = object()
 
-
-@dataclass(frozen=True)
-class LogRecord:
-    ts: float
-    request_id: str
-    model_name: str
-    model_version: str
-    latency_ms: float
-    inputs: dict[str, list[Any]]
-    predictions: list[float]
-
-    def lines(self) -> bytes:
-        stamp = dt.datetime.fromtimestamp(self.ts, dt.UTC).isoformat()
-        names = list(self.inputs)
-        out = []
-        for row, prediction in enumerate(self.predictions):
-            out.append(
-                orjson.dumps(
-                    {
-                        "ts": stamp,
-                        "request_id": self.request_id,
-                        "model_name": self.model_name,
-                        "model_version": self.model_version,
-                        "row": row,
-                        "latency_ms": self.latency_ms,
-                        "inputs": {n: self.inputs[n][row] for n in names},
-                        "prediction": prediction,
-                    }
-                )
-            )
-        return b"\n".join(out) + b"\n"
+def record_line(
+    request_id: str,
+    model_name: str,
+    model_version: str,
+    latency_ms: float,
+    inputs: Mapping[str, Sequence[Any]],
+    predictions: Sequence[float],
+) -> bytes:
+    """One request as one JSON line (the format `mlplat monitor` reads)."""
+    record = {
+        "ts": dt.datetime.now(dt.UTC),
+        "request_id": request_id,
+        "model_name": model_name,
+        "model_version": model_version,
+        "latency_ms": latency_ms,
+        "rows": len(predictions),
+        "inputs": inputs,
+        "predictions": predictions,
+    }
+    return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
 
 
 class RotatingWriter:
@@ -67,14 +59,15 @@ class RotatingWriter:
         self.handle: IO[bytes] | None = None
         self.path: Path | None = None
         self.opened = 0.0
-        self.seq = 0
+        self.seq = self.size = 0
 
     def write(self, data: bytes) -> None:
         if self.handle is None:
             self._open()
         assert self.handle is not None
         self.handle.write(data)
-        if self.handle.tell() >= self.max_bytes:
+        self.size += len(data)
+        if self.size >= self.max_bytes:
             self.close()
 
     def flush(self) -> None:
@@ -90,7 +83,7 @@ class RotatingWriter:
         self.seq += 1
         self.path = self.directory / f"requests-{stamp}-{os.getpid()}-{self.seq:04d}.jsonl.part"
         self.handle = self.path.open("ab")
-        self.opened = time.monotonic()
+        self.opened, self.size = time.monotonic(), 0
 
     def close(self) -> None:
         if self.handle is None or self.path is None:
@@ -101,7 +94,7 @@ class RotatingWriter:
 
 
 class RequestLogger:
-    """`submit` never blocks and never raises; `on_drop`/`on_write` feed the metrics."""
+    """`log` never blocks and never raises; `on_drop`/`on_write` feed the metrics."""
 
     def __init__(
         self,
@@ -112,43 +105,64 @@ class RequestLogger:
         max_seconds: float,
         on_drop: Callable[[], None],
         on_write: Callable[[int], None],
+        interval: float = 0.05,
     ) -> None:
-        self.sample = sample
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self.sample, self.capacity, self.interval = sample, queue_size, interval
+        self.pending: deque[bytes] = deque()
         self.writer = RotatingWriter(directory, max_bytes, max_seconds)
         self.on_drop, self.on_write = on_drop, on_write
+        # Unique per process without a syscall per request (uuid4 reads os.urandom each time).
+        self.prefix, self.counter = secrets.token_hex(8), itertools.count()
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="mlplat-request-log", daemon=True)
         self.thread.start()
 
-    def wanted(self) -> bool:
-        return self.sample >= 1.0 or random.random() < self.sample
-
-    def submit(self, record: LogRecord) -> None:
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
+    def log(
+        self,
+        model_name: str,
+        model_version: str,
+        latency_ms: float,
+        inputs: Mapping[str, Sequence[Any]],
+        predictions: Sequence[float],
+    ) -> None:
+        """Log a sampled share of requests; a full buffer or an unserializable value drops it."""
+        if self.sample < 1.0 and random.random() >= self.sample:
+            return
+        # One producer thread (the event loop): the length check and the append cannot race it.
+        if len(self.pending) >= self.capacity:
             self.on_drop()
+            return
+        request_id = f"{self.prefix}{next(self.counter):016x}"
+        try:
+            line = record_line(
+                request_id, model_name, model_version, latency_ms, inputs, predictions
+            )
+        except TypeError:
+            self.on_drop()
+            return
+        self.pending.append(line)
 
     def _run(self) -> None:
-        while True:
+        while not self.stopping.wait(self.interval):
+            self._drain()
+        self._drain()
+        self.writer.close()
+
+    def _drain(self) -> None:
+        written = 0
+        while self.pending:
+            line = self.pending.popleft()
             try:
-                item = self.queue.get(timeout=1.0)
-            except queue.Empty:
-                self.writer.tick()
-                continue
-            if item is STOP:
-                self.writer.close()
-                return
-            try:
-                self.writer.write(item.lines())
-                self.on_write(len(item.predictions))
-            except Exception:  # a full disk must not take the server down; count as dropped
+                self.writer.write(line)
+                written += 1
+            except OSError:  # a full disk must not take the server down; count as dropped
                 self.on_drop()
-            if self.queue.empty():  # flush when idle, not per record: writes stay cheap
-                self.writer.flush()
-            self.writer.tick()
+        if written:  # one flush and one metrics update per batch, not per record
+            self.writer.flush()
+            self.on_write(written)
+        self.writer.tick()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Drain what is queued, close the file (renaming it complete) and stop the thread."""
-        self.queue.put(STOP, timeout=timeout)
+        """Write what is pending, close the file (renaming it complete) and stop the thread."""
+        self.stopping.set()
         self.thread.join(timeout)

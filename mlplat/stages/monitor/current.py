@@ -21,23 +21,32 @@ def _log_files(path: Path) -> list[Path]:
 
 
 def read_request_logs(files: list[Path]) -> pd.DataFrame:
+    """One row per scored row of every logged request (a line holds a request's columns)."""
     import orjson
     import pandas as pd
 
-    inputs, predictions = [], []
+    columns: dict[str, list] = {}
+    predictions: list = []
     for file in files:
         for number, line in enumerate(file.read_bytes().splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 record = orjson.loads(line)
-                inputs.append(record["inputs"])
-                predictions.append(record.get("prediction"))
-            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                inputs, scored = record["inputs"], record["predictions"]
+                if any(len(values) != len(scored) for values in inputs.values()):
+                    raise ValueError("its input columns and predictions differ in length")
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
                 raise DataValidationError(
                     f"{file}:{number}: not a request-log record ({exc})", file=str(file)
                 ) from exc
-    frame = pd.DataFrame.from_records(inputs)
+            before = len(predictions)
+            for name, values in inputs.items():  # a column new in this record: earlier rows null
+                columns.setdefault(name, [None] * before).extend(values)
+            predictions.extend(scored)
+            for values in columns.values():  # a column absent from this record: its rows null
+                values.extend([None] * (len(predictions) - len(values)))
+    frame = pd.DataFrame(columns)
     frame[LOGGED] = pd.to_numeric(pd.Series(predictions, dtype="object"), errors="coerce")
     return frame
 
