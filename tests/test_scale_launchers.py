@@ -83,20 +83,3 @@ def test_the_slurm_preset_names_an_importable_launcher() -> None:
     from hydra.utils import get_class
 
     assert get_class(launcher("slurm")["_target_"]).__name__ == "SlurmLauncher"
-
-
-def test_the_ray_preset_hands_the_sweep_ids_to_ray_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ray workers do not inherit the environment: runtime_env carries the parent run's ids,
-    resolved when the launcher starts Ray (after the sweep callback set them)."""
-    from hydra import compose, initialize_config_dir
-
-    from mlplat.core.config import register_schemas
-
-    register_schemas()
-    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("config", ["hydra/launcher=ray_cluster"], return_hydra_config=True)
-    monkeypatch.setenv("MLPLAT_SWEEP_PARENT_RUN_ID", "abc123")
-    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
-    init = cfg.hydra.launcher.ray.init
-    assert init.runtime_env.env_vars.MLPLAT_SWEEP_PARENT_RUN_ID == "abc123"
-    assert init.address == "ray://head:10001"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from omegaconf import open_dict
 
-from tests.conftest import mlplat, tracking_uri
+from tests.conftest import REPO, mlplat, tracking_uri
 
 FAST = ["run", "-m", "+experiment=churn_baseline", "segments=none", "model.num_boost_round=10"]
 
@@ -27,6 +29,68 @@ def sweep_runs(root: Path) -> tuple[Any, list[Any], list[Any]]:
     [parent] = [r for r in every if r.data.tags.get("mlplat.sweep") == "parent"]
     children = [r for r in every if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     return parent, children, every
+
+
+def compose_sweep(*overrides: str) -> Any:
+    from hydra import compose
+
+    return compose("config", ["+experiment=churn_baseline", *overrides], return_hydra_config=True)
+
+
+@pytest.fixture
+def hydra_conf() -> Any:
+    from hydra import initialize_config_dir
+
+    from mlplat.core.config import register_schemas
+
+    register_schemas()
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        yield
+
+
+def test_trials_get_the_sweep_ids_in_their_own_job_config(hydra_conf: None) -> None:
+    """Whatever launcher runs a trial (a pre-started joblib worker, SLURM, Ray), Hydra composes
+    its config from the sweep's hydra overrides: that is where the parent run's ids travel."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from mlplat.runner import sweep
+
+    master = compose_sweep()
+    ids = {sweep.PARENT_ENV: "12e4", sweep.EXPERIMENT_ENV: "3"}  # 12e4 must not become a float
+    sweep._hand_to_trials(master, ids)
+    loader = GlobalHydra.instance().config_loader()
+    trial = loader.load_sweep_config(master, ["model.params.num_leaves=7"])
+    assert dict(trial.hydra.job.env_set) == ids
+    assert trial.model.params.num_leaves == 7
+
+
+def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
+    hydra_conf: None, tmp_path: Path
+) -> None:
+    from hydra.utils import instantiate
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+    from joblib import Parallel, delayed
+    from joblib.externals.loky import reusable_executor
+
+    from mlplat.runner import sweep
+
+    master = compose_sweep("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    with open_dict(master):
+        master.hydra.sweep.dir = str(tmp_path)
+    thread = sweep.prewarm(master)
+    assert thread is not None
+    (tmp_path / "0").mkdir()  # the first trial's job directory: the sweep process imports too
+    thread.join(120)
+    warmed = reusable_executor._executor
+    assert warmed is not None and len(warmed._processes) == 2
+    # what Hydra's joblib launcher does with its config (hydra_joblib_launcher._core.launch)
+    options = instantiate(master.hydra.launcher).joblib
+    options["backend"] = "loky"
+    process_joblib_cfg(options)
+    pids = Parallel(**options)(delayed(os.getpid)() for _ in range(4))
+    assert reusable_executor._executor is warmed, "the launcher restarted the workers"
+    assert set(pids) <= set(warmed._processes)
+    assert sweep.prewarm(compose_sweep()) is None  # the basic launcher: nothing to start
 
 
 @pytest.mark.slow

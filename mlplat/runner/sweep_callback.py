@@ -18,6 +18,7 @@ class SweepCallback(Callback):
         self.metric, self.direction = metric, direction
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep.prewarm(config)  # parallel workers start up while the store and parent run are made
         sweep.start(config, Path.cwd())
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
