@@ -69,28 +69,48 @@ def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
 ) -> None:
     from hydra.utils import instantiate
     from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
-    from joblib import Parallel, delayed
+    from joblib import Parallel, cpu_count, delayed
     from joblib.externals.loky import reusable_executor
+    from joblib.externals.loky.backend.context import set_start_method
 
     from mlplat.runner import sweep
 
     master = compose_sweep("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
     with open_dict(master):
         master.hydra.sweep.dir = str(tmp_path)
-    thread = sweep.prewarm(master)
-    assert thread is not None
-    (tmp_path / "0").mkdir()  # the first trial's job directory: the sweep process imports too
-    thread.join(120)
-    warmed = reusable_executor._executor
-    assert warmed is not None and len(warmed._processes) == 2
-    # what Hydra's joblib launcher does with its config (hydra_joblib_launcher._core.launch)
-    options = instantiate(master.hydra.launcher).joblib
-    options["backend"] = "loky"
-    process_joblib_cfg(options)
-    pids = Parallel(**options)(delayed(os.getpid)() for _ in range(4))
-    assert reusable_executor._executor is warmed, "the launcher restarted the workers"
-    assert set(pids) <= set(warmed._processes)
+    environ = dict(os.environ)
+    threads = environ.get("OMP_NUM_THREADS", str(max(cpu_count() // 2, 1)))  # joblib's rule
+    try:
+        thread = sweep.prewarm(master)
+        assert thread is not None
+        (tmp_path / "0").mkdir()  # the first trial's job directory: the sweep process imports
+        thread.join(120)
+        warmed = reusable_executor._executor
+        assert warmed is not None and len(warmed._processes) == 2
+        # what Hydra's joblib launcher does with its config (hydra_joblib_launcher._core.launch)
+        options = instantiate(master.hydra.launcher).joblib
+        options["backend"] = "loky"
+        process_joblib_cfg(options)
+        pids = Parallel(**options)(delayed(os.getpid)() for _ in range(4))
+        assert reusable_executor._executor is warmed, "the launcher restarted the workers"
+        assert set(pids) <= set(warmed._processes)
+        # forked from the warm server: the trial modules are loaded, the thread limits joblib
+        # gives its workers hold, and the heap of imports is frozen
+        [state] = set(Parallel(**options)(delayed(worker_state)() for _ in range(2)))
+        assert state == (True, threads, True)
+    finally:
+        reusable_executor._executor.shutdown(kill_workers=True)
+        set_start_method(None, force=True)
+        os.environ.clear()
+        os.environ.update(environ)
     assert sweep.prewarm(compose_sweep()) is None  # the basic launcher: nothing to start
+
+
+def worker_state() -> tuple[bool, str | None, bool]:
+    import gc
+    import sys
+
+    return "lightgbm" in sys.modules, os.environ.get("OMP_NUM_THREADS"), gc.get_freeze_count() > 0
 
 
 @pytest.mark.slow
