@@ -66,3 +66,17 @@ def test_curves_are_dvc_plot_files() -> None:
     assert roc[0]["fpr"] == 0.0 and roc[-1]["tpr"] == 1.0
     assert len(roc) <= curves.MAX_POINTS
     assert all(np.isfinite(v) for point in roc for v in point.values())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ranking_of_a_resample_from_its_counts_equals_sorting_the_resample(seed: int) -> None:
+    """The bootstrap sorts each slice once and weights rows by how often a draw took them."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 400))
+    y = (rng.random(n) < 0.3).astype(float)
+    p = np.round(rng.random(n), 2)  # ties, as real scores have
+    ranked = fast.Ranked(y, p)
+    for _ in range(20):
+        rows = rng.integers(0, n, size=n)
+        assert ranked.ranking(np.bincount(rows, minlength=n)) == fast.ranking(y[rows], p[rows])
+    assert ranked.ranking(np.zeros(n, dtype=int)) == {}
