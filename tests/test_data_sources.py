@@ -161,3 +161,14 @@ def test_splits_are_reproducible(churn: pd.DataFrame) -> None:
     first = split_rows(churn, config(seed=5), "binary")
     again = split_rows(churn, config(seed=5), "binary")
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_at_most_samples_large_tables_the_same_way_every_time() -> None:
+    from mlplat.core.split import at_most
+
+    assert at_most(500, 1000, seed=1) == slice(None)  # small: every row
+    rows = at_most(10_000, 100, seed=1)
+    assert isinstance(rows, np.ndarray) and len(set(rows.tolist())) == 100
+    assert (np.diff(rows) > 0).all() and rows.max() < 10_000  # in order, in range
+    assert (rows == at_most(10_000, 100, seed=1)).all()  # seeded
+    assert not (rows == at_most(10_000, 100, seed=2)).all()

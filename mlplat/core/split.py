@@ -70,3 +70,15 @@ def split_rows(frame: pd.DataFrame, data: DataConfig, task: str) -> tuple[np.nda
         stratify=stratify,
     )
     return np.sort(train), np.sort(test)
+
+
+def at_most(rows: int, limit: int, seed: int) -> np.ndarray | slice:
+    """Positions of a seeded sample of `limit` rows out of `rows` (in order), or all of them.
+
+    For reference figures that a sample estimates as well as the whole table (a baseline model,
+    a distribution's quantiles), so their cost stops growing with the data."""
+    import numpy as np
+
+    if rows <= limit:
+        return slice(None)
+    return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))

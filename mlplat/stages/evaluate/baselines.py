@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.features import categorical_features, feature_names, transform
+from mlplat.core.split import at_most
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
 BASELINES = ("constant", "linear")
+BASELINE_ROWS = 100_000
 
 
 def constant(task: str, y_train: np.ndarray, rows: int, classes: int) -> np.ndarray:
@@ -78,6 +80,10 @@ def linear(
 ) -> np.ndarray:
     import numpy as np
 
+    # A linear model fitted to 100,000 rows is as good a yardstick as one fitted to millions,
+    # which took 6 s of the evaluate stage on 800,000 rows.
+    rows = at_most(len(train), BASELINE_ROWS, seed)
+    train, y_train = train.iloc[rows], y_train[rows]
     x_train, x_test = transform(spec, train), transform(spec, holdout)
     if task != "regression" and len(np.unique(y_train)) < 2:  # one class: nothing to learn
         return constant(task, y_train, len(holdout), classes)

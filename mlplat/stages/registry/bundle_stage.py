@@ -13,6 +13,7 @@ from mlplat.core.bundle import write_bundle
 from mlplat.core.features import raw_columns, transform
 from mlplat.core.io import md5_file, read_json
 from mlplat.core.profile import build_profile
+from mlplat.core.split import at_most
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mlplat.core.stage import ArtifactPaths
 
 SAMPLE_ROWS = 20
+PROFILE_ROWS = 100_000
 
 
 def sample_rows(frame: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
@@ -55,6 +57,9 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     holdout = pd.read_parquet(paths["test_rows"])
     matrix = transform(spec, train)
     booster = lightgbm.Booster(model_file=str(paths["model"]))
+    # The prediction profile's quantiles from up to 100,000 training rows: predicting all of a
+    # large table was most of this stage (7.7 s of 9 on 800,000 rows).
+    scored = matrix[at_most(len(matrix), PROFILE_ROWS, cfg.seed)]
     inputs = raw_columns(spec)
     write_bundle(
         paths["bundle"],
@@ -62,7 +67,7 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
         {
             "feature_spec": spec,
             "schema": {"input_columns": inputs, **asdict(cfg.schema)},
-            "profile": build_profile(spec, matrix, np.asarray(booster.predict(matrix))),
+            "profile": build_profile(spec, matrix, np.asarray(booster.predict(scored))),
             "metadata": metadata(cfg, paths),
             "sample": sample_rows(holdout, inputs),
         },
