@@ -108,7 +108,8 @@ def _wait_for_cpu(process: psutil.Process, seconds: float) -> None:
 def test_sigkill_mid_stage_leaves_nothing_dvc_accepts(reproduced: tuple[Path, list[str]]) -> None:
     root, _ = reproduced
     params = root / "params.yaml"
-    slow = params.read_text().replace("num_boost_round: 20", "num_boost_round: 600")
+    # long enough that the kill below lands in training, well before the stage could finish
+    slow = params.read_text().replace("num_boost_round: 20", "num_boost_round: 4000")
     params.write_text(slow.replace("early_stopping_rounds: 30", "early_stopping_rounds: null"))
     proc = subprocess.Popen(
         [str(BIN / "dvc"), "repro"],
