@@ -178,8 +178,8 @@ def bench_overhead(repeats: int, rows: int) -> dict[str, float]:
     }
 
 
-def bench_run_vs_bare(repeats: int) -> dict[str, float]:
-    root = project(None)
+def bench_run_vs_bare(repeats: int, rows: int) -> dict[str, float]:
+    root = project(rows)
     script = root / "bare_lightgbm.py"
     script.write_text(BARE)
     bare = median_of(
@@ -228,7 +228,7 @@ def main() -> None:
         "--rows",
         type=int,
         default=0,
-        help="rows for the sweep and overhead (0: the example's 30,000)",
+        help="rows of a generated table for every part (0: the example's 30,000)",
     )
     parser.add_argument("--only", choices=("sweeps", "overhead", "run"), default=None)
     args = parser.parse_args()
@@ -245,9 +245,9 @@ def main() -> None:
             "< 3%",
         )
     if args.only in (None, "run"):
-        r = bench_run_vs_bare(args.repeats)
+        r = bench_run_vs_bare(args.repeats, args.rows)
         row(
-            "`mlplat run` vs bare LightGBM (30,000 rows), wall [CPU]",
+            f"`mlplat run` vs bare LightGBM ({args.rows or 30000} rows), wall [CPU]",
             f"bare {r['bare_s']:.1f}s [{r['bare_cpu_s']:.1f}s]; full run {r['mlplat_run_s']:.1f}s "
             f"[{r['mlplat_run_cpu_s']:.1f}s]: **{r['ratio']:.2f}x** [{r['cpu_ratio']:.2f}x]; "
             f"segments=none, no registration {r['mlplat_run_lean_s']:.1f}s "
