@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mlplat.image.smoke import free_port
 
 HERE = Path(__file__).resolve()
 PYTHON = sys.executable
@@ -94,12 +95,6 @@ def payload(bundle: Path, rows: int, work: Path) -> Path:
     path = work / f"payload-{rows}.json"
     path.write_text(json.dumps({"dataframe_split": {"columns": sample["columns"], "data": data}}))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:

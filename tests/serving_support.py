@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mlplat.image.smoke import free_port
 from tests.conftest import MLPLAT, make_project, mlplat
 
 MODEL = "telco-churn-lgbm"
@@ -47,12 +47,6 @@ def bundle_dir(root: Path) -> Path:
 def sample_split(root: Path, rows: int = 1) -> dict[str, Any]:
     sample = json.loads((bundle_dir(root) / "sample.json").read_text())
     return {"columns": sample["columns"], "data": sample["data"][:rows]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def env_for(root: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

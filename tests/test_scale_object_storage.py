@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from mlplat.image.smoke import free_port
 from tests.conftest import mlplat
+from tests.dvc_support import BIN
 
-BIN = Path(sys.executable).parent
 # moto accepts any keys; these keep boto3 from looking for real ones anywhere else.
 FAKE_KEYS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -32,18 +31,12 @@ FAKE_KEYS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     if os.environ.get("MLPLAT_TEST_S3_ENDPOINT"):
         yield os.environ["MLPLAT_TEST_S3_ENDPOINT"]
         return
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

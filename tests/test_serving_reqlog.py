@@ -70,13 +70,23 @@ def test_full_buffer_drops_and_counts_and_files_rotate(tmp_path: Path) -> None:
     assert len({line["request_id"] for line in lines}) == len(lines)
 
 
-def test_sampling_and_unserializable_values(tmp_path: Path) -> None:
-    dropped: list[int] = []
-    logger = RequestLogger(tmp_path, 0.25, 10_000, 10**9, 60, lambda: dropped.append(1), print)
+def test_sampling_keeps_about_its_share(tmp_path: Path) -> None:
+    written: list[int] = []
+    logger = RequestLogger(tmp_path, 0.25, 10_000, 10**9, 60, print, written.append)
     for i in range(2000):
         logger.log("m", "1", 1.0, inputs(i), np.full(ROWS, 0.5))  # numpy predictions serialize
-    logger.log("m", "1", 1.0, {"plan": [object()]}, [0.5])  # cannot be JSON: dropped, no raise
     logger.close()
-    lines = [line for f in tmp_path.glob("*.jsonl") for line in f.read_text().splitlines()]
-    assert 350 < len(lines) < 650  # about a quarter of 2000
-    assert dropped in ([], [1])  # sampled out, or counted as dropped: never raised
+    lines = [json.loads(x) for f in tmp_path.glob("*.jsonl") for x in f.read_text().splitlines()]
+    assert 350 < len(lines) < 650 and sum(written) == len(lines)  # about a quarter of 2000
+    assert lines[0]["predictions"] == [0.5] * ROWS
+
+
+def test_an_unserializable_record_is_dropped_and_counted_not_raised(tmp_path: Path) -> None:
+    dropped: list[int] = []
+    logger = RequestLogger(tmp_path, 1.0, 10_000, 10**9, 60, lambda: dropped.append(1), print)
+    logger.log("m", "1", 1.0, {"plan": [object()]}, [0.5])  # cannot be JSON
+    logger.log("m", "1", 1.0, {"plan": ["basic"]}, [0.5])
+    logger.close()
+    lines = [json.loads(x) for f in tmp_path.glob("*.jsonl") for x in f.read_text().splitlines()]
+    assert dropped == [1]
+    assert [line["inputs"] for line in lines] == [{"plan": ["basic"]}]

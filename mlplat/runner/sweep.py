@@ -209,22 +209,28 @@ TRIAL_MODULES = (
 )
 
 
-def _import_trial_modules() -> None:
-    """At the lowest priority (on Linux niceness is per thread, so call this on a thread of its
-    own): whoever is on the sweep's critical path keeps its core."""
+def import_trial_modules() -> None:
+    """Import what a trial needs; an import that fails is left for the trial to report."""
     import importlib
+
+    for name in TRIAL_MODULES:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+
+def _import_at_low_priority() -> None:
+    """On a thread of its own (on Linux niceness is per thread): whoever is on the sweep's
+    critical path keeps its core."""
     import sys
 
     if sys.platform == "linux":
         os.nice(19)
-    for name in TRIAL_MODULES:
-        with contextlib.suppress(ImportError):  # a missing optional part: the trial says so
-            importlib.import_module(name)
+    import_trial_modules()
 
 
 def _warm() -> int:
     """Run once in each worker: imports are no-ops when it was forked from the warm server."""
-    thread = threading.Thread(target=_import_trial_modules, name="mlplat-warm")
+    thread = threading.Thread(target=_import_at_low_priority, name="mlplat-warm")
     thread.start()
     thread.join()
     gc.freeze()  # the modules stay for the worker's life: keep them out of every collection
@@ -279,7 +285,7 @@ def prewarm(config: DictConfig) -> threading.Thread | None:
         # any earlier, the imports would take turns on the GIL with Hydra composing the trials.
         while not (sweep_dir.is_dir() and any(p.is_dir() for p in sweep_dir.iterdir())):
             time.sleep(0.2)
-        _import_trial_modules()
+        _import_at_low_priority()
 
     thread = threading.Thread(target=start, name="mlplat-sweep-prewarm", daemon=True)
     thread.start()

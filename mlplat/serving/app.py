@@ -50,8 +50,8 @@ def dumps(body: Any) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(body), status, headers, JSON)
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(dumps(body), status, media_type=JSON)
 
 
 async def send_json(
