@@ -31,9 +31,13 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
 
 def sklearn_intervals(y: Any, p: Any, count: int) -> None:
     """The naive bootstrap: scikit-learn metrics on every resample."""
-    from mlplat.stages.evaluate import bootstrap, metrics
+    import numpy as np
 
-    for rows in bootstrap.resamples(y.size, count, 0):
+    from mlplat.stages.evaluate import metrics
+
+    rng = np.random.default_rng(0)
+    for _ in range(count):
+        rows = rng.integers(0, y.size, size=y.size)
         metrics.binary(y[rows], p[rows])
 
 
@@ -91,7 +95,9 @@ def main() -> None:
                 2,
                 cfg.seed,
             ),
-            "HTML report (5 plots)": lambda: report.render("bench", result, found, gains),
+            "HTML report (5 plots)": lambda: report.render(
+                "bench", result, report.images(result, found, gains)
+            ),
             f"bootstrap {seg.bootstrap}x overall, numpy metrics": lambda: bootstrap.intervals(
                 task, y, scores, 0.5, seg.bootstrap, 0.95, 0
             ),

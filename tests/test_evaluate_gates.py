@@ -92,9 +92,13 @@ def test_noise_alone_does_not_block(world: Any) -> None:
     champion = _model(signal, noise, 0.5)
     jitter = np.random.default_rng(9).normal(0, 0.15, ROWS)
     challenger = _model(signal + jitter, noise, 0.5)  # same model, retrained noise
-    cfg = _cfg(champion_metric="auc", champion_tolerance=0.0)
+    # At the default tolerance: with none, each of the four scopes is a 95% test on its own,
+    # and one of ~1,000-row slices excludes zero by chance on some seeds (a 5% false alarm).
+    cfg = _cfg(champion_metric="auc", champion_tolerance=0.01)
     verdict = _decide(cfg, frame, y, challenger, champion)
     assert verdict["passed"], verdict["failed"]
+    judged = [v for v in verdict["verdicts"] if v["gate"] == "champion"]
+    assert len(judged) == 4 and all(abs(v["value"]) < 0.01 for v in judged)
 
 
 def test_first_model_is_judged_by_floors_only(world: Any) -> None:

@@ -114,10 +114,11 @@ def test_report_opens_offline_without_errors_and_shows_plots(browser: str, tmp_p
     evaluation, verdict, found = _evaluation()
     gains = {"region": 120.0, "age": 45.0}
     page = tmp_path / "report.html"
-    page.write_text(report.render("demo", evaluation, found, gains, verdict), encoding="utf-8")
+    pngs = report.images(evaluation, found, gains, report.failed_segments(verdict))
+    page.write_text(report.render("demo", evaluation, pngs, verdict), encoding="utf-8")
     bare = tmp_path / "bare.html"  # the same report without its plots: the screenshot control
     bare.write_text(
-        report.render("demo", {**evaluation, "segments": []}, {}, {}, verdict), encoding="utf-8"
+        report.render("demo", {**evaluation, "segments": []}, {}, verdict), encoding="utf-8"
     )
 
     log, image = _open(page, tmp_path)

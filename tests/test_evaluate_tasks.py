@@ -73,7 +73,7 @@ def test_every_task_evaluates_end_to_end(task: str) -> None:
     assert all(primary in r["ci"] for r in result["segments"])
     found = curves.curves(task, _truth(task, holdout), predictions[600:])
     assert "calibration" in found
-    html = report.render("demo", result, found, {"x": 2.0, "shop": 1.0})
+    html = report.render("demo", result, report.images(result, found, {"x": 2.0, "shop": 1.0}))
     assert html.count("data:image/png;base64,") == len(found) + 2
 
 

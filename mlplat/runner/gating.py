@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mlplat.core.bundle import load_bundle
 from mlplat.core.io import read_json, write_json, write_text
 from mlplat.core.labels import encode_target
-from mlplat.stages.evaluate import curves, gates, report
-from mlplat.stages.evaluate import stage as evaluate_stage
+from mlplat.stages.evaluate import gates, report
 from mlplat.stages.registry import aliases
 
 if TYPE_CHECKING:
@@ -164,19 +163,19 @@ def log_evaluation(paths: ArtifactPaths) -> None:
 def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: dict[str, Any]) -> None:
     """The evaluate report plus verdicts and the champion comparison, as `run_report`.
 
-    evaluate/report.html is the evaluate stage's DVC output, so it is left as the stage wrote it.
+    evaluate/report.html is the evaluate stage's DVC output, so it is left as the stage wrote it;
+    its plots are reused, and only the segment plot is drawn again when a gate failed a segment.
     """
-    import lightgbm
     import mlflow
 
-    found = {
-        p.stem: read_json(p)[p.stem]
-        for p in sorted(paths["plots"].glob("*.json"))
-        if p.stem in curves.AXES
-    }
-    gains = evaluate_stage.importance(lightgbm.Booster(model_file=str(paths["model"])))
-    html = report.render(cfg.experiment_name, evaluation(paths), found, gains, verdict)
-    write_text(paths["run_report"], html)
+    found = evaluation(paths)
+    pngs = {p.stem: p.read_bytes() for p in paths["plots"].glob("*.png")}
+    failed = report.failed_segments(verdict)
+    if failed:
+        redrawn = report.segment_image(found, failed)
+        if redrawn is not None:
+            pngs["segments"] = redrawn
+    write_text(paths["run_report"], report.render(cfg.experiment_name, found, pngs, verdict))
     mlflow.log_artifact(str(paths["run_report"]))
 
 

@@ -47,32 +47,6 @@ def ranking(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return _ranking_from(*_curve_counts(y, p))
 
 
-class Ranked:
-    """One slice's scores sorted once: the ranking metrics of any resample of it then cost a
-    weighted cumulative sum over the row counts of the draw (O(n)) instead of a sort of the
-    resampled rows (O(n log n)), with the same curve points, so the same numbers."""
-
-    def __init__(self, y: np.ndarray, p: np.ndarray) -> None:
-        import numpy as np
-
-        self.order = np.argsort(-p, kind="mergesort")
-        self.y = y[self.order].astype(float)
-        scores = p[self.order]
-        self.last = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
-
-    def ranking(self, counts: np.ndarray) -> dict[str, float]:
-        """Ranking metrics of the resample that drew row i `counts[i]` times."""
-        import numpy as np
-
-        if not counts.any():
-            return {}
-        weights = counts[self.order].astype(float)
-        drawn = np.cumsum(weights)[self.last]
-        kept = np.diff(np.r_[0.0, drawn]) > 0  # scores the draw never picked: no curve point
-        tps = np.cumsum(weights * self.y)[self.last][kept]
-        return _ranking_from(tps, drawn[kept] - tps)
-
-
 def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     import numpy as np
 

@@ -1,11 +1,10 @@
-"""The report's plots as inline PNG data URIs: the HTML needs no network and no files beside it.
+"""The report's plots as PNG bytes (the report inlines them, so it needs no network or files).
 
 `matplotlib.figure.Figure` is used directly (no pyplot), so no global state or GUI backend.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +24,13 @@ def _figure(width: float = 5.0, height: float = 4.0) -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
-def data_uri(fig: Figure) -> str:
+def png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
 
 
-def curve(name: str, points: list[dict[str, float]]) -> str:
+def curve(name: str, points: list[dict[str, float]]) -> bytes:
     x_key, y_key, title = AXES[name]
     fig, ax = _figure()
     xs, ys = [p[x_key] for p in points], [p[y_key] for p in points]
@@ -54,20 +53,20 @@ def curve(name: str, points: list[dict[str, float]]) -> str:
         ax.fill_between(xs, ys, alpha=0.15, color=COLOR, step="post" if name == "pr" else None)
     ax.set(title=title, xlabel=x_key, ylabel=y_key)
     ax.legend(loc="best")
-    return data_uri(fig)
+    return png(fig)
 
 
-def importance(gains: dict[str, float], top: int = 20) -> str:
+def importance(gains: dict[str, float], top: int = 20) -> bytes:
     ranked = sorted(gains.items(), key=lambda kv: kv[1])[-top:]
     fig, ax = _figure(6.0, max(2.5, 0.3 * len(ranked) + 1))
     ax.barh([k for k, _ in ranked], [v for _, v in ranked], color=COLOR)
     ax.set(title="Feature importance (gain)", xlabel="total gain")
-    return data_uri(fig)
+    return png(fig)
 
 
 def segment_intervals(
     metric: str, overall: float, rows: list[dict[str, Any]], failed: set[str]
-) -> str:
+) -> bytes:
     """The primary metric per segment with its interval; failed segments in red."""
     shown = [r for r in rows if metric in r.get("metrics", {})]
     fig, ax = _figure(7.0, max(2.5, 0.28 * len(shown) + 1.2))
@@ -87,4 +86,4 @@ def segment_intervals(
     ax.set_yticks(range(len(shown)), [r["segment"] for r in shown])
     ax.set(title=f"{metric} per segment ({len(shown)} with enough support)", xlabel=metric)
     ax.legend(loc="best")
-    return data_uri(fig)
+    return png(fig)

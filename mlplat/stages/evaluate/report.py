@@ -1,15 +1,21 @@
-"""The self-contained HTML report: one file, plots inlined, no scripts, nothing fetched."""
+"""The self-contained HTML report: one file, plots inlined, no scripts, nothing fetched.
+
+The plots are PNG files the evaluate stage writes beside the curve data (`evaluate/plots/`), so
+the run report with the gates' verdicts reuses them instead of drawing them again.
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from mlplat.stages.evaluate import figures
+from mlplat.stages.evaluate import curves, figures
 from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER
 
 TEMPLATE = "report.html.j2"
+ORDER = (*curves.AXES, "segments", "importance")  # reading order of the plots
 
 
 def _number(value: Any, digits: int = 4) -> str:
@@ -39,35 +45,46 @@ def _segment_status(gates: dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
-def plots(
+def failed_segments(gates: dict[str, Any] | None) -> set[str]:
+    return {scope for scope, s in _segment_status(gates).items() if s == "fail"}
+
+
+def segment_image(evaluation: dict[str, Any], failed: set[str]) -> bytes | None:
+    """The primary metric per supported segment, failed ones in red; None without segments."""
+    primary = evaluation["primary_metric"]
+    rows = [r for r in evaluation.get("segments", []) if r.get("supported")]
+    if not rows or primary not in evaluation["overall"]:
+        return None
+    return figures.segment_intervals(primary, evaluation["overall"][primary], rows, failed)
+
+
+def images(
     evaluation: dict[str, Any],
     found: dict[str, list[dict[str, float]]],
     gains: dict[str, float],
-    failed: set[str],
-) -> list[tuple[str, str]]:
-    """(title, data URI) per plot, in reading order."""
-    out = [(name, figures.curve(name, points)) for name, points in found.items() if points]
-    primary = evaluation["primary_metric"]
-    rows = [r for r in evaluation.get("segments", []) if r.get("supported")]
-    if rows and primary in evaluation["overall"]:
-        out.append(
-            (
-                "segments",
-                figures.segment_intervals(primary, evaluation["overall"][primary], rows, failed),
-            )
-        )
+    failed: set[str] | None = None,
+) -> dict[str, bytes]:
+    """Plot name -> PNG: the curves, the segments and the feature importance."""
+    out = {name: figures.curve(name, points) for name, points in found.items() if points}
+    segments = segment_image(evaluation, failed or set())
+    if segments is not None:
+        out["segments"] = segments
     if gains:
-        out.append(("importance", figures.importance(gains)))
+        out["importance"] = figures.importance(gains)
     return out
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def render(
     experiment: str,
     evaluation: dict[str, Any],
-    found: dict[str, list[dict[str, float]]],
-    gains: dict[str, float],
+    pngs: dict[str, bytes],
     gates: dict[str, Any] | None = None,
 ) -> str:
+    """The page, with `pngs` (from `images`) inlined in reading order."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
@@ -75,14 +92,12 @@ def render(
     )
     env.filters["num"] = _number
     env.filters["interval"] = _interval
-    status = _segment_status(gates)
-    failed = {scope for scope, s in status.items() if s == "fail"}
     return env.get_template(TEMPLATE).render(
         experiment=experiment,
         ev=evaluation,
         gates=gates,
-        status=status,
-        plots=plots(evaluation, found, gains, failed),
+        status=_segment_status(gates),
+        plots=[(name, _data_uri(pngs[name])) for name in ORDER if name in pngs],
         lower_is_better=LOWER_IS_BETTER,
         metric_names=sorted(evaluation["overall"]),
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

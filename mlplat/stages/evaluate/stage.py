@@ -91,11 +91,16 @@ def write_predictions(target: Any, y: np.ndarray, scores: np.ndarray) -> None:
         predictions.to_parquet(tmp, index=False)
 
 
-def write_plots(target: Any, found: dict[str, list[dict[str, float]]]) -> None:
+def write_plots(
+    target: Any, found: dict[str, list[dict[str, float]]], pngs: dict[str, bytes]
+) -> None:
+    """The curves as DVC plot files and every report plot as `<name>.png`."""
     with atomic_dir(target) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes 0700; the plots are for anyone who reads artifacts/
         for name, content in curves.files(found).items():
             write_json(tmp / name, content)
+        for name, png in pngs.items():
+            (tmp / f"{name}.png").write_bytes(png)
 
 
 def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
@@ -130,7 +135,6 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
         paths["segments"], {"segments": result["segments"], "discovery": result["discovery"]}
     )
     write_predictions(paths["predictions"], y, scores)
-    write_plots(paths["plots"], found)
-    write_text(
-        paths["report"], report.render(cfg.experiment_name, result, found, importance(booster))
-    )
+    pngs = report.images(result, found, importance(booster))
+    write_plots(paths["plots"], found, pngs)
+    write_text(paths["report"], report.render(cfg.experiment_name, result, pngs))
