@@ -1,4 +1,8 @@
-"""The stage graph: the one list the runner executes and the DVC compiler renders."""
+"""The stage graph: the one list the runner executes and the DVC compiler renders.
+
+The bundle comes before evaluate, which it does not need: `mlplat run` logs the bundle as an
+MLflow model while the evaluate stage runs.
+"""
 
 from __future__ import annotations
 
@@ -35,20 +39,20 @@ STAGES: tuple[Stage, ...] = (
         "train LightGBM",
     ),
     Stage(
-        "evaluate",
-        ("model", "feature_spec", "train_rows", "test_rows"),
-        ("metrics", "predictions", "segments", "plots", "report"),
-        ("data.target", "model.task", "model.threshold", "segments", "seed"),
-        evaluate.run,
-        "score the holdout, segments and baselines",
-    ),
-    Stage(
         "bundle",
         ("model", "feature_spec", "train_rows", "test_rows"),
         ("bundle",),
         ("schema", "registry", "experiment_name"),
         bundle_stage.run,
         "assemble the serving bundle",
+    ),
+    Stage(
+        "evaluate",
+        ("model", "feature_spec", "train_rows", "test_rows"),
+        ("metrics", "predictions", "segments", "plots", "report"),
+        ("data.target", "model.task", "model.threshold", "segments", "seed"),
+        evaluate.run,
+        "score the holdout, segments and baselines",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""`mlplat run`: the stage graph in process, wrapped with MLflow tracking and progress."""
+"""`mlplat run`: the stage graph, wrapped with MLflow tracking, cost profiles and progress."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from mlplat.core import provenance
 from mlplat.core.errors import DataValidationError
 from mlplat.core.io import md5_file, read_json
 from mlplat.core.stage import ArtifactPaths
-from mlplat.runner import gating, graph, sweep, tracking
-from mlplat.runner.cost import RunCost, log_quietly
+from mlplat.runner import gating, graph, sweep, tracking, worker
 from mlplat.runner.cost import log as log_cost
+from mlplat.runner.cost import log_quietly
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,25 +34,6 @@ class RunResult:
     cost: dict[str, Any] = field(default_factory=dict)  # cost.json: per stage, total, budgets
 
 
-def run_stages(
-    cfg: PlatformConfig,
-    paths: ArtifactPaths,
-    console: Console,
-    cost: RunCost | None = None,
-    stages: tuple[Stage, ...] | None = None,
-) -> dict[str, float]:
-    """Every stage in order, each with a spinner and a cost profile (budgets checked after each);
-    returns wall seconds per stage."""
-    cost = cost or RunCost(cfg.budget, console)
-    seconds: dict[str, float] = {}
-    for stage in graph.in_order() if stages is None else stages:
-        with console.status(f"[bold]{stage.name}[/]: {stage.description}"), cost.stage(stage.name):
-            stage.run(cfg, paths)
-        seconds[stage.name] = cost.stages[stage.name].wall_seconds
-        console.print(f"  [green]✓[/] {stage.name:<10} {seconds[stage.name]:6.2f}s")
-    return seconds
-
-
 def _log_failure(exc: Exception) -> None:
     import mlflow
 
@@ -69,64 +50,77 @@ def run_experiment(
     tags: dict[str, str] | None = None,
 ) -> RunResult:
     """Track and register around the stages; `stages=()` when DVC already ran them (the
-    `register` stage of a compiled pipeline), so both paths log and register the same way."""
-    import mlflow
+    `register` stage of a compiled pipeline), so both paths log and register the same way.
 
+    The stages run in a child process (`worker`) from the start, while this one opens the
+    store and the run; the bundle is logged as an MLflow model as soon as its stage ends."""
     trial = sweep.current_trial()  # inside `mlplat run -m`: a child run of the sweep's parent
     paths = trial.paths(cfg, project) if trial else ArtifactPaths.for_config(cfg, project)
-    experiment_id = tracking.connect(cfg, project)
-    data_md5 = md5_file(paths["data"]) if paths["data"].is_file() else "remote"
-    tags = {"mlplat.data_md5": data_md5, **(tags or {})}  # extra tags: e.g. why a retrain ran
-    if trial:
-        experiment_id = trial.experiment_id
-        tags.update({"mlplat.trial": str(trial.number), "mlplat.overrides": trial.overrides})
-    with tracking.tracked_run(
-        cfg, project, experiment_id, tags, parent_run_id=trial.parent_run_id if trial else None
-    ) as run:
-        tracking.log_config(cfg)
-        cost = RunCost(cfg.budget, console)
-        try:
-            seconds = run_stages(cfg, paths, console, cost, stages)
-        except Exception as exc:
-            cost.note_failure(exc)
-            log_quietly(cost, paths)
-            _log_failure(exc)
-            raise
-        cost.note_train(paths["train_info"])
-        cost_report = log_cost(cost, paths["cost"])
-        tracking.log_metrics({f"time.{k}_seconds": v for k, v in seconds.items()})
-        metrics = read_json(paths["metrics"])["overall"]
-        tracking.log_metrics(metrics)
-        mlflow.log_artifact(str(paths["validation"]), "validation")
-        mlflow.log_artifact(str(paths["metrics"]), "evaluate")
-        result = RunResult(
-            run.info.run_id,
-            run.info.run_name,
-            experiment_id,
-            mlflow.get_tracking_uri(),
-            metrics,
-            stage_seconds=seconds,
-            cost=cost_report,
-        )
-        gating.log_evaluation(paths)
-        if cfg.registry.register and not trial:  # a sweep registers its best trial only
-            result.model_name = provenance.model_name(cfg)
-            with console.status("[bold]gates[/]: floors, segments, champion, baselines"):
-                verdict = gating.judge(cfg, paths, result.model_name)  # reads the registry only
-            with console.status("[bold]register[/]: log the bundle and register a version"):
-                result.model_version = tracking.register_bundle(
-                    paths["bundle"],
-                    result.model_name,
-                    {
-                        "run_id": run.info.run_id,
-                        "git_sha": provenance.git_state(project)["git_sha"],
-                        "data_md5": data_md5,
-                        "config_hash": provenance.config_hash(cfg),
-                        **gating.version_tags(verdict),
-                    },
-                )
-            console.print(
-                f"  [green]✓[/] register   {result.model_name} v{result.model_version} @challenger"
+    todo = graph.in_order() if stages is None else stages
+    registering = cfg.registry.register and not trial  # a sweep registers its best trial only
+    # a sweep's trials keep their stages in process: the launcher already runs trials in parallel
+    with worker.StageWorker(cfg, paths, todo, console, separate_process=not trial) as running:
+        import mlflow
+
+        experiment_id = tracking.connect(cfg, project)
+        data_md5 = md5_file(paths["data"]) if paths["data"].is_file() else "remote"
+        tags = {"mlplat.data_md5": data_md5, **(tags or {})}  # extra tags: e.g. why a retrain ran
+        if trial:
+            experiment_id = trial.experiment_id
+            tags.update({"mlplat.trial": str(trial.number), "mlplat.overrides": trial.overrides})
+        with tracking.tracked_run(
+            cfg, project, experiment_id, tags, parent_run_id=trial.parent_run_id if trial else None
+        ) as run:
+            tracking.log_config(cfg)
+            model_uri = None
+            try:
+                for name in running.finished():
+                    if name == "bundle" and registering:  # logged while evaluate runs
+                        model_uri = tracking.log_bundle(paths["bundle"])
+            except Exception as exc:
+                log_quietly(running.cost, paths)
+                _log_failure(exc)
+                raise
+            cost = running.cost
+            cost.note_train(paths["train_info"])
+            cost_report = log_cost(cost, paths["cost"])
+            seconds = {name: usage.wall_seconds for name, usage in cost.stages.items()}
+            tracking.log_metrics({f"time.{k}_seconds": v for k, v in seconds.items()})
+            metrics = read_json(paths["metrics"])["overall"]
+            tracking.log_metrics(metrics)
+            mlflow.log_artifact(str(paths["validation"]), "validation")
+            mlflow.log_artifact(str(paths["metrics"]), "evaluate")
+            result = RunResult(
+                run.info.run_id,
+                run.info.run_name,
+                experiment_id,
+                mlflow.get_tracking_uri(),
+                metrics,
+                stage_seconds=seconds,
+                cost=cost_report,
             )
-            gating.conclude(cfg, paths, result.model_name, result.model_version, verdict, console)
+            gating.log_evaluation(paths)
+            if registering:
+                result.model_name = provenance.model_name(cfg)
+                with console.status("[bold]gates[/]: floors, segments, champion, baselines"):
+                    verdict = gating.judge(cfg, paths, result.model_name)  # reads the registry
+                with console.status("[bold]register[/]: register a version of the bundle"):
+                    result.model_version = tracking.register(
+                        model_uri or tracking.log_bundle(paths["bundle"]),
+                        result.model_name,
+                        {
+                            "run_id": run.info.run_id,
+                            "git_sha": provenance.git_state(project)["git_sha"],
+                            "data_md5": data_md5,
+                            "config_hash": provenance.config_hash(cfg),
+                            **gating.version_tags(verdict),
+                        },
+                    )
+                console.print(
+                    f"  [green]✓[/] register   {result.model_name} v{result.model_version} "
+                    "@challenger"
+                )
+                gating.conclude(
+                    cfg, paths, result.model_name, result.model_version, verdict, console
+                )
     return result

@@ -1,0 +1,214 @@
+"""The stages in a child process, so that MLflow's fixed costs overlap them.
+
+Importing MLflow and its sqlite store, opening the run and logging the model cost a few seconds
+of one core per run, about as long as all the stages of a small job. The stages touch no tracking
+store (they read and write files only), so `mlplat run` starts one child: it runs the stages in
+order, with the spinner, the cost profile and the budget checks, and reports each stage as it
+ends; meanwhile the parent opens the store and the run, and logs what each finished stage wrote.
+On the two cores of a laptop or a CI runner both halves then run at once.
+
+The child is spawned, not forked: a process that has trained or scored with LightGBM holds an
+OpenMP thread pool that a forked child deadlocks on at its first parallel loop (seen in the test
+suite, which runs many jobs in one process). A spawned child costs ~0.2 s more to start.
+
+Set MLPLAT_INPROCESS_STAGES=1 to run the stages in the calling process instead (a debugger's
+breakpoint in stage code needs that).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from mlplat.runner.cost import RunCost
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from rich.console import Console
+
+    from mlplat.core.config import PlatformConfig
+    from mlplat.core.stage import ArtifactPaths, Stage
+
+INPROCESS_ENV = "MLPLAT_INPROCESS_STAGES"
+
+
+class RemoteTracebackError(Exception):
+    """The child's traceback, chained to the error it raised (as concurrent.futures does)."""
+
+    def __str__(self) -> str:
+        return f"\n\n{self.args[0]}" if self.args else ""
+
+
+def run_stage(stage: Stage, cfg: PlatformConfig, paths: ArtifactPaths, cost: RunCost) -> None:
+    """One stage under its spinner and cost profile, then a line with its wall time."""
+    console = cost.console
+    if console is None:
+        with cost.stage(stage.name):
+            stage.run(cfg, paths)
+        return
+    with console.status(f"[bold]{stage.name}[/]: {stage.description}"), cost.stage(stage.name):
+        stage.run(cfg, paths)
+    seconds = cost.stages[stage.name].wall_seconds
+    console.print(f"  [green]✓[/] {stage.name:<10} {seconds:6.2f}s")
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The error itself if it survives pickling, else one that says what it was."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _run_job(conn: Connection, job: tuple[Any, ...]) -> None:
+    from rich.console import Console
+
+    cfg, paths, stages, console = job
+    cost = RunCost(cfg.budget, None if console is None else Console(**console))
+    try:
+        for stage in stages:
+            run_stage(stage, cfg, paths, cost)
+            conn.send(("done", stage.name, cost.stages, cost.exceeded))
+    except BaseException as exc:  # Ctrl-C included: the parent decides what the run becomes
+        cost.note_failure(exc)
+        conn.send(("failed", _portable(exc), traceback.format_exc(), cost.stages, cost.exceeded))
+    conn.send(("idle",))
+
+
+def _serve(conn: Connection) -> None:
+    """The child: run each job the parent sends, until the parent closes its end (or exits).
+
+    Ctrl-C reaches the whole process group; the parent alone handles it (and stops this one)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            _run_job(conn, conn.recv())
+        except (EOFError, OSError):  # the parent is gone
+            return
+
+
+def separate() -> bool:
+    return os.environ.get(INPROCESS_ENV, "") in ("", "0")
+
+
+def _console_settings(console: Console | None) -> dict[str, Any] | None:
+    """What the child needs to print as `console` does (a Console itself does not pickle)."""
+    if console is None:
+        return None
+    return {
+        "stderr": console.stderr,
+        "quiet": console.quiet,
+        "force_terminal": console.is_terminal,
+        "color_system": console.color_system,
+        "width": console.width,
+        "soft_wrap": console.soft_wrap,
+    }
+
+
+class _Child:
+    """The one stage process of this process, spawned on first use and kept: a second run in
+    the same process (a test suite, `mlplat retrain`, a sweep of in-process trials) finds its
+    modules imported already."""
+
+    process: BaseProcess | None = None
+    conn: Connection | None = None
+
+    @classmethod
+    def get(cls) -> tuple[BaseProcess, Connection]:
+        if cls.process is None or cls.conn is None or not cls.process.is_alive():
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn")
+            cls.conn, theirs = context.Pipe()
+            cls.process = context.Process(
+                target=_serve, args=(theirs,), name="mlplat-stages", daemon=True
+            )
+            cls.process.start()
+            theirs.close()
+        return cls.process, cls.conn
+
+    @classmethod
+    def discard(cls) -> None:
+        """Stop it mid-job (the parent failed first); the next run spawns a new one."""
+        if cls.process is not None:
+            cls.process.terminate()
+            cls.process.join()
+        if cls.conn is not None:
+            cls.conn.close()
+        cls.process = cls.conn = None
+
+
+class StageWorker:
+    """Runs `stages` in the stage process (or in process) from `__enter__`; `finished()` yields
+    each stage name as it completes, and raises the stage's own error if one fails. `cost`
+    holds what the stages cost and which budgets they breached."""
+
+    def __init__(
+        self,
+        cfg: PlatformConfig,
+        paths: ArtifactPaths,
+        stages: tuple[Stage, ...],
+        console: Console | None = None,
+        separate_process: bool = True,
+    ) -> None:
+        self.cfg, self.paths, self.stages = cfg, paths, stages
+        self.cost = RunCost(cfg.budget, console)
+        self.separate = bool(stages) and separate_process and separate()
+        self._conn: Connection | None = None
+        self._over = False  # the child sent its last word (every stage, or a failure)
+
+    def __enter__(self) -> StageWorker:
+        if self.separate:
+            _, self._conn = _Child.get()
+            console = _console_settings(self.cost.console)
+            self._conn.send((self.cfg, self.paths, self.stages, console))
+        return self
+
+    def finished(self) -> Iterator[str]:
+        if self._conn is None:
+            for stage in self.stages:
+                run_stage(stage, self.cfg, self.paths, self.cost)
+                yield stage.name
+            return
+        for _ in self.stages:
+            yield self._receive()
+
+    def _receive(self) -> str:
+        assert self._conn is not None
+        try:
+            message: tuple[Any, ...] = self._conn.recv()
+        except EOFError:
+            process = _Child.process
+            code = process.exitcode if process else None
+            raise RuntimeError(
+                f"the stage process ended without a word (exit code {code})"
+            ) from None
+        kind, *body = message
+        self.cost.stages, self.cost.exceeded = dict(body[-2]), dict(body[-1])
+        if kind == "failed":
+            self._finish()
+            error, trace = body[0], body[1]
+            error.__cause__ = RemoteTracebackError(trace)
+            raise error
+        if body[0] == self.stages[-1].name:
+            self._finish()
+        return str(body[0])
+
+    def _finish(self) -> None:
+        """The child's last word on this job: it is idle again, ready for the next run."""
+        assert self._conn is not None
+        self._conn.recv()
+        self._over = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None and not self._over:  # the parent failed or was interrupted
+            _Child.discard()
