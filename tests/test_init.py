@@ -11,7 +11,7 @@ from mlplat.core.errors import ConfigError
 from mlplat.runner import scaffold
 from tests.dvc_support import dvc, mlplat, repro
 
-STAGES = ["validate", "featurize", "train", "evaluate", "bundle", "register"]
+STAGES = ["validate", "featurize", "train", "bundle", "evaluate", "register"]
 
 
 def _runs_with_no_edits(root: Path) -> None:
@@ -48,7 +48,9 @@ def _runs_with_no_edits(root: Path) -> None:
     mlplat("compile", "--check", cwd=root)
     mlplat("run", "+experiment=baseline", cwd=root)
     ran, _ = repro(root)
-    assert ran == [f"baseline-{s}" for s in STAGES]
+    # bundle and evaluate depend on train alone: DVC may run them in either order
+    assert sorted(ran) == sorted(f"baseline-{s}" for s in STAGES)
+    assert ran[:3] == [f"baseline-{s}" for s in STAGES[:3]] and ran[-1] == "baseline-register"
     assert "up to date" in dvc("status", cwd=root).stdout
     registered = json.loads((root / "artifacts/baseline/register/run.json").read_text())
     assert registered["model_version"] == "2"  # `mlplat run` registered version 1

@@ -16,7 +16,14 @@ from tests.dvc_support import BIN, clone, dvc, env, init_repo, mlplat, repro
 
 pytestmark = pytest.mark.slow
 EXP = "churn_tiny"
-ALL = [f"{EXP}-{s}" for s in ("validate", "featurize", "train", "evaluate", "bundle", "register")]
+ALL = [f"{EXP}-{s}" for s in ("validate", "featurize", "train", "bundle", "evaluate", "register")]
+
+
+def in_dag_order(ran: list[str], stages: list[str]) -> bool:
+    """`ran` is `stages` in an order DVC may pick: bundle and evaluate both follow train only."""
+    free = {f"{EXP}-bundle", f"{EXP}-evaluate"}
+    fixed = [s for s in ran if s not in free]
+    return sorted(ran) == sorted(stages) and fixed == [s for s in stages if s not in free]
 ROWS = 2000
 # A `mlplat stage train` process spends ~1.8 s of CPU importing; 600 unstopped rounds on these
 # rows take ~3 s more, so a kill at 2.3 s of CPU lands in training.
@@ -45,7 +52,7 @@ def restore(root: Path) -> None:
 
 def test_fresh_clone_runs_every_stage_then_none(reproduced: tuple[Path, list[str]]) -> None:
     root, first = reproduced
-    assert first == ALL
+    assert in_dag_order(first, ALL)
     second, done = repro(root)
     assert second == [], done.stdout
     assert "up to date" in dvc("status", cwd=root).stdout
@@ -75,7 +82,7 @@ def test_model_param_reruns_train_and_downstream_only(reproduced: tuple[Path, li
         params.read_text().replace("num_leaves: 31", "num_leaves: 7"), encoding="utf-8"
     )
     ran, _ = repro(root)
-    assert ran == [f"{EXP}-{s}" for s in ("train", "evaluate", "bundle", "register")]
+    assert in_dag_order(ran, [f"{EXP}-{s}" for s in ("train", "bundle", "evaluate", "register")])
     restore(root)
 
 
@@ -85,7 +92,7 @@ def test_data_change_reruns_everything(reproduced: tuple[Path, list[str]]) -> No
     root, _ = reproduced
     write(root / "data" / "churn.csv", rows=ROWS, seed=8)
     ran, _ = repro(root)
-    assert ran == ALL
+    assert in_dag_order(ran, ALL)
     restore(root)
 
 
