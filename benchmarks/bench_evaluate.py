@@ -91,7 +91,7 @@ def main() -> None:
                 spec,
                 train,
                 encode_target(spec["target"], train[cfg.data.target]),
-                holdout,
+                transform(spec, holdout),
                 2,
                 cfg.seed,
             ),

@@ -24,6 +24,8 @@ def in_dag_order(ran: list[str], stages: list[str]) -> bool:
     free = {f"{EXP}-bundle", f"{EXP}-evaluate"}
     fixed = [s for s in ran if s not in free]
     return sorted(ran) == sorted(stages) and fixed == [s for s in stages if s not in free]
+
+
 ROWS = 2000
 # A `mlplat stage train` process spends ~1.8 s of CPU importing; 600 unstopped rounds on these
 # rows take ~3 s more, so a kill at 2.3 s of CPU lands in training.

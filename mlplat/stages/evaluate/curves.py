@@ -20,15 +20,14 @@ AXES = {
 }
 
 
-def _thin(points: list[dict[str, float]]) -> list[dict[str, float]]:
-    """At most MAX_POINTS points, keeping the first and the last."""
-    if len(points) <= MAX_POINTS:
-        return points
-    step = (len(points) - 1) / (MAX_POINTS - 1)
-    return [points[round(i * step)] for i in range(MAX_POINTS)]
-
-
-def _rows(**columns: np.ndarray) -> list[dict[str, float]]:
+def _thinned(**columns: np.ndarray) -> list[dict[str, float]]:
+    """Points of the columns, at most MAX_POINTS of them (the first and the last kept), picked
+    before any point is built: a curve of a large holdout has a point per distinct score."""
+    size = len(next(iter(columns.values())))
+    if size > MAX_POINTS:
+        step = (size - 1) / (MAX_POINTS - 1)
+        keep = [round(i * step) for i in range(MAX_POINTS)]
+        columns = {name: values[keep] for name, values in columns.items()}
     names = list(columns)
     return [
         dict(zip(names, (float(v) for v in values), strict=True))
@@ -41,7 +40,7 @@ def roc(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
     from sklearn.metrics import roc_curve
 
     fpr, tpr, thresholds = roc_curve(y, p)
-    return _thin(_rows(fpr=fpr, tpr=tpr, threshold=np.minimum(thresholds, 1.0)))
+    return _thinned(fpr=fpr, tpr=tpr, threshold=np.minimum(thresholds, 1.0))
 
 
 def pr(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
@@ -49,7 +48,7 @@ def pr(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
     from sklearn.metrics import precision_recall_curve
 
     precision, recall, thresholds = precision_recall_curve(y, p)
-    return _thin(_rows(recall=recall, precision=precision, threshold=np.r_[thresholds, 1.0]))
+    return _thinned(recall=recall, precision=precision, threshold=np.r_[thresholds, 1.0])
 
 
 def calibration(

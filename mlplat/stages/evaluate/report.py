@@ -65,10 +65,18 @@ def images(
     failed: set[str] | None = None,
 ) -> dict[str, bytes]:
     """Plot name -> PNG: the curves, the segments and the feature importance."""
-    out = {name: figures.curve(name, points) for name, points in found.items() if points}
+    out = curve_images(found, gains)
     segments = segment_image(evaluation, failed or set())
     if segments is not None:
         out["segments"] = segments
+    return out
+
+
+def curve_images(
+    found: dict[str, list[dict[str, float]]], gains: dict[str, float]
+) -> dict[str, bytes]:
+    """The plots that need no evaluation numbers: the curves and the feature importance."""
+    out = {name: figures.curve(name, points) for name, points in found.items() if points}
     if gains:
         out["importance"] = figures.importance(gains)
     return out

@@ -3,6 +3,8 @@ curves and the HTML report. Everything DVC and MLflow read is written here, atom
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.features import raw_columns, transform
@@ -41,35 +43,75 @@ def _lift(
     }
 
 
+@dataclass(frozen=True)
+class Resampling:
+    """The bootstrap half of an evaluation (overall intervals, segment rows) on a thread: its
+    numpy loops release the GIL, so on a second core they run beside the baselines, the curves
+    and the plots instead of before them."""
+
+    overall: Future[dict[str, bootstrap.Interval]]
+    segments: Future[list[dict[str, Any]]]
+
+    @classmethod
+    def start(
+        cls,
+        pool: Executor,
+        cfg: PlatformConfig,
+        holdout: pd.DataFrame,
+        y: np.ndarray,
+        scores: np.ndarray,
+    ) -> Resampling:
+        task, threshold, seg = cfg.model.task, cfg.model.threshold, cfg.segments
+        return cls(
+            pool.submit(
+                bootstrap.intervals,
+                task,
+                y,
+                scores,
+                threshold,
+                seg.bootstrap,
+                seg.confidence,
+                cfg.seed,
+            ),
+            pool.submit(segments.evaluate, holdout, y, scores, task, threshold, seg, cfg.seed),
+        )
+
+
 def evaluate_holdout(
     cfg: PlatformConfig,
     spec: dict[str, Any],
     train: pd.DataFrame,
     holdout: pd.DataFrame,
     scores: np.ndarray,
+    matrix: np.ndarray | None = None,
+    resampling: Resampling | None = None,
 ) -> dict[str, Any]:
-    """All numbers of one evaluation, as JSON-ready data."""
+    """All numbers of one evaluation, as JSON-ready data (`matrix`: the holdout's features, and
+    `resampling`: its bootstrap, if the caller started them already)."""
     task, threshold, seg = cfg.model.task, cfg.model.threshold, cfg.segments
     y = encode_target(spec["target"], holdout[cfg.data.target])
+    if resampling is None:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplat-bootstrap") as pool:
+            started = Resampling.start(pool, cfg, holdout, y, scores)
+            return evaluate_holdout(cfg, spec, train, holdout, scores, matrix, started)
     overall = metrics.compute(task, y, scores, threshold)
     y_train = encode_target(spec["target"], train[cfg.data.target])
-    base_scores = baselines.predictions(
-        task, spec, train, y_train, holdout, classes(spec), cfg.seed
-    )
+    x_test = transform(spec, holdout) if matrix is None else matrix
+    base_scores = baselines.predictions(task, spec, train, y_train, x_test, classes(spec), cfg.seed)
     base = {name: fast.compute(task, y, p, threshold) for name, p in base_scores.items()}
     primary = cfg.gates.lift_metric or metrics.PRIMARY[task]
-    ci = bootstrap.intervals(task, y, scores, threshold, seg.bootstrap, seg.confidence, cfg.seed)
     columns = [c for c in raw_columns(spec) if c in holdout.columns]
+    found = discovery.scan(holdout, y, scores, task, threshold, columns, seg.discovery)
     return {
         "task": task,
         "rows": len(holdout),
         "primary_metric": primary,
         "overall": overall,
-        "overall_ci": {k: list(v) for k, v in ci.items()},
+        "overall_ci": {k: list(v) for k, v in resampling.overall.result().items()},
         "baselines": base,
         "lift": _lift(task, primary, overall, base),
-        "segments": segments.evaluate(holdout, y, scores, task, threshold, seg, cfg.seed),
-        "discovery": discovery.scan(holdout, y, scores, task, threshold, columns, seg.discovery),
+        "segments": resampling.segments.result(),
+        "discovery": found,
     }
 
 
@@ -112,10 +154,17 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     booster = lightgbm.Booster(model_file=str(paths["model"]))
     import numpy as np
 
-    scores = np.asarray(booster.predict(transform(spec, holdout)))
+    matrix = transform(spec, holdout)
+    scores = np.asarray(booster.predict(matrix))
     y = encode_target(spec["target"], holdout[cfg.data.target])
-    result = evaluate_holdout(cfg, spec, train, holdout, scores)
-    found = curves.curves(cfg.model.task, y, scores)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplat-bootstrap") as pool:
+        resampling = Resampling.start(pool, cfg, holdout, y, scores)
+        found = curves.curves(cfg.model.task, y, scores)
+        pngs = report.curve_images(found, importance(booster))  # while the bootstrap runs
+        result = evaluate_holdout(cfg, spec, train, holdout, scores, matrix, resampling)
+    segment_png = report.segment_image(result, set())
+    if segment_png is not None:
+        pngs["segments"] = segment_png
     write_json(
         paths["metrics"],
         {
@@ -135,6 +184,5 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
         paths["segments"], {"segments": result["segments"], "discovery": result["discovery"]}
     )
     write_predictions(paths["predictions"], y, scores)
-    pngs = report.images(result, found, importance(booster))
     write_plots(paths["plots"], found, pngs)
     write_text(paths["report"], report.render(cfg.experiment_name, result, pngs))
