@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import dataio
 from mlplat.runner.cost import RunCost
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ def _run_job(conn: Connection, job: tuple[Any, ...]) -> None:
     except BaseException as exc:  # Ctrl-C included: the parent decides what the run becomes
         cost.note_failure(exc)
         conn.send(("failed", _portable(exc), traceback.format_exc(), cost.stages, cost.exceeded))
+    finally:
+        dataio.forget()  # the tables the stages handed each other
     conn.send(("idle",))
 
 
@@ -175,9 +178,12 @@ class StageWorker:
 
     def finished(self) -> Iterator[str]:
         if self._conn is None:
-            for stage in self.stages:
-                run_stage(stage, self.cfg, self.paths, self.cost)
-                yield stage.name
+            try:
+                for stage in self.stages:
+                    run_stage(stage, self.cfg, self.paths, self.cost)
+                    yield stage.name
+            finally:
+                dataio.forget()
             return
         for _ in self.stages:
             yield self._receive()

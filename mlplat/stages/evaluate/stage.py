@@ -7,6 +7,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import dataio
 from mlplat.core.features import raw_columns, transform
 from mlplat.core.io import atomic_dir, atomic_path, read_json, write_json, write_text
 from mlplat.core.labels import encode_target
@@ -147,10 +148,9 @@ def write_plots(
 
 def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     import lightgbm
-    import pandas as pd
 
     spec = read_json(paths["feature_spec"])
-    train, holdout = pd.read_parquet(paths["train_rows"]), pd.read_parquet(paths["test_rows"])
+    train, holdout = dataio.read_table(paths["train_rows"]), dataio.read_table(paths["test_rows"])
     booster = lightgbm.Booster(model_file=str(paths["model"]))
     import numpy as np
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlplat.core import dataio
 from mlplat.core.features import fit_spec
-from mlplat.core.io import atomic_path, write_json
+from mlplat.core.io import write_json
 from mlplat.core.split import split_rows
 
 if TYPE_CHECKING:
@@ -23,11 +23,6 @@ def target_info(cfg: PlatformConfig, train: pd.DataFrame) -> dict[str, Any]:
     return info
 
 
-def write_parquet(frame: pd.DataFrame, target: Any) -> None:
-    with atomic_path(target) as tmp:
-        frame.to_parquet(tmp, index=False)
-
-
 def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     frame = dataio.load(cfg.data, str(paths["data"]))
     frame = frame[frame[cfg.data.target].notna()].reset_index(drop=True)
@@ -35,6 +30,6 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     train, test = frame.iloc[train_rows], frame.iloc[test_rows]
     spec = fit_spec(cfg.features.definitions, train)
     spec["target"] = target_info(cfg, train)
-    write_parquet(train, paths["train_rows"])
-    write_parquet(test, paths["test_rows"])
+    dataio.write_table(train, paths["train_rows"])
+    dataio.write_table(test, paths["test_rows"])
     write_json(paths["feature_spec"], spec)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import dataio
 from mlplat.core.budget import limit_of
 from mlplat.core.errors import BudgetExceededError, ConfigError
 from mlplat.core.features import categorical_features, feature_names, transform
@@ -136,9 +137,8 @@ def train_booster(
             f"unknown engine '{cfg.model.engine}'; choose one of {', '.join(ENGINES)}",
             key="model.engine",
         )
-    import pandas as pd
 
-    frame = pd.read_parquet(paths["train_rows"])
+    frame = dataio.read_table(paths["train_rows"])
     budget = train_budget(cfg)
     booster = fit(cfg, spec, frame, callbacks=[budget] if budget else [])
     return booster, {"rows": len(frame), "budget": budget.record() if budget else None}
