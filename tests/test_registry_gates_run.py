@@ -82,6 +82,18 @@ def test_a_failing_segment_blocks_promotion_and_is_named(runs: tuple[Path, list[
     assert "Not promoted: segment_floor.auc on region.central" in report
     assert "Comparison with the champion" in report and "version 1" in report
     assert "http://" not in report and "https://" not in report and "<script" not in report
+    # the run report reuses the evaluate stage's plots and redraws only the segment plot, where
+    # the failed segment is now red
+    plots = root / "artifacts/churn_baseline/evaluate/plots"
+    uri = {name: _data_uri(plots / f"{name}.png") for name in ("roc", "importance", "segments")}
+    assert uri["roc"] in report and uri["importance"] in report
+    assert uri["segments"] not in report and report.count("data:image/png;base64,") == 5
+
+
+def _data_uri(png: Path) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 BASELINES = ("constant", "linear")
-BASELINE_ROWS = 100_000
+BASELINE_ROWS = 50_000
 
 
 def constant(task: str, y_train: np.ndarray, rows: int, classes: int) -> np.ndarray:
@@ -81,8 +81,9 @@ def linear(
     """Predictions on the holdout's feature matrix `x_test` (the one the model scored)."""
     import numpy as np
 
-    # A linear model fitted to 100,000 rows is as good a yardstick as one fitted to millions,
-    # which took 6 s of the evaluate stage on 800,000 rows.
+    # A linear model fitted to 50,000 rows is as good a yardstick as one fitted to millions
+    # (on the example at 1M rows its AUC is 0.7919 from 50,000 rows, 0.7922 from 100,000);
+    # fitting all 800,000 took 6 s of the evaluate stage.
     rows = at_most(len(train), BASELINE_ROWS, seed)
     train, y_train = train.iloc[rows], y_train[rows]
     x_train = transform(spec, train)
