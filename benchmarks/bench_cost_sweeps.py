@@ -199,8 +199,23 @@ def bench_overhead(repeats: int, rows: int) -> dict[str, float]:
                 stage.run(cfg, paths)
         return time.perf_counter() - wall, time.process_time() - cpu
 
+    def abba(first: Callable[[], tuple[float, float]], second: Callable[[], tuple[float, float]]):
+        out = []
+        for i in range(repeats):  # ABBA: each mode goes first in half the pairs
+            if i % 2:
+                b, a = second(), first()
+                out.append((a, b))
+            else:
+                out.append((first(), second()))
+        return out
+
+    def pct(runs: list[tuple[tuple[float, float], ...]], i: int) -> float:
+        """Median of the per-pair ratios: each pair ran back to back, on one machine state."""
+        return 100 * (statistics.median(p[1][i] / p[0][i] for p in runs) - 1)
+
     bare()  # warm-up: imports, page cache
-    pairs = [(bare(), profiled()) for _ in range(repeats)]
+    pairs = abba(bare, profiled)
+    control = abba(bare, bare)  # the same code twice: how far apart noise alone puts two runs
     sampler = cost.Sampler()
     started = time.perf_counter()
     for _ in range(200):
@@ -212,12 +227,15 @@ def bench_overhead(repeats: int, rows: int) -> dict[str, float]:
     return {
         "bare_s": bare_s,
         "profiled_s": profiled_s,
-        "overhead_pct": 100 * (profiled_s / bare_s - 1),
+        "overhead_pct": pct(pairs, 0),
         "bare_cpu_s": bare_cpu,
         "profiled_cpu_s": profiled_cpu,
-        "cpu_overhead_pct": 100 * (profiled_cpu / bare_cpu - 1),
+        "cpu_overhead_pct": pct(pairs, 1),
+        "noise_pct": pct(control, 0),
+        "cpu_noise_pct": pct(control, 1),
         "sample_ms": per_sample * 1000,
         "sampling_cpu_pct": 100 * per_sample / cost.SAMPLE_SECONDS,
+        "sample_hz": 1 / cost.SAMPLE_SECONDS,
     }
 
 
@@ -296,7 +314,8 @@ def main() -> None:
             f"wall {o['bare_s']:.2f}s vs {o['profiled_s']:.2f}s: **{o['overhead_pct']:+.1f}%**; "
             f"CPU {o['bare_cpu_s']:.2f}s vs {o['profiled_cpu_s']:.2f}s: "
             f"**{o['cpu_overhead_pct']:+.1f}%**; one sample {o['sample_ms']:.2f} ms = "
-            f"{o['sampling_cpu_pct']:.2f}% of a core at 10 Hz",
+            f"{o['sampling_cpu_pct']:.2f}% of a core at {o['sample_hz']:g} Hz; the same code "
+            f"against itself (noise): wall {o['noise_pct']:+.1f}%, CPU {o['cpu_noise_pct']:+.1f}%",
             "< 3%",
         )
     if args.only in (None, "run"):

@@ -99,3 +99,14 @@ def test_sweep_stop_reasons() -> None:
     assert "max_trials" in (budget.sweep_stop_reason(limits, 3, 0.0, 0) or "")
     assert "max_total_cost" in (budget.sweep_stop_reason(limits, 1, 0.02, 0) or "")
     assert "max_total_wall" in (budget.sweep_stop_reason(limits, 1, 0.0, 61) or "")
+
+
+def test_a_spike_between_samples_still_counts() -> None:
+    """The process's own peak is the kernel's high-water mark, not the largest sample."""
+    with cost.Sampler(interval=60) as quiet:
+        time.sleep(0.05)
+    with cost.Sampler(interval=60) as spiked:  # no sample can land inside the spike
+        blob = bytearray(200 * 1024 * 1024)
+        blob[::4096] = b"x" * len(blob[::4096])  # touch every page so it is resident
+        del blob
+    assert spiked.usage.peak_rss_mb >= quiet.usage.peak_rss_mb + 190

@@ -1,11 +1,14 @@
 """What a piece of work cost: wall, CPU, peak memory (with child processes), I/O, threads, money.
 
 CPU seconds and I/O bytes are deltas of the kernel's own counters, so they are exact whatever the
-sampling rate. Only the figures that have no counter (peak resident memory of the process tree,
-thread count) are sampled, by a daemon thread that sleeps between samples: one sample costs a few
-hundred microseconds, which keeps the overhead far below 3% (see benchmarks/bench_cost_sweeps.py).
-Child processes are found through Linux's /proc/PID/task/TID/children, not by scanning every
-process on the machine (psutil's `children()` does that: milliseconds on a busy host).
+sampling rate. So is the process's own peak memory: Linux keeps its high-water mark (VmHWM), which
+the sampler resets when a block starts (`/proc/self/clear_refs`) and reads when it ends. What has
+no counter (the memory of live child processes, the thread count) is sampled twice a second by a
+daemon thread. A sample costs a fraction of a millisecond, but it takes the GIL from the stage:
+ten a second cost 3-4% of the evaluate stage's CPU (its BLAS and OpenMP threads spin while they
+wait), two a second cost under 1% (see benchmarks/bench_cost_sweeps.py). Child processes are
+found through Linux's /proc/PID/task/TID/children, not by scanning every process on the machine
+(psutil's `children()` does that: milliseconds on a busy host).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from mlplat.core.config.ops import BudgetConfig
 
 MB = 1024 * 1024
-SAMPLE_SECONDS = 0.1
+SAMPLE_SECONDS = 0.5
 
 
 @dataclass
@@ -174,6 +177,28 @@ def _memory_and_threads(tree: _Tree) -> tuple[int, int]:
     return rss, threads
 
 
+def _reset_peak() -> bool:
+    """Restart this process's memory high-water mark; False where the kernel offers none."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_since_reset() -> int:
+    """This process's peak resident bytes since `_reset_peak` (VmHWM), 0 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _io(proc: psutil.Process) -> tuple[int, int]:
     """Bytes through read()/write() (page cache included); platforms without it report 0."""
     try:
@@ -203,6 +228,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._peak_rss = self._peak_threads = 0
+        self._high_water = False  # the kernel keeps this process's peak (reset on enter)
 
     def sample(self) -> None:
         rss, threads = _memory_and_threads(self.tree)
@@ -215,6 +241,7 @@ class Sampler:
 
     def __enter__(self) -> Sampler:
         self._start = (time.perf_counter(), _cpu(self.proc), _io(self.proc))
+        self._high_water = _reset_peak()
         self.sample()
         self._thread = threading.Thread(target=self._loop, name="mlplat-cost", daemon=True)
         self._thread.start()
@@ -227,6 +254,8 @@ class Sampler:
         if self._thread is not None:
             self._thread.join()
         self.sample()
+        if self._high_water:  # the process alone, exactly; children only as sampled
+            self._peak_rss = max(self._peak_rss, _peak_since_reset())
         (wall0, (user0, sys0), (read0, written0)) = self._start
         (user1, sys1), (read1, written1) = _cpu(self.proc), _io(self.proc)
         self.usage = Usage(
