@@ -68,11 +68,13 @@ def test_rendering_is_deterministic_and_follows_the_stage_objects(two: Path) -> 
                 *rendered.get("metrics", []),
                 *rendered.get("plots", []),
             ]
-            assert len(declared) == len(stage.writes)
+            assert len(declared) == len(stage.writes) + 1  # and the stage's own cost profile
+            assert f"artifacts/{exp}/cost/{stage.name}.json" in rendered["metrics"]
             assert all(p.startswith(f"artifacts/{exp}/") for p in declared)
     assert stages["churn_tiny-validate"]["deps"] == ["data/churn.csv"]
     assert stages["churn_baseline-evaluate"]["metrics"] == [
-        "artifacts/churn_baseline/evaluate/metrics.json"
+        "artifacts/churn_baseline/evaluate/metrics.json",
+        "artifacts/churn_baseline/cost/evaluate.json",
     ]
     assert yaml.safe_load(files["params/churn_tiny.yaml"])["model"]["num_boost_round"] == 20
 

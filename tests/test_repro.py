@@ -60,6 +60,30 @@ def test_fresh_clone_runs_every_stage_then_none(reproduced: tuple[Path, list[str
     assert "up to date" in dvc("status", cwd=root).stdout
 
 
+def test_each_stage_profiles_itself_and_register_adds_them_up(
+    reproduced: tuple[Path, list[str]],
+) -> None:
+    """Under `dvc repro` every stage is its own process: each writes cost/<stage>.json, a DVC
+    metrics file, and the register stage sums them into cost.json and the MLflow run."""
+    from mlflow import MlflowClient
+
+    root, _ = reproduced
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=root).stdout)
+    files = next(iter(shown.values()))["data"]
+    stages = [s.removeprefix(f"{EXP}-") for s in ALL if not s.endswith("register")]
+    for name in [*stages, "register"]:
+        usage = files[f"artifacts/{EXP}/cost/{name}.json"]["data"]
+        assert usage["wall_seconds"] > 0 and usage["peak_rss_mb"] > 0, name
+    total = files[f"artifacts/{EXP}/cost.json"]["data"]
+    assert sorted(total["stages"]) == sorted(stages)
+    walls = sum(files[f"artifacts/{EXP}/cost/{n}.json"]["data"]["wall_seconds"] for n in stages)
+    assert abs(total["total"]["wall_seconds"] - walls) < 1e-3
+    registered = json.loads((root / "artifacts" / EXP / "register" / "run.json").read_text())
+    run = MlflowClient(registered["tracking_uri"]).get_run(registered["run_id"])
+    assert run.data.metrics["cost.train.wall_seconds"] > 0
+    assert run.data.metrics["cost.total.money"] > 0
+
+
 def test_artifacts_equal_mlplat_run(
     origin: Path, reproduced: tuple[Path, list[str]], tmp_path: Path
 ) -> None:

@@ -31,11 +31,19 @@ ARTIFACTS = {
     "registration": "register/run.json",  # the MLflow run and model version of a DVC pipeline
     "cost": "cost.json",  # written by the runner around the stages; a DVC metrics file
 }
+# Under `dvc repro` each stage is its own process: it writes its cost profile to
+# `cost/<stage>.json` (a DVC metrics file), and the `register` stage adds them up into cost.json.
+STAGE_COST = "cost/"
+
+
+def stage_cost(name: str) -> str:
+    """The artifact key of one stage's cost profile in a DVC pipeline."""
+    return f"{STAGE_COST}{name}"
 
 
 # Artifacts DVC reads itself: `mlplat compile` declares these keys under `metrics:` (for
 # `dvc metrics show/diff`) and `plots:` (for `dvc plots show`) instead of `outs:`.
-DVC_METRICS = frozenset({"metrics"})
+DVC_METRICS = frozenset({"metrics", "cost"})  # and every stage_cost(...) key
 DVC_PLOTS = frozenset({"plots"})
 # plots key -> {file stem in that directory: (x field, y field, title)}, so DVC draws each curve
 # on its own axes (the same axes as mlplat.stages.evaluate.curves.AXES).
@@ -61,6 +69,8 @@ class ArtifactPaths:
     def __getitem__(self, key: str) -> Path:
         if key == "data":
             return self.data
+        if key.startswith(STAGE_COST):
+            return self.root / f"{key}.json"
         return self.root / ARTIFACTS[key]
 
 

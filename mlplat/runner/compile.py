@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import ConfigError
-from mlplat.core.stage import DVC_METRICS, DVC_PLOTS, PLOT_AXES, ArtifactPaths
+from mlplat.core.stage import (
+    DVC_METRICS,
+    DVC_PLOTS,
+    PLOT_AXES,
+    STAGE_COST,
+    ArtifactPaths,
+    stage_cost,
+)
 
 if TYPE_CHECKING:
     from mlplat.core.config import PlatformConfig
@@ -116,8 +123,9 @@ def render_stage(stage: Stage, target: Target, project: Path) -> dict[str, Any]:
         deps.insert(0, source)
     body: dict[str, Any] = {"cmd": cmd, "deps": [*deps, *code_deps(stage, project)]}
     body["params"] = [{target.params_file: list(stage.params)}]
+    writes = (*stage.writes, stage_cost(stage.name))  # `mlplat stage` profiles every stage
     for section in ("outs", "metrics", "plots"):
-        if chosen := [artifact(cfg, k) for k in stage.writes if section_of(k) == section]:
+        if chosen := [artifact(cfg, k) for k in writes if section_of(k) == section]:
             body[section] = chosen
     return body
 
@@ -125,7 +133,7 @@ def render_stage(stage: Stage, target: Target, project: Path) -> dict[str, Any]:
 def section_of(key: str) -> str:
     """Plot directories with declared axes are drawn by top-level `plots:` definitions, so the
     stage only outputs them; listing them as stage plots too would draw every curve twice."""
-    if key in DVC_METRICS:
+    if key in DVC_METRICS or key.startswith(STAGE_COST):
         return "metrics"
     return "plots" if key in DVC_PLOTS and key not in PLOT_AXES else "outs"
 

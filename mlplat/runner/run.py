@@ -82,6 +82,10 @@ def run_experiment(
                 _log_failure(exc)
                 raise
             cost = running.cost
+            if not todo:  # the DVC `register` stage: each stage before it wrote its own profile
+                from mlplat.runner.stagemode import stage_costs
+
+                cost.stages = stage_costs(paths)
             cost.note_train(paths["train_info"])
             cost_report = log_cost(cost, paths["cost"])
             seconds = {name: usage.wall_seconds for name, usage in cost.stages.items()}

@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlplat.core.errors import ConfigError
-from mlplat.core.io import write_json
-from mlplat.core.stage import ArtifactPaths, Stage
+from mlplat.core.io import read_json, write_json
+from mlplat.core.stage import ArtifactPaths, Stage, stage_cost
 from mlplat.runner import graph
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from mlplat.core.config import PlatformConfig
+    from mlplat.core.cost import Usage
 
 
 def _register(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
@@ -45,16 +46,28 @@ def _register(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
 
 
 def register_stage() -> Stage:
-    """Reads every artifact the graph writes: whatever the runner logs after the stages."""
-    reads = tuple(dict.fromkeys(k for s in graph.in_order() for k in s.writes))
+    """Reads every artifact the graph writes, and each stage's cost profile: whatever the runner
+    logs after the stages. It writes cost.json, their sum, as `mlplat run` does."""
+    stages = graph.in_order()
+    reads = tuple(dict.fromkeys(k for s in stages for k in s.writes))
     return Stage(
         "register",
-        reads,
-        ("registration",),
+        (*reads, *(stage_cost(s.name) for s in stages)),
+        ("registration", "cost"),
         ("tracking", "registry"),
         _register,
         "log the run to MLflow and register the bundle",
     )
+
+
+def stage_costs(paths: ArtifactPaths) -> dict[str, Usage]:
+    """The cost profiles the pipeline's stages wrote (`mlplat stage`), by stage."""
+    from mlplat.core.cost import Usage
+
+    found = {s.name: paths[stage_cost(s.name)] for s in graph.in_order()}
+    return {
+        name: Usage.from_dict(read_json(path)) for name, path in found.items() if path.is_file()
+    }
 
 
 def pipeline() -> tuple[Stage, ...]:
@@ -107,6 +120,9 @@ def run_stage(name: str, cfg: PlatformConfig, project: Path, console: Console) -
     from mlplat.runner.cost import RunCost
 
     stage, cost = by_name(name), RunCost(cfg.budget, console)
+    paths = ArtifactPaths.for_config(cfg, project)
     with console.status(f"[bold]{stage.name}[/]: {stage.description}"), cost.stage(stage.name):
-        stage.run(cfg, ArtifactPaths.for_config(cfg, project))
-    return cost.stages[stage.name].wall_seconds
+        stage.run(cfg, paths)
+    usage = cost.stages[stage.name]
+    write_json(paths[stage_cost(stage.name)], usage.as_dict())
+    return usage.wall_seconds
