@@ -162,19 +162,24 @@ class _Tree:
         return list(live.values())
 
 
-def _memory_and_threads(tree: _Tree) -> tuple[int, int]:
-    """Resident bytes and threads of the process and all its live children."""
+def _memory_and_threads(tree: _Tree) -> tuple[int, int, int]:
+    """Resident bytes of the process, resident bytes of its live children, and the threads of
+    all of them."""
     import psutil
 
-    rss = threads = 0
+    own = children = threads = 0
     for member in tree.members():
         try:
             with member.oneshot():
-                rss += member.memory_info().rss
+                rss = member.memory_info().rss
                 threads += member.num_threads()
         except psutil.Error:  # a child that ended between listing and reading
             continue
-    return rss, threads
+        if member.pid == tree.proc.pid:
+            own = rss
+        else:
+            children += rss
+    return own, children, threads
 
 
 def _reset_peak() -> bool:
@@ -228,12 +233,15 @@ class Sampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._peak_rss = self._peak_threads = 0
+        self._least_children = -1  # the children's smallest sampled total (-1: none sampled)
         self._high_water = False  # the kernel keeps this process's peak (reset on enter)
 
     def sample(self) -> None:
-        rss, threads = _memory_and_threads(self.tree)
-        self._peak_rss = max(self._peak_rss, rss)
+        own, children, threads = _memory_and_threads(self.tree)
+        self._peak_rss = max(self._peak_rss, own + children)
         self._peak_threads = max(self._peak_threads, threads)
+        least = self._least_children
+        self._least_children = children if least < 0 else min(least, children)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -254,8 +262,10 @@ class Sampler:
         if self._thread is not None:
             self._thread.join()
         self.sample()
-        if self._high_water:  # the process alone, exactly; children only as sampled
-            self._peak_rss = max(self._peak_rss, _peak_since_reset())
+        if self._high_water:  # the process's own peak is exact; its children's only sampled,
+            # so add the least they were seen to hold (a kept helper process holds it throughout)
+            own_peak = _peak_since_reset() + max(self._least_children, 0)
+            self._peak_rss = max(self._peak_rss, own_peak)
         (wall0, (user0, sys0), (read0, written0)) = self._start
         (user1, sys1), (read1, written1) = _cpu(self.proc), _io(self.proc)
         self.usage = Usage(
