@@ -136,10 +136,14 @@ def log_evaluation(paths: ArtifactPaths) -> None:
     from mlplat.runner.tracking import log_metrics
 
     rows = read_json(paths["segments"])["segments"]
-    for row in rows:
-        if row.get("supported"):
-            log_metrics(row["metrics"], prefix=f"segment.{row['segment']}.")
-            log_metrics({"support": row["support"]}, prefix=f"segment.{row['segment']}.")
+    per_segment = {  # one batch (MLflow splits it into requests of its own limit): a call per
+        # segment was a second of a run with a few dozen segments
+        f"segment.{row['segment']}.{name}": value
+        for row in rows
+        if row.get("supported")
+        for name, value in {**row["metrics"], "support": row["support"]}.items()
+    }
+    log_metrics(per_segment)
     table = pd.DataFrame(
         [
             {

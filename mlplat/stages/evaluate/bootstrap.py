@@ -42,7 +42,7 @@ def _draws(
     for counts in weighted.count_blocks(rows, count, seed):
         first.append(scorer.values(counts))
         if paired and aligned is not None:
-            second.append(paired.values(counts[:, aligned]))
+            second.append(paired.values(np.take(counts, aligned, axis=1)))
 
     def joined(blocks: list[weighted.Values]) -> weighted.Values:
         return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}

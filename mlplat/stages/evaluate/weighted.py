@@ -137,7 +137,14 @@ TASKS: dict[
 
 class Ranking:
     """AUC and average precision of every draw of a block, for binary labels already in the
-    order of descending score, from cumulative sums of the draw's counts (integers, so exact)."""
+    order of descending score, from cumulative sums of the draw's counts (integers, so exact).
+
+    Ties count as scikit-learn counts them: a positive and a negative of one score are half a
+    correctly ordered pair, and every positive of a score takes the precision at its last row.
+    When most scores are tied, each distinct score's counts are summed into one column first;
+    when few are (a model's scores usually are all distinct), the sums run over the rows as if
+    untied, and the pairs and precisions of the few tied groups are set right afterwards, so a
+    draw costs one pass over all rows plus passes over the positive rows only."""
 
     def __init__(self, y: np.ndarray, scores: np.ndarray) -> None:
         import numpy as np
@@ -145,29 +152,90 @@ class Ranking:
         self.y = y.astype(np.int64)
         # the first row of each distinct score: ties form one curve point, as in scikit-learn
         self.starts = np.r_[0, np.flatnonzero(np.diff(scores)) + 1]
-        self.ties = self.starts.size < scores.size
+        self.grouped = self.starts.size < scores.size / 2
+        self.positives = np.flatnonzero(self.y == 1)
+        sizes = np.diff(np.r_[self.starts, scores.size])
+        first, self.tied_sizes = self.starts[sizes > 1], sizes[sizes > 1]
+        # the rows of every tied group, one group after another, and where each group begins
+        self.tied = np.repeat(first - np.r_[0, np.cumsum(self.tied_sizes)[:-1]], self.tied_sizes)
+        self.tied += np.arange(self.tied.size)
+        self.tied_starts = np.r_[0, np.cumsum(self.tied_sizes)[:-1]].astype(np.int64)
+        self.tied_ends = first + self.tied_sizes - 1
+        # positives up to each tied group's last row, and which positives are in a tied group
+        self.end_rank = np.searchsorted(self.positives, self.tied_ends, side="right")
+        self.tied_positives = np.flatnonzero(np.isin(self.positives, self.tied))
 
     def values(self, counts: np.ndarray) -> Values:
         import numpy as np
 
-        positive = counts * self.y
-        negative = counts - positive
-        if self.ties:  # one column per distinct score
-            positive = np.add.reduceat(positive, self.starts, axis=1)
-            negative = np.add.reduceat(negative, self.starts, axis=1)
+        above, pr_sum, positives, negatives = (
+            self._grouped(counts) if self.grouped else self._rows(counts)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            auc = above / (positives * negatives)
+            pr_auc = pr_sum / positives
+        defined = (positives > 0) & (negatives > 0)  # one class drawn: undefined
+        return {"auc": np.where(defined, auc, np.nan), "pr_auc": np.where(defined, pr_auc, np.nan)}
+
+    def _grouped(self, counts: np.ndarray) -> tuple[np.ndarray, ...]:
+        import numpy as np
+
+        positive = np.add.reduceat(counts * self.y, self.starts, axis=1)
+        negative = np.add.reduceat(counts, self.starts, axis=1) - positive
         tps = np.cumsum(positive, axis=1)  # positives at or above each score
         drawn = tps + np.cumsum(negative, axis=1)
         positives, negatives = tps[:, -1], drawn[:, -1] - tps[:, -1]
         # each negative beats the positives above it, and half of those tied with it
-        above = np.einsum("ij,ij->i", negative, tps)
-        if self.ties:
-            above = above - np.einsum("ij,ij->i", negative, positive) / 2
+        above = np.einsum("ij,ij->i", negative, tps) - np.einsum("ij,ij->i", negative, positive) / 2
         precision = tps / np.maximum(drawn, 1)  # 0 before the draw's first row
-        with np.errstate(divide="ignore", invalid="ignore"):
-            auc = above / (positives * negatives)
-            pr_auc = np.einsum("ij,ij->i", positive, precision) / positives
-        defined = (positives > 0) & (negatives > 0)  # one class drawn: undefined
-        return {"auc": np.where(defined, auc, np.nan), "pr_auc": np.where(defined, pr_auc, np.nan)}
+        return above, np.einsum("ij,ij->i", positive, precision), positives, negatives
+
+    def _rows(self, counts: np.ndarray) -> tuple[np.ndarray, ...]:
+        import numpy as np
+
+        drawn = np.cumsum(counts, axis=1)  # rows at or above each row
+        # np.take, not fancy indexing: a third of the time for a gather of columns
+        positive = np.take(counts, self.positives, axis=1)
+        at_positive = np.take(drawn, self.positives, axis=1)
+        tps = np.cumsum(positive, axis=1)  # positives at or above each positive row
+        positives = tps[:, -1] if tps.shape[1] else np.zeros(len(counts), dtype=np.int64)
+        negatives = drawn[:, -1] - positives
+        # a positive beats every negative below it: all negatives but those at or above it
+        # (at_positive - tps); the positives' own pairs sum to (P^2 + sum of squares) / 2
+        squares = np.einsum("ij,ij->i", positive, positive)
+        mixed = np.einsum("ij,ij->i", positive, at_positive)
+        above = positives * negatives - mixed + (positives**2 + squares) / 2
+        precision = positive * tps / np.maximum(at_positive, 1)
+        pr_sum = precision.sum(axis=1)
+        if self.tied.size:
+            fix_above, fix_pr = self._ties(counts, drawn, tps, precision)
+            above, pr_sum = above + fix_above, pr_sum + fix_pr
+        return above, pr_sum, positives, negatives
+
+    def _ties(
+        self, counts: np.ndarray, drawn: np.ndarray, tps: np.ndarray, precision: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """What the untied sums got wrong in the tied groups: a positive and a negative of one
+        group counted as ordered by row, and each positive's precision taken at its own row."""
+        import numpy as np
+
+        tied = np.take(counts, self.tied, axis=1)
+        positive = tied * self.y[self.tied]
+        negative = tied - positive
+        running = np.cumsum(positive, axis=1)
+        before = running[:, self.tied_starts] - positive[:, self.tied_starts]
+        # positives of its own group at or above each row (the same as above it, for a negative)
+        within = running - np.repeat(before, self.tied_sizes, axis=1)
+        group_pos = np.add.reduceat(positive, self.tied_starts, axis=1)
+        group_neg = np.add.reduceat(negative, self.tied_starts, axis=1)
+        pairs = np.einsum("ij,ij->i", group_pos, group_neg) / 2 - np.einsum(
+            "ij,ij->i", negative, within
+        )
+        has = self.end_rank > 0  # a group with no positive at or above its end adds nothing
+        at_end = np.where(has, tps[:, np.maximum(self.end_rank - 1, 0)], 0) if tps.size else 0
+        end_precision = at_end / np.maximum(drawn[:, self.tied_ends], 1)
+        pr = np.einsum("ij,ij->i", group_pos, end_precision)
+        return pairs, pr - precision[:, self.tied_positives].sum(axis=1)
 
 
 class Scorer:
