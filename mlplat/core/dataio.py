@@ -42,7 +42,9 @@ def _remember(path: str, frame: pd.DataFrame) -> None:
         return
     key = os.path.realpath(path)
     _tables.pop(key, None)
-    _tables[key] = (identity, frame.copy())  # the caller may go on changing its own frame
+    # a shallow copy is enough: with pandas' copy-on-write, a change the caller makes to its
+    # own frame copies the changed column then, so the remembered table stays as written
+    _tables[key] = (identity, frame.copy(deep=False))
     while len(_tables) > REMEMBERED:
         _tables.popitem(last=False)
 
@@ -51,7 +53,7 @@ def _recall(path: str) -> pd.DataFrame | None:
     found = _tables.get(os.path.realpath(path))
     if found is None or found[0] != _identity(path):
         return None
-    return found[1].copy()
+    return found[1].copy(deep=False)
 
 
 def forget() -> None:
