@@ -8,10 +8,11 @@ leaves the registry untouched.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core.bundle import load_bundle
+from mlplat.core.bundle import Bundle, load_bundle
 from mlplat.core.io import read_json, write_json, write_text
 from mlplat.core.labels import encode_target
 from mlplat.stages.evaluate import gates, report
@@ -53,36 +54,57 @@ def champion_version(name: str) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class Champion:
+    """The version `champion` points at (None: no champion yet) and its bundle, loaded (None
+    too when no gate compares against it)."""
+
+    version: str | None
+    bundle: Bundle | None
+
+
+def champion_of(cfg: PlatformConfig, name: str) -> Champion:
+    """The champion to judge against. It needs the registry only, so `mlplat run` loads it while
+    the stages run: importing LightGBM into this process was a second of the registration."""
+    version = champion_version(name)
+    if not cfg.gates.champion_metric or version is None:
+        return Champion(version, None)
+    with tempfile.TemporaryDirectory(prefix="mlplat-champion-") as tmp:
+        return Champion(version, load_bundle(aliases.download_bundle(name, version, Path(tmp))))
+
+
 def champion_scores(
-    name: str, version: str, spec: dict[str, Any], holdout: pd.DataFrame
-) -> np.ndarray:
-    """The champion's predictions on this run's holdout rows, from its registered bundle."""
+    name: str, champion: Champion, spec: dict[str, Any], holdout: pd.DataFrame
+) -> np.ndarray | None:
+    """The champion's predictions on this run's holdout rows (None: nothing to compare with)."""
     from mlplat.core.errors import RegistryError
 
-    with tempfile.TemporaryDirectory(prefix="mlplat-champion-") as tmp:
-        bundle = load_bundle(aliases.download_bundle(name, version, Path(tmp)))
-        if bundle.feature_spec.get("target") != spec["target"]:
-            raise RegistryError(
-                f"champion '{name}' v{version} predicts a different target or classes; set "
-                f"gates.champion_metric=null for this run, or promote by hand "
-                f"(`mlplat promote {name} VERSION --reason ...`)",
-                key="gates.champion_metric",
-            )
-        return bundle.predict(holdout)
+    if champion.bundle is None:
+        return None
+    if champion.bundle.feature_spec.get("target") != spec["target"]:
+        raise RegistryError(
+            f"champion '{name}' v{champion.version} predicts a different target or classes; set "
+            f"gates.champion_metric=null for this run, or promote by hand "
+            f"(`mlplat promote {name} VERSION --reason ...`)",
+            key="gates.champion_metric",
+        )
+    return champion.bundle.predict(holdout)
 
 
-def judge(cfg: PlatformConfig, paths: ArtifactPaths, name: str) -> dict[str, Any]:
-    """Every gate's verdict for the model just evaluated (reads the registry, changes nothing)."""
+def judge(
+    cfg: PlatformConfig, paths: ArtifactPaths, name: str, champion: Champion | None = None
+) -> dict[str, Any]:
+    """Every gate's verdict for the model just evaluated (reads the registry, changes nothing);
+    `champion`: `champion_of`, if the caller loaded it already."""
     import pandas as pd
 
     gates.check_metrics(cfg)
     spec = read_json(paths["feature_spec"])
     holdout = pd.read_parquet(paths["test_rows"])
     y = encode_target(spec["target"], holdout[cfg.data.target])
-    version = champion_version(name)
-    judged = cfg.gates.champion_metric and version is not None
-    old = champion_scores(name, str(version), spec, holdout) if judged else None
-    return gates.decide(cfg, evaluation(paths), holdout, y, _scores(paths), old, version)
+    champion = champion or champion_of(cfg, name)
+    old = champion_scores(name, champion, spec, holdout)
+    return gates.decide(cfg, evaluation(paths), holdout, y, _scores(paths), old, champion.version)
 
 
 def version_tags(verdict: dict[str, Any]) -> dict[str, str]:

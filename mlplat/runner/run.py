@@ -72,6 +72,8 @@ def run_experiment(
             cfg, project, experiment_id, tags, parent_run_id=trial.parent_run_id if trial else None
         ) as run:
             tracking.log_config(cfg)
+            # while the child validates and featurizes, on this process's idle core
+            champion = gating.champion_of(cfg, provenance.model_name(cfg)) if registering else None
             model_uri = None
             try:
                 for name in running.finished():
@@ -107,7 +109,7 @@ def run_experiment(
             if registering:
                 result.model_name = provenance.model_name(cfg)
                 with console.status("[bold]gates[/]: floors, segments, champion, baselines"):
-                    verdict = gating.judge(cfg, paths, result.model_name)  # reads the registry
+                    verdict = gating.judge(cfg, paths, result.model_name, champion)
                 with console.status("[bold]register[/]: register a version of the bundle"):
                     result.model_version = tracking.register(
                         model_uri or tracking.log_bundle(paths["bundle"]),
