@@ -177,3 +177,20 @@ def test_the_child_trains_after_this_process_used_lightgbm(tmp_path: Path) -> No
     with worker.StageWorker(PlatformConfig(), _paths(tmp_path), (_stage(train_tiny),)) as running:
         assert list(running.finished()) == ["train_tiny"]
     assert _log(tmp_path)[0][0] == "trained"
+
+
+def test_a_prestarted_stage_process_imports_while_it_waits_then_serves_the_run(
+    tmp_path: Path,
+) -> None:
+    worker._Child.discard()
+    worker.prestart()
+    child = worker._Child.process
+    assert child is not None and child.is_alive()
+    maps = Path(f"/proc/{child.pid}/maps")
+    deadline = time.monotonic() + 120
+    while "lib_lightgbm" not in maps.read_text():  # the last of PRELOAD, before any job came
+        assert time.monotonic() < deadline, "the stage process never imported LightGBM"
+        time.sleep(0.1)
+    with worker.StageWorker(PlatformConfig(), _paths(tmp_path), (_stage(first),)) as running:
+        assert list(running.finished()) == ["first"]
+    assert _log(tmp_path) == [["first", str(child.pid)]]  # the prestarted process ran it

@@ -68,9 +68,11 @@ def _run_job(project: Path) -> Any:
 
 
 def run_command(project: Path, args: list[str], console: Console) -> None:
-    from mlplat.runner import sweep
+    from mlplat.runner import sweep, worker
     from mlplat.runner.compose import hydra_main
 
+    if not {"-m", "--multirun"} & set(args):  # a sweep's trials run their stages in process
+        worker.prestart()
     try:
         hydra_main(project, args, _run_job(project), prog="mlplat run")
     finally:
