@@ -12,6 +12,7 @@ in between is read again. The runner forgets them when its stages end.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 REMEMBERED = 2  # tables kept: a run's training and holdout rows, or its source before those
 _tables: OrderedDict[str, tuple[tuple[int, int, int], pd.DataFrame]] = OrderedDict()
+_lock = threading.Lock()
 
 
 def _identity(path: str) -> tuple[int, int, int] | None:
@@ -41,12 +43,13 @@ def _remember(path: str, frame: pd.DataFrame) -> None:
     if identity is None:
         return
     key = os.path.realpath(path)
-    _tables.pop(key, None)
-    # a shallow copy is enough: with pandas' copy-on-write, a change the caller makes to its
-    # own frame copies the changed column then, so the remembered table stays as written
-    _tables[key] = (identity, frame.copy(deep=False))
-    while len(_tables) > REMEMBERED:
-        _tables.popitem(last=False)
+    with _lock:  # a stage may write two tables on two threads
+        _tables.pop(key, None)
+        # a shallow copy is enough: with pandas' copy-on-write, a change the caller makes to
+        # its own frame copies the changed column then, so the remembered table stays as written
+        _tables[key] = (identity, frame.copy(deep=False))
+        while len(_tables) > REMEMBERED:
+            _tables.popitem(last=False)
 
 
 def _recall(path: str) -> pd.DataFrame | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import dataio
@@ -28,8 +29,14 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     frame = frame[frame[cfg.data.target].notna()].reset_index(drop=True)
     train_rows, test_rows = split_rows(frame, cfg.data, cfg.model.task)
     train, test = frame.iloc[train_rows], frame.iloc[test_rows]
-    spec = fit_spec(cfg.features.definitions, train)
-    spec["target"] = target_info(cfg, train)
-    dataio.write_table(train, paths["train_rows"])
-    dataio.write_table(test, paths["test_rows"])
+    # pyarrow writes Parquet without the GIL: both files on threads while the spec is fitted
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlplat-write") as pool:
+        writes = [
+            pool.submit(dataio.write_table, rows, paths[key])
+            for rows, key in ((train, "train_rows"), (test, "test_rows"))
+        ]
+        spec = fit_spec(cfg.features.definitions, train)
+        spec["target"] = target_info(cfg, train)
+        for write in writes:
+            write.result()
     write_json(paths["feature_spec"], spec)
