@@ -77,6 +77,31 @@ def test_unseen_values_behave_the_same_in_batch_and_alone(
     assert np.isnan(batch[2, names.index("charges_ratio")])  # x / 0 is missing, not inf
 
 
+def test_categories_are_looked_up_alike_with_and_without_arrow_strings(
+    example: tuple[dict, pd.DataFrame],
+) -> None:
+    """pyarrow's kernel for Arrow-backed strings, a pandas index for others (a serving image's
+    pandas may have no pyarrow): the same codes and shares, unseen and missing keys included."""
+    spec, frame = example
+    odd = frame.head(50).copy()
+    odd.loc[odd.index[1], ["region", "plan"]] = "atlantis"
+    odd.loc[odd.index[2], ["region", "plan"]] = None
+    by_kind = {f["kind"]: f for f in spec["features"] if f["kind"] in ("category", "frequency")}
+    for storage in ("pyarrow", "python"):
+        with pd.option_context("mode.string_storage", storage):  # what "string" stands for
+            assert pd.Series(["x"]).astype("string").dtype.storage == storage
+            found = {kind: KINDS[kind][1](f, odd) for kind, f in by_kind.items()}
+        for kind, f in by_kind.items():
+            got = found[kind]
+            want = [
+                (f["categories"].index(v) if v in f["categories"] else np.nan)
+                if kind == "category"
+                else f["frequencies"].get(v, 0.0)
+                for v in odd[f["column"]].where(odd[f["column"]].notna(), None)
+            ]
+            np.testing.assert_array_equal(got, np.asarray(want, dtype=float), err_msg=storage)
+
+
 def test_fitted_state_comes_from_training_rows_only(example: tuple[dict, pd.DataFrame]) -> None:
     spec, frame = example
     plan = next(f for f in spec["features"] if f["name"] == "plan_frequency")
