@@ -29,14 +29,9 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     frame = frame[frame[cfg.data.target].notna()].reset_index(drop=True)
     train_rows, test_rows = split_rows(frame, cfg.data, cfg.model.task)
     train, test = frame.iloc[train_rows], frame.iloc[test_rows]
-    # pyarrow writes Parquet without the GIL: both files on threads while the spec is fitted
+    spec = fit_spec(cfg.features.definitions, train)  # first: a bad definition writes nothing
+    spec["target"] = target_info(cfg, train)
+    # pyarrow writes Parquet without the GIL: the two files at once, on two threads
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlplat-write") as pool:
-        writes = [
-            pool.submit(dataio.write_table, rows, paths[key])
-            for rows, key in ((train, "train_rows"), (test, "test_rows"))
-        ]
-        spec = fit_spec(cfg.features.definitions, train)
-        spec["target"] = target_info(cfg, train)
-        for write in writes:
-            write.result()
+        list(pool.map(dataio.write_table, (train, test), (paths["train_rows"], paths["test_rows"])))
     write_json(paths["feature_spec"], spec)
