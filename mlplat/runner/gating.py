@@ -158,8 +158,9 @@ def log_evaluation(paths: ArtifactPaths) -> None:
     from mlplat.runner.tracking import log_metrics
 
     rows = read_json(paths["segments"])["segments"]
-    per_segment = {  # one batch (MLflow splits it into requests of its own limit): a call per
-        # segment was a second of a run with a few dozen segments
+    # one batch (MLflow splits it into requests within its limit): a call per segment was a
+    # second of a run with a few dozen segments
+    per_segment = {
         f"segment.{row['segment']}.{name}": value
         for row in rows
         if row.get("supported")

@@ -155,15 +155,14 @@ class Ranking:
         self.grouped = self.starts.size < scores.size / 2
         self.positives = np.flatnonzero(self.y == 1)
         sizes = np.diff(np.r_[self.starts, scores.size])
-        first, self.tied_sizes = self.starts[sizes > 1], sizes[sizes > 1]
+        in_tie = np.repeat(sizes > 1, sizes)  # the row shares its score with another row
         # the rows of every tied group, one group after another, and where each group begins
-        self.tied = np.repeat(first - np.r_[0, np.cumsum(self.tied_sizes)[:-1]], self.tied_sizes)
-        self.tied += np.arange(self.tied.size)
-        self.tied_starts = np.r_[0, np.cumsum(self.tied_sizes)[:-1]].astype(np.int64)
-        self.tied_ends = first + self.tied_sizes - 1
+        self.tied, self.tied_sizes = np.flatnonzero(in_tie), sizes[sizes > 1]
+        self.tied_starts = np.cumsum(self.tied_sizes) - self.tied_sizes
+        self.tied_ends = self.tied[self.tied_starts + self.tied_sizes - 1]
         # positives up to each tied group's last row, and which positives are in a tied group
         self.end_rank = np.searchsorted(self.positives, self.tied_ends, side="right")
-        self.tied_positives = np.flatnonzero(np.isin(self.positives, self.tied))
+        self.tied_positives = np.flatnonzero(in_tie[self.positives])
 
     def values(self, counts: np.ndarray) -> Values:
         import numpy as np
