@@ -15,7 +15,7 @@ from mlplat.core.config.model import ModelConfig
 from mlplat.core.config.validation import SegmentConfig, SegmentsConfig
 from mlplat.core.features import fit_spec
 from mlplat.stages.evaluate import curves, report
-from mlplat.stages.evaluate.stage import evaluate_holdout
+from mlplat.stages.evaluate.stage import bootstrap_thread, evaluate_holdout
 
 ROWS = 1200
 
@@ -75,6 +75,28 @@ def test_every_task_evaluates_end_to_end(task: str) -> None:
     assert "calibration" in found
     html = report.render("demo", result, report.images(result, found, {"x": 2.0, "shop": 1.0}))
     assert html.count("data:image/png;base64,") == len(found) + 2
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_blas_keeps_one_thread_while_the_bootstrap_thread_runs() -> None:
+    """Its own threads would spin for the cores the bootstrap thread and the baselines hold; the
+    caller's setting comes back afterwards."""
+    import scipy.linalg  # noqa: F401  (its BLAS too, as the linear baseline loads it)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        with bootstrap_thread() as pool:
+            inside = pool.submit(_blas_threads).result()
+        after = _blas_threads()
+    assert before == [2] * len(before) and len(before) >= 1
+    assert inside == [1] * len(before)
+    assert after == before
 
 
 def _truth(task: str, holdout: pd.DataFrame) -> np.ndarray:

@@ -3,7 +3,9 @@ curves and the HTML report. Everything DVC and MLflow read is written here, atom
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +80,23 @@ class Resampling:
         )
 
 
+@contextmanager
+def bootstrap_thread() -> Iterator[Executor]:
+    """The thread `Resampling` runs on, with BLAS held to one thread of its own meanwhile.
+
+    That thread and this one both call BLAS (the bootstrap's count products, the linear
+    baseline's fit); each call would wake BLAS's own pool of threads, which then spin for cores
+    the other thread holds. On 2 cores, at 1M rows, the bootstrap took 1.5 s instead of 0.7 s and
+    the linear baseline 1.4 s instead of 0.5 s."""
+    from threadpoolctl import threadpool_limits
+
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplat-bootstrap") as pool,
+    ):
+        yield pool
+
+
 def evaluate_holdout(
     cfg: PlatformConfig,
     spec: dict[str, Any],
@@ -92,7 +111,7 @@ def evaluate_holdout(
     task, threshold, seg = cfg.model.task, cfg.model.threshold, cfg.segments
     y = encode_target(spec["target"], holdout[cfg.data.target])
     if resampling is None:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplat-bootstrap") as pool:
+        with bootstrap_thread() as pool:
             started = Resampling.start(pool, cfg, holdout, y, scores)
             return evaluate_holdout(cfg, spec, train, holdout, scores, matrix, started)
     overall = metrics.compute(task, y, scores, threshold)
@@ -157,7 +176,7 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     matrix = transform(spec, holdout)
     scores = np.asarray(booster.predict(matrix))
     y = encode_target(spec["target"], holdout[cfg.data.target])
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplat-bootstrap") as pool:
+    with bootstrap_thread() as pool:
         resampling = Resampling.start(pool, cfg, holdout, y, scores)
         result = evaluate_holdout(cfg, spec, train, holdout, scores, matrix, resampling)
     # the plots after the bootstrap, not beside it: drawing is Python that holds the GIL, which
