@@ -81,10 +81,9 @@ def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
     environ = dict(os.environ)
     threads = environ.get("OMP_NUM_THREADS", str(max(cpu_count() // 2, 1)))  # joblib's rule
     try:
-        thread = sweep.prewarm(master)
-        assert thread is not None
-        (tmp_path / "0").mkdir()  # the first trial's job directory: the sweep process imports
-        thread.join(120)
+        pool = sweep.prewarm(master)
+        assert pool is not None
+        pool.thread.join(120)
         warmed = reusable_executor._executor
         assert warmed is not None and len(warmed._processes) == 2
         # what Hydra's joblib launcher does with its config (hydra_joblib_launcher._core.launch)
@@ -98,6 +97,9 @@ def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
         # gives its workers hold, and the heap of imports is frozen
         [state] = set(Parallel(**options)(delayed(worker_state)() for _ in range(2)))
         assert state == (True, threads, True)
+        # the sweep's end (registering the best trial) runs in one of those workers too
+        assert pool.run(os.getpid) in set(warmed._processes)
+        assert reusable_executor._executor is warmed
     finally:
         reusable_executor._executor.shutdown(kill_workers=True)
         set_start_method(None, force=True)

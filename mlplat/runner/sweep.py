@@ -257,7 +257,23 @@ def _fork_workers_from_a_warm_server(workers: int) -> None:
     set_start_method("forkserver", force=True)
 
 
-def prewarm(config: DictConfig) -> threading.Thread | None:
+@dataclass
+class WarmPool:
+    """The joblib launcher's workers, started early by `prewarm`: `options` are the exact
+    `Parallel` arguments its launcher uses, so `run` reaches the same warm workers."""
+
+    options: dict[str, Any]
+    thread: threading.Thread
+
+    def run(self, function: Any, *args: Any) -> Any:
+        """`function(*args)` in one of the workers; its error is raised here."""
+        from joblib import Parallel, delayed
+
+        [result] = Parallel(**self.options)([delayed(function)(*args)])
+        return result
+
+
+def prewarm(config: DictConfig) -> WarmPool | None:
     """Start the joblib launcher's workers now, on a thread, with the exact arguments its
     `Parallel` will use (joblib reuses a running executor only when they match), forked from a
     fork server that has imported what trials need."""
@@ -273,23 +289,16 @@ def prewarm(config: DictConfig) -> threading.Thread | None:
     options["backend"] = "loky"  # as the launcher hard-codes it
     process_joblib_cfg(options)
     workers = effective_n_jobs(options["n_jobs"])
-    sweep_dir = Path(str(config.hydra.sweep.dir))
     _fork_workers_from_a_warm_server(workers)
 
     def start() -> None:
         # Only a head start: the launcher starts (or reports on) its workers itself.
         with contextlib.suppress(Exception):
             Parallel(**options)(delayed(_warm)() for _ in range(workers))
-        # This process registers the best trial at the end and needs the same modules. Import
-        # them once trials run (Hydra has made a job directory) and this process only waits:
-        # any earlier, the imports would take turns on the GIL with Hydra composing the trials.
-        while not (sweep_dir.is_dir() and any(p.is_dir() for p in sweep_dir.iterdir())):
-            time.sleep(0.2)
-        _import_at_low_priority()
 
     thread = threading.Thread(target=start, name="mlplat-sweep-prewarm", daemon=True)
     thread.start()
-    return thread
+    return WarmPool(options, thread)
 
 
 def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_run_id: str) -> str:
@@ -301,6 +310,7 @@ def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_ru
     from mlplat.core import provenance
     from mlplat.runner import gating, tracking
 
+    mlflow.set_tracking_uri(tracking.tracking_uri(cfg, project))  # a worker may have run no trial
     paths = Trial(parent_run_id, "", best.number, "").paths(cfg, project)
     name = provenance.model_name(cfg)
     tags = mlflow.MlflowClient().get_run(best.run_id).data.tags
@@ -321,8 +331,14 @@ def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_ru
     return version
 
 
-def finish(config: DictConfig, project: Path, metric: str, direction: str) -> dict[str, Any]:
-    """Summarize the trials on the parent run, register the best, end the parent run."""
+def finish(
+    config: DictConfig, project: Path, metric: str, direction: str, pool: WarmPool | None = None
+) -> dict[str, Any]:
+    """Summarize the trials on the parent run, register the best, end the parent run.
+
+    With a `pool` (joblib) the best trial is registered in one of its workers, which have what
+    registration needs imported and warm: this process then needs MLflow only (importing the
+    rest here cost a parallel sweep ~3 s of CPU beside its trials, or as long at the end)."""
     from mlflow import MlflowClient
 
     parent_run_id, experiment_id = os.environ.pop(PARENT_ENV), os.environ.pop(EXPERIMENT_ENV)
@@ -362,7 +378,10 @@ def finish(config: DictConfig, project: Path, metric: str, direction: str) -> di
         client.set_tag(parent_run_id, "mlplat.best_run_id", best.run_id)
         client.set_tag(parent_run_id, "mlplat.best_overrides", best.overrides)
         if cfg.registry.register:
-            summary["best"]["model_version"] = _register_best(cfg, project, best, parent_run_id)
+            register = (cfg, project, best, parent_run_id)
+            summary["best"]["model_version"] = (
+                pool.run(_register_best, *register) if pool else _register_best(*register)
+            )
     client.log_dict(parent_run_id, summary, "sweep/summary.json")
     client.set_terminated(parent_run_id, "FINISHED" if best is not None else "FAILED")
     return summary

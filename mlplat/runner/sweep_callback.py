@@ -16,13 +16,20 @@ class SweepCallback(Callback):
 
     def __init__(self, metric: str = "auc", direction: str = "maximize") -> None:
         self.metric, self.direction = metric, direction
+        self.pool: sweep.WarmPool | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Hydra's joblib launcher ships the callbacks with every trial; trials need no pool
+        (nor could its thread be pickled)."""
+        return {**self.__dict__, "pool": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep.prewarm(config)  # parallel workers start up while the store and parent run are made
+        # parallel workers start up while the store and parent run are made
+        self.pool = sweep.prewarm(config)
         sweep.start(config, Path.cwd())
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        summary = sweep.finish(config, Path.cwd(), self.metric, self.direction)
+        summary = sweep.finish(config, Path.cwd(), self.metric, self.direction, self.pool)
         print_summary(summary)
 
 
