@@ -13,6 +13,7 @@ from omegaconf import open_dict
 from tests.conftest import REPO, mlplat, tracking_uri
 
 FAST = ["run", "-m", "+experiment=churn_baseline", "segments=none", "model.num_boost_round=10"]
+JOBLIB = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
 
 
 def client(root: Path) -> Any:
@@ -55,13 +56,39 @@ def test_trials_get_the_sweep_ids_in_their_own_job_config(hydra_conf: None) -> N
 
     from mlplat.runner import sweep
 
-    master = compose_sweep()
-    ids = {sweep.PARENT_ENV: "12e4", sweep.EXPERIMENT_ENV: "3"}  # 12e4 must not become a float
-    sweep._hand_to_trials(master, ids)
     loader = GlobalHydra.instance().config_loader()
-    trial = loader.load_sweep_config(master, ["model.params.num_leaves=7"])
-    assert dict(trial.hydra.job.env_set) == ids
-    assert trial.model.params.num_leaves == 7
+    for ids in (
+        {sweep.PARENT_ENV: "12e4", sweep.EXPERIMENT_ENV: "3"},  # 12e4 must not become a float
+        {sweep.IDS_ENV: "/tmp/mlplat-sweep-x/ids.json"},  # joblib: where a worker publishes them
+    ):
+        master = compose_sweep()
+        sweep._hand_to_trials(master, ids)
+        trial = loader.load_sweep_config(master, ["model.params.num_leaves=7"])
+        assert dict(trial.hydra.job.env_set) == ids
+        assert trial.model.params.num_leaves == 7
+
+
+def test_joblib_trials_wait_for_the_ids_a_worker_publishes(tmp_path: Path) -> None:
+    """Joblib trials start while a worker still creates the parent run: they wait for its ids,
+    and a failure to create it reaches them as an error, not a wait without end."""
+    import threading
+    import time
+
+    from mlplat.runner import sweep
+
+    path = tmp_path / "ids.json"
+    ids = sweep.SweepIds("sqlite:///x.db", "3", "12e4")
+    later = threading.Timer(0.3, sweep._publish, (path, ids))
+    started = time.monotonic()
+    later.start()
+    assert sweep.published(path) == ids
+    assert time.monotonic() - started >= 0.3
+    failed = tmp_path / "failed.json"
+    sweep._publish(failed, error="OperationalError: unable to open database file")
+    with pytest.raises(RuntimeError, match="could not create its parent run: OperationalError"):
+        sweep.published(failed)
+    with pytest.raises(RuntimeError, match=r"did not appear in .*never\.json within 0 s"):
+        sweep.published(tmp_path / "never.json", wait=0.05)
 
 
 def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
@@ -75,7 +102,7 @@ def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
 
     from mlplat.runner import sweep
 
-    master = compose_sweep("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    master = compose_sweep(*JOBLIB)
     with open_dict(master):
         master.hydra.sweep.dir = str(tmp_path)
     environ = dict(os.environ)
@@ -83,6 +110,8 @@ def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
     try:
         pool = sweep.prewarm(master)
         assert pool is not None
+        pool.start()
+        assert pool.thread is not None
         pool.thread.join(120)
         warmed = reusable_executor._executor
         assert warmed is not None and len(warmed._processes) == 2
@@ -122,8 +151,7 @@ def test_eight_parallel_trials_on_a_fresh_store_lose_and_misplace_nothing(projec
         *FAST,
         "model.params.num_leaves=7,15,31,63",
         "model.params.learning_rate=0.05,0.1",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
+        *JOBLIB,
         cwd=project,
         timeout=900,
     )
@@ -182,13 +210,43 @@ def test_optuna_sweeper_stops_launching_at_the_sweep_budget(
 
 
 @pytest.mark.slow
-def test_a_failed_trial_leaves_no_run_running(project: Path) -> None:
+@pytest.mark.parametrize(
+    ("launcher", "started"),
+    [
+        pytest.param((), {2}, id="basic"),  # runs its batch, then stops on the failure
+        # a worker creates the parent run; joblib cancels what has not started after a failure
+        pytest.param(JOBLIB, {1, 2}, id="joblib"),
+    ],
+)
+def test_a_failed_trial_leaves_no_run_running(
+    project: Path, launcher: tuple[str, ...], started: set[int]
+) -> None:
     done = mlplat(
-        *FAST, "model.params.num_leaves=7,15", "budget.max_peak_memory_mb.limit=1", cwd=project
+        *FAST,
+        "model.params.num_leaves=7,15",
+        "budget.max_peak_memory_mb.limit=1",
+        *launcher,
+        cwd=project,
     )
     assert done.returncode == 1
     assert "budget max_peak_memory_mb exceeded in stage 'validate'" in " ".join(done.stderr.split())
     parent, children, every = sweep_runs(project)
     assert parent.info.status == "FAILED"
     assert {r.info.status for r in every} == {"FAILED"}
-    assert len(children) == 2  # the basic sweeper runs its batch, then stops on the failure
+    assert len(children) in started
+
+
+@pytest.mark.slow
+def test_a_parallel_sweep_that_cannot_make_its_parent_run_says_why(project: Path) -> None:
+    under_a_file = project / "data" / "churn.csv" / "mlflow.db"
+    done = mlplat(
+        *FAST,
+        "model.params.num_leaves=7,15",
+        f"tracking.uri=sqlite:///{under_a_file}",
+        *JOBLIB,
+        cwd=project,
+    )
+    assert done.returncode == 1
+    assert "the sweep could not create its parent run" in done.stderr
+    assert not (project / "mlflow.db").exists()
+    assert not (project / "artifacts/churn_baseline/trials").exists()

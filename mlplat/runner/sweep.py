@@ -1,17 +1,22 @@
 """Hydra multirun sweeps as one MLflow parent run with one child run per trial.
 
 MLflow races on a brand-new sqlite store when parallel workers create it (or the experiment) at
-once, and a concurrent `set_experiment` can put a worker's run into the Default experiment. So the
-sweep's process creates the store, the experiment and the parent run in `on_multirun_start`,
-before any trial launches, and hands the ids to the trials in their own job config
-(`hydra.job.env_set`, which Hydra exports around each trial on whatever launcher runs it: a joblib
-worker started before the ids existed, a SLURM job, a Ray task); each trial then starts its run
-with the explicit experiment id.
+once, and a concurrent `set_experiment` can put a worker's run into the Default experiment. So
+one process creates the store, the experiment and the parent run before any trial starts its
+run, and each trial starts its run with the explicit experiment id.
 
-With the joblib launcher the worker processes are started first, while this process creates the
-store: they are forked from a fork server that imported what a trial needs once (see
-`forkserver_preload`). Otherwise each worker pays its start-up and imports (~4 s here) after the
-store is ready, which on 2 cores cost a parallel sweep most of its speed-up.
+On most launchers the sweep's own process does it in `on_multirun_start` and hands the ids to
+the trials in their own job config (`hydra.job.env_set`, which Hydra exports around each trial
+on whatever launcher runs it: a SLURM job, a Ray task, the basic launcher's loop).
+
+With the joblib launcher the worker processes are started first, forked from a fork server that
+imported what a trial needs once (see `forkserver_preload`), and the first of them creates the
+store and the parent run while this process composes the trial configs; the ids reach the
+trials (all on this machine) through a file named in their job config, which a trial waits for
+before it starts its run. The sweep's end (the comparison, the best trial's registration) runs
+in a warm worker too, so this process never imports MLflow: on 2 cores that import, the store's
+creation and Hydra's composing of every trial config would otherwise follow one another (~6 s)
+while the workers wait.
 
 Trials write their artifacts to `artifacts/<experiment>/trials/<parent run id>/<job number>/` so
 parallel trials never clobber each other, and they do not register models: at the end of the
@@ -23,8 +28,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import shutil
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,8 +48,43 @@ if TYPE_CHECKING:
 
 PARENT_ENV = "MLPLAT_SWEEP_PARENT_RUN_ID"
 EXPERIMENT_ENV = "MLPLAT_SWEEP_EXPERIMENT_ID"
+IDS_ENV = "MLPLAT_SWEEP_IDS"  # the file the ids are published in (see the module's docstring)
 STARTED_ENV = "MLPLAT_SWEEP_STARTED"
 STOPPED_ENV = "MLPLAT_SWEEP_STOPPED"
+IDS_WAIT_SECONDS = 600.0  # a fresh store on a slow database server, not a worker that died
+
+
+@dataclass(frozen=True)
+class SweepIds:
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+
+
+def _publish(path: Path, ids: SweepIds | None = None, error: str | None = None) -> None:
+    """The ids, or why there are none, for the trials waiting on `path`."""
+    from dataclasses import asdict
+
+    from mlplat.core.io import write_json
+
+    write_json(path, asdict(ids) if ids else {"error": error})
+
+
+def published(path: Path, wait: float = IDS_WAIT_SECONDS) -> SweepIds:
+    """The ids published in `path`, once they are; the process creating them may not be done."""
+    from mlplat.core.io import read_json
+
+    deadline = time.monotonic() + wait
+    while not path.is_file():
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the sweep's parent run did not appear in {path} within {wait:.0f} s"
+            )
+        time.sleep(0.02)
+    found = read_json(path)
+    if "error" in found:
+        raise RuntimeError(f"the sweep could not create its parent run: {found['error']}")
+    return SweepIds(**found)
 
 
 @dataclass(frozen=True)
@@ -65,17 +108,18 @@ def current_trial() -> Trial | None:
 
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return None
-    parent = os.environ.get(PARENT_ENV)
-    if not parent:  # Hydra turns a callback's error into a warning: refuse to run unparented
+    parent, experiment = os.environ.get(PARENT_ENV), os.environ.get(EXPERIMENT_ENV)
+    if not parent and os.environ.get(IDS_ENV):  # a joblib worker: made while it started
+        ids = published(Path(os.environ[IDS_ENV]))
+        parent, experiment = ids.parent_run_id, ids.experiment_id
+    if not parent or not experiment:  # Hydra turns a callback's error into a warning
         raise ConfigError(
             "this sweep has no MLflow parent run (see the SweepCallback warning above); "
             "conf/config.yaml must list the mlplat sweep callback",
             key="hydra.callbacks.mlplat_sweep",
         )
     hydra = HydraConfig.get()
-    return Trial(
-        parent, os.environ[EXPERIMENT_ENV], int(hydra.job.num), " ".join(hydra.overrides.task)
-    )
+    return Trial(parent, experiment, int(hydra.job.num), " ".join(hydra.overrides.task))
 
 
 @dataclass(frozen=True)
@@ -160,8 +204,8 @@ def _platform(config: DictConfig) -> PlatformConfig:
     return to_platform(body)
 
 
-def start(config: DictConfig, project: Path) -> tuple[str, str]:
-    """Store, experiment and parent run, before any trial; returns (experiment id, parent id)."""
+def _create(config: DictConfig, project: Path) -> SweepIds:
+    """The store, the experiment and the sweep's parent run (RUNNING until `finish`)."""
     from mlflow import MlflowClient
 
     from mlplat.core import provenance
@@ -178,10 +222,41 @@ def start(config: DictConfig, project: Path) -> tuple[str, str]:
         f"-{cfg.model.algorithm}-", f"-{cfg.model.algorithm}-sweep-"
     )
     parent = MlflowClient().create_run(experiment_id, run_name=name, tags=tags)
-    os.environ[PARENT_ENV], os.environ[EXPERIMENT_ENV] = parent.info.run_id, experiment_id
-    os.environ[STARTED_ENV] = str(time.time())
-    _hand_to_trials(config, {PARENT_ENV: parent.info.run_id, EXPERIMENT_ENV: experiment_id})
-    return experiment_id, parent.info.run_id
+    return SweepIds(tracking.tracking_uri(cfg, project), experiment_id, parent.info.run_id)
+
+
+def _create_and_publish(config: DictConfig, project: Path, path: Path) -> None:
+    """In a joblib worker: `_create`, then the ids for the waiting trials, or the error, which
+    they raise (raised here, it would make joblib shut down the workers the launcher uses)."""
+    try:
+        ids = _create(config, project)
+    except Exception as exc:
+        _publish(path, error=f"{type(exc).__name__}: {exc}")
+        return
+    _publish(path, ids)
+
+
+def start(config: DictConfig, project: Path) -> WarmPool | None:
+    """Before any trial: the parent run, with its ids handed to the trials.
+
+    With the joblib launcher, returns its workers, started now; the first of them creates the
+    parent run. Otherwise this process creates it before returning."""
+    path = Path(tempfile.mkdtemp(prefix="mlplat-sweep-")) / "ids.json"
+    os.environ[IDS_ENV], os.environ[STARTED_ENV] = str(path), str(time.time())
+    pool = prewarm(config)
+    if pool is not None:
+
+        def lost(exc: BaseException) -> None:  # the worker died before it could say why
+            if not path.exists():
+                _publish(path, error=f"the worker creating it failed: {exc}")
+
+        _hand_to_trials(config, {IDS_ENV: str(path)})
+        pool.start(_create_and_publish, config, project, path, on_failure=lost)
+        return pool
+    ids = _create(config, project)
+    _publish(path, ids)
+    _hand_to_trials(config, {PARENT_ENV: ids.parent_run_id, EXPERIMENT_ENV: ids.experiment_id})
+    return None
 
 
 def _hand_to_trials(config: DictConfig, env: dict[str, str]) -> None:
@@ -263,7 +338,31 @@ class WarmPool:
     `Parallel` arguments its launcher uses, so `run` reaches the same warm workers."""
 
     options: dict[str, Any]
-    thread: threading.Thread
+    workers: int
+    thread: threading.Thread | None = None
+
+    def start(
+        self,
+        first: Callable[..., Any] | None = None,
+        *args: Any,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Start the workers now, on a thread; `first(*args)`, if given, is the first task
+        they run (before any trial the launcher sends later); `on_failure` hears its error."""
+        from joblib import Parallel, delayed
+
+        tasks = [delayed(first)(*args)] if first else []
+        tasks += [delayed(_warm)() for _ in range(self.workers - len(tasks))]
+
+        def start() -> None:
+            try:
+                Parallel(**self.options)(tasks)
+            except BaseException as exc:  # the launcher starts (or reports on) its workers
+                if on_failure:
+                    on_failure(exc)
+
+        self.thread = threading.Thread(target=start, name="mlplat-sweep-prewarm", daemon=True)
+        self.thread.start()
 
     def run(self, function: Any, *args: Any) -> Any:
         """`function(*args)` in one of the workers; its error is raised here."""
@@ -274,14 +373,14 @@ class WarmPool:
 
 
 def prewarm(config: DictConfig) -> WarmPool | None:
-    """Start the joblib launcher's workers now, on a thread, with the exact arguments its
-    `Parallel` will use (joblib reuses a running executor only when they match), forked from a
-    fork server that has imported what trials need."""
+    """The joblib launcher's workers, to be started with `WarmPool.start` with the exact
+    arguments its `Parallel` will use (joblib reuses a running executor only when they match),
+    forked from a fork server that imports what trials need."""
     launcher = config.hydra.launcher
     if not str(launcher.get("_target_", "")).endswith(".JoblibLauncher"):
         return None
     from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
-    from joblib import Parallel, delayed, effective_n_jobs
+    from joblib import effective_n_jobs
     from omegaconf import OmegaConf
 
     options: dict[str, Any] = OmegaConf.to_container(launcher, resolve=True)  # type: ignore[assignment]
@@ -290,15 +389,7 @@ def prewarm(config: DictConfig) -> WarmPool | None:
     process_joblib_cfg(options)
     workers = effective_n_jobs(options["n_jobs"])
     _fork_workers_from_a_warm_server(workers)
-
-    def start() -> None:
-        # Only a head start: the launcher starts (or reports on) its workers itself.
-        with contextlib.suppress(Exception):
-            Parallel(**options)(delayed(_warm)() for _ in range(workers))
-
-    thread = threading.Thread(target=start, name="mlplat-sweep-prewarm", daemon=True)
-    thread.start()
-    return WarmPool(options, thread)
+    return WarmPool(options, workers)
 
 
 def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_run_id: str) -> str:
@@ -310,7 +401,6 @@ def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_ru
     from mlplat.core import provenance
     from mlplat.runner import gating, tracking
 
-    mlflow.set_tracking_uri(tracking.tracking_uri(cfg, project))  # a worker may have run no trial
     paths = Trial(parent_run_id, "", best.number, "").paths(cfg, project)
     name = provenance.model_name(cfg)
     tags = mlflow.MlflowClient().get_run(best.run_id).data.tags
@@ -334,39 +424,58 @@ def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_ru
 def finish(
     config: DictConfig, project: Path, metric: str, direction: str, pool: WarmPool | None = None
 ) -> dict[str, Any]:
-    """Summarize the trials on the parent run, register the best, end the parent run.
-
-    With a `pool` (joblib) the best trial is registered in one of its workers, which have what
-    registration needs imported and warm: this process then needs MLflow only (importing the
-    rest here cost a parallel sweep ~3 s of CPU beside its trials, or as long at the end)."""
-    from mlflow import MlflowClient
-
-    parent_run_id, experiment_id = os.environ.pop(PARENT_ENV), os.environ.pop(EXPERIMENT_ENV)
+    """Summarize the trials on the parent run, register the best, end the parent run; in one
+    of the `pool`'s warm workers when there is one (joblib)."""
+    path = Path(os.environ.pop(IDS_ENV))
+    ids = published(path)
+    shutil.rmtree(path.parent, ignore_errors=True)
     started = float(os.environ.pop(STARTED_ENV, time.time()))
-    cfg, client = _platform(config), MlflowClient()
-    rows = trial_rows(experiment_id, parent_run_id)
+    stopped = os.environ.pop(STOPPED_ENV, None)
+    for name in (PARENT_ENV, EXPERIMENT_ENV):  # the basic launcher sets them in this process
+        os.environ.pop(name, None)
+    args = (config, project, metric, direction, ids, time.time() - started, stopped)
+    return pool.run(_summarize, *args) if pool else _summarize(*args)
+
+
+def _summarize(
+    config: DictConfig,
+    project: Path,
+    metric: str,
+    direction: str,
+    ids: SweepIds,
+    seconds: float,
+    stopped: str | None,
+) -> dict[str, Any]:
+    import mlflow
+
+    mlflow.set_tracking_uri(ids.tracking_uri)  # a worker may have run no trial
+    cfg, client = _platform(config), mlflow.MlflowClient()
+    parent_run_id = ids.parent_run_id
+    rows = trial_rows(ids.experiment_id, parent_run_id)
     best = best_trial(rows, metric, direction)
     table = comparison(rows, metric)
     totals = {
         "sweep.trials": len(rows),
         "sweep.failed": sum(r.status != "FINISHED" for r in rows),
-        "sweep.wall_seconds": time.time() - started,
+        "sweep.wall_seconds": seconds,
         "cost.total.money": sum(row["money"] or 0.0 for row in table),
         "cost.total.cpu_seconds": sum(row["cpu_seconds"] or 0.0 for row in table),
     }
     summary: dict[str, Any] = {
         "parent_run_id": parent_run_id,
-        "experiment_id": experiment_id,
+        "experiment_id": ids.experiment_id,
         "metric": metric,
         "direction": direction,
         "currency": cfg.budget.currency,
         "totals": totals,
-        "stopped": os.environ.pop(STOPPED_ENV, None),
+        "stopped": stopped,
         "trials": table,
         "best": None,
     }
     for key, value in totals.items():
         client.log_metric(parent_run_id, key, float(value))
+    if stopped:
+        client.set_tag(parent_run_id, "mlplat.sweep_stopped", stopped)
     if best is not None:
         summary["best"] = {
             "trial": best.number,
@@ -378,10 +487,7 @@ def finish(
         client.set_tag(parent_run_id, "mlplat.best_run_id", best.run_id)
         client.set_tag(parent_run_id, "mlplat.best_overrides", best.overrides)
         if cfg.registry.register:
-            register = (cfg, project, best, parent_run_id)
-            summary["best"]["model_version"] = (
-                pool.run(_register_best, *register) if pool else _register_best(*register)
-            )
+            summary["best"]["model_version"] = _register_best(cfg, project, best, parent_run_id)
     client.log_dict(parent_run_id, summary, "sweep/summary.json")
     client.set_terminated(parent_run_id, "FINISHED" if best is not None else "FAILED")
     return summary
@@ -389,26 +495,28 @@ def finish(
 
 def abandon() -> None:
     """A sweep that died (a trial failed, Ctrl-C): end the parent run FAILED, never RUNNING."""
-    parent_run_id = os.environ.pop(PARENT_ENV, None)
-    for name in (EXPERIMENT_ENV, STARTED_ENV, STOPPED_ENV):
+    path = os.environ.pop(IDS_ENV, None)
+    for name in (PARENT_ENV, EXPERIMENT_ENV, STARTED_ENV, STOPPED_ENV):
         os.environ.pop(name, None)
-    if not parent_run_id:
+    if not path:
         return
+    try:  # a worker may still be creating it: a bad override fails before it is done
+        ids = published(Path(path))
+    except RuntimeError:  # none was made
+        return
+    finally:
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
     from mlflow import MlflowClient
 
-    client = MlflowClient()
-    if client.get_run(parent_run_id).info.status == "RUNNING":
-        client.set_terminated(parent_run_id, "FAILED")
+    client = MlflowClient(ids.tracking_uri)
+    if client.get_run(ids.parent_run_id).info.status == "RUNNING":
+        client.set_terminated(ids.parent_run_id, "FAILED")
 
 
 def note_stop(reason: str) -> None:
-    """The sweeper stopped launching trials: say so on the parent run and in the summary."""
-    from mlflow import MlflowClient
-
+    """The sweeper stopped launching trials: `finish` says so on the parent run and in the
+    summary."""
     os.environ[STOPPED_ENV] = reason
-    parent_run_id = os.environ.get(PARENT_ENV)
-    if parent_run_id:
-        MlflowClient().set_tag(parent_run_id, "mlplat.sweep_stopped", reason)
 
 
 def platform_config(config: DictConfig) -> PlatformConfig:

@@ -24,9 +24,7 @@ class SweepCallback(Callback):
         return {**self.__dict__, "pool": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # parallel workers start up while the store and parent run are made
-        self.pool = sweep.prewarm(config)
-        sweep.start(config, Path.cwd())
+        self.pool = sweep.start(config, Path.cwd())
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         summary = sweep.finish(config, Path.cwd(), self.metric, self.direction, self.pool)
