@@ -44,12 +44,12 @@ def register(root: Path, bundle: Path, alias: str) -> str:
     """Register a bundle the way `mlplat run` does (models-from-code pyfunc, no pickle)."""
     import mlflow
 
-    from mlplat.runner.tracking import register_bundle
+    from mlplat.runner import tracking
 
     client(root)
     mlflow.set_experiment("churn_baseline")
     with mlflow.start_run():
-        return register_bundle(bundle, MODEL, {}, alias=alias)
+        return tracking.register(tracking.log_bundle(bundle), MODEL, {}, alias=alias)
 
 
 def register_tampered(root: Path) -> str:

@@ -177,6 +177,15 @@ def test_eight_parallel_trials_on_a_fresh_store_lose_and_misplace_nothing(projec
     assert len(trial_dirs) == 8 and all((d / "cost.json").is_file() for d in trial_dirs)
     [version] = client(project).search_model_versions("name='telco-churn-lgbm'")
     assert version.run_id == best.info.run_id
+    # logged after the trial's metrics, yet a model of the trial's run like a single run's
+    from mlflow.entities import LoggedModelStatus
+
+    model = client(project).get_logged_model(version.source.removeprefix("models:/"))
+    assert model.source_run_id == best.info.run_id and model.status == LoggedModelStatus.READY
+    outputs = client(project).get_run(best.info.run_id).outputs.model_outputs
+    assert [o.model_id for o in outputs] == [model.model_id]
+    local = Path(model.artifact_location.removeprefix("file://"))
+    assert (local / "MLmodel").is_file() and (local / "artifacts/bundle/MANIFEST.json").is_file()
     assert "best trial" in done.stderr
 
 

@@ -17,7 +17,7 @@ from mlplat.core.io import read_json
 from mlplat.image.errors import ImageError
 
 MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
-BUNDLE_ARTIFACT = Path("artifacts") / "bundle"  # where register_bundle logs it in the model
+BUNDLE_ARTIFACT = Path("artifacts") / "bundle"  # where tracking.log_bundle logs it
 TAG_PREFIX = "mlplat.image"
 
 

@@ -403,16 +403,17 @@ def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_ru
 
     paths = Trial(parent_run_id, "", best.number, "").paths(cfg, project)
     name = provenance.model_name(cfg)
-    tags = mlflow.MlflowClient().get_run(best.run_id).data.tags
+    run = mlflow.MlflowClient().get_run(best.run_id)
+    model_uri = tracking.log_bundle_after(run, paths["bundle"])
     with mlflow.start_run(run_id=best.run_id):
         verdict = gating.judge(cfg, paths, name)
-        version = tracking.register_bundle(
-            paths["bundle"],
+        version = tracking.register(
+            model_uri,
             name,
             {
                 "run_id": best.run_id,
                 "sweep_parent_run_id": parent_run_id,
-                "config_hash": tags.get("mlplat.config_hash", provenance.config_hash(cfg)),
+                "config_hash": run.data.tags.get("mlplat.config_hash", provenance.config_hash(cfg)),
                 "git_sha": provenance.git_state(project)["git_sha"],
                 **gating.version_tags(verdict),
             },

@@ -13,6 +13,7 @@ from mlplat.core import provenance
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
+    from mlflow.entities import Run
 
     from mlplat.core.config import PlatformConfig
 
@@ -120,8 +121,9 @@ def log_metrics(values: dict[str, float], prefix: str = "") -> None:
     )
 
 
-def log_bundle(bundle_dir: Path) -> str:
-    """Log the bundle as a models-from-code pyfunc (no pickle) on the active run; its URI.
+def log_bundle(bundle_dir: Path, model_id: str | None = None) -> str:
+    """Log the bundle as a models-from-code pyfunc (no pickle) on the active run (or as the
+    logged model `model_id`); its URI.
 
     Logged before the run's metrics: MLflow links every metric the run already has to a model
     it logs, one query per metric (a second for the ~450 of a run with segments)."""
@@ -141,10 +143,26 @@ def log_bundle(bundle_dir: Path) -> str:
             python_model=str(PYFUNC_FILE),
             artifacts={"bundle": str(bundle_dir)},
             pip_requirements=[f"mlplat=={mlplat.__version__}", "lightgbm", "pandas", "numpy"],
+            model_id=model_id,
         )
     finally:
         pyfunc_log.setLevel(level)
     return str(info.model_uri)
+
+
+def log_bundle_after(run: Run, bundle_dir: Path) -> str:
+    """Log the bundle as a model of `run`, which has logged its metrics already (a sweep's best
+    trial); its URI. Outside any active run, so MLflow does not link each metric to the model
+    (see `log_bundle`); the model still names the run as its source and is one of its outputs."""
+    import mlflow
+    from mlflow.entities import LoggedModelOutput
+
+    model = mlflow.initialize_logged_model(
+        name="model", source_run_id=run.info.run_id, experiment_id=run.info.experiment_id
+    )
+    uri = log_bundle(bundle_dir, model.model_id)
+    mlflow.MlflowClient().log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 0)])
+    return uri
 
 
 def register(model_uri: str, name: str, tags: dict[str, str], alias: str = "challenger") -> str:
@@ -155,10 +173,3 @@ def register(model_uri: str, name: str, tags: dict[str, str], alias: str = "chal
     version = str(mlflow.register_model(model_uri, name, tags=tags).version)
     MlflowClient().set_registered_model_alias(name, alias, version)
     return version
-
-
-def register_bundle(
-    bundle_dir: Path, name: str, tags: dict[str, str], alias: str = "challenger"
-) -> str:
-    """Log the bundle on the active run and register it: the two steps above, back to back."""
-    return register(log_bundle(bundle_dir), name, tags, alias)

@@ -18,7 +18,7 @@ from mlplat.core.bundle import MANIFEST, BundleError
 from mlplat.core.io import sha256_file
 
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
-BUNDLE_IN_MODEL = ("artifacts", "bundle")  # where register_bundle logs the bundle in the model
+BUNDLE_IN_MODEL = ("artifacts", "bundle")  # where tracking.log_bundle logs the bundle
 
 
 @dataclass(frozen=True)

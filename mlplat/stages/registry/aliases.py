@@ -145,7 +145,7 @@ def tag_version(client: MlflowClient, name: str, version: str, tags: dict[str, s
 
 
 def download_bundle(name: str, version: str, dest: Path) -> Path:
-    """The registered version's bundle, as logged by `register_bundle`, under `dest`."""
+    """The registered version's bundle, as logged by `tracking.log_bundle`, under `dest`."""
     import mlflow
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
