@@ -140,6 +140,25 @@ def test_a_budget_breach_in_the_child_stops_the_stages(tmp_path: Path) -> None:
     assert not (tmp_path / "artifacts" / "log.txt").exists()  # `second` never started
 
 
+def over_training_time(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
+    raise BudgetExceededError("training ran over", key="budget.max_train_seconds.limit")
+
+
+@pytest.mark.parametrize("separate", [True, False], ids=["child", "in-process"])
+def test_a_budget_breached_inside_a_stage_is_recorded(tmp_path: Path, separate: bool) -> None:
+    """max_train_seconds fails inside the train stage; in process is how a sweep's trials run."""
+    stages = (_stage(over_training_time), _stage(second))
+    with (
+        pytest.raises(BudgetExceededError, match="training ran over"),
+        worker.StageWorker(
+            PlatformConfig(), _paths(tmp_path), stages, separate_process=separate
+        ) as running,
+    ):
+        list(running.finished())
+    assert running.cost.exceeded == {"max_train_seconds": "fail"}
+    assert not (tmp_path / "artifacts" / "log.txt").exists()  # `second` never started
+
+
 def test_a_failure_in_the_parent_stops_the_child(tmp_path: Path) -> None:
     started = time.perf_counter()
     with (

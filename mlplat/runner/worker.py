@@ -211,6 +211,9 @@ class StageWorker:
                 for stage in self.stages:
                     run_stage(stage, self.cfg, self.paths, self.cost)
                     yield stage.name
+            except BaseException as exc:  # as the child does: a budget breach is recorded
+                self.cost.note_failure(exc)
+                raise
             finally:
                 dataio.forget()
             return
