@@ -137,6 +137,59 @@ def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
     assert sweep.prewarm(compose_sweep()) is None  # the basic launcher: nothing to start
 
 
+@pytest.mark.parametrize(
+    ("args", "workers"),
+    [
+        pytest.param(["+experiment=churn_baseline"], None, id="basic"),
+        pytest.param(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], 2, id="joblib"),
+        pytest.param(["hydra/launcher=parallel"], 2, id="preset"),  # its n_jobs: 2
+        pytest.param(["hydra/launcher=parallel", "hydra.launcher.n_jobs=1"], 1, id="override"),
+        pytest.param(["hydra/launcher=slurm"], None, id="slurm"),
+        pytest.param(["hydra/launcher=nosuch"], None, id="unknown"),
+    ],
+)
+def test_the_command_line_tells_how_many_joblib_workers_to_start_early(
+    args: list[str], workers: int | None
+) -> None:
+    from mlplat.runner import sweep
+
+    assert sweep._joblib_workers(REPO, ["-m", *args]) == workers
+
+
+def test_a_fork_server_started_early_serves_the_sweep_unless_its_limits_are_wrong() -> None:
+    """`mlplat run -m ... hydra/launcher=joblib` starts the fork server as the command line is
+    read; the launcher Hydra composes keeps it, or replaces it if it needs other thread limits."""
+    from multiprocessing import forkserver
+
+    from joblib.externals.loky.backend.context import set_start_method
+
+    from mlplat.runner import sweep
+
+    environ = dict(os.environ)
+    try:
+        for name in [n for n in os.environ if n.endswith("_NUM_THREADS")]:
+            del os.environ[name]  # joblib's limits then follow the cores
+        sweep.prestart(REPO, ["-m", *JOBLIB])
+        early = forkserver._forkserver._forkserver_pid
+        assert early is not None
+        assert sweep._SERVING["OMP_NUM_THREADS"] == str(max((os.cpu_count() or 1) // 2, 1))
+        assert "OMP_NUM_THREADS" not in os.environ  # the server's, not this process's (yet)
+        sweep._fork_workers_from_a_warm_server(2)  # what the composed launcher asks: kept
+        assert forkserver._forkserver._forkserver_pid == early
+        assert os.environ["OMP_NUM_THREADS"] == sweep._SERVING["OMP_NUM_THREADS"]
+        if (os.cpu_count() or 1) > 1:
+            os.environ.pop("OMP_NUM_THREADS")
+            sweep._fork_workers_from_a_warm_server(1)  # one worker gets every core: replaced
+            assert forkserver._forkserver._forkserver_pid is None
+            assert os.environ["OMP_NUM_THREADS"] == str(os.cpu_count())
+    finally:
+        forkserver._forkserver._stop()
+        sweep._SERVING.clear()
+        set_start_method(None, force=True)
+        os.environ.clear()
+        os.environ.update(environ)
+
+
 def worker_state() -> tuple[bool, str | None, bool]:
     import gc
     import sys

@@ -73,6 +73,8 @@ def run_command(project: Path, args: list[str], console: Console) -> None:
 
     if not {"-m", "--multirun"} & set(args):  # a sweep's trials run their stages in process
         worker.prestart()
+    else:
+        sweep.prestart(project, args)
     try:
         hydra_main(project, args, _run_job(project), prog="mlplat run")
     finally:
