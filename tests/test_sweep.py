@@ -299,14 +299,19 @@ def test_a_failed_trial_leaves_no_run_running(
 
 
 @pytest.mark.slow
-def test_a_parallel_sweep_that_cannot_make_its_parent_run_says_why(project: Path) -> None:
+@pytest.mark.parametrize("launcher", [(), JOBLIB], ids=["basic", "joblib"])
+def test_a_sweep_that_cannot_make_its_parent_run_says_why(
+    project: Path, launcher: tuple[str, ...]
+) -> None:
+    """At once: neither a trial nor the sweep's cleanup waits for a parent run never made."""
     under_a_file = project / "data" / "churn.csv" / "mlflow.db"
     done = mlplat(
         *FAST,
         "model.params.num_leaves=7,15",
         f"tracking.uri=sqlite:///{under_a_file}",
-        *JOBLIB,
+        *launcher,
         cwd=project,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "the sweep could not create its parent run" in done.stderr

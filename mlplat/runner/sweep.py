@@ -253,7 +253,11 @@ def start(config: DictConfig, project: Path) -> WarmPool | None:
         _hand_to_trials(config, {IDS_ENV: str(path)})
         pool.start(_create_and_publish, config, project, path, on_failure=lost)
         return pool
-    ids = _create(config, project)
+    try:
+        ids = _create(config, project)
+    except Exception as exc:  # Hydra makes this a warning: the trials and `abandon` read it
+        _publish(path, error=f"{type(exc).__name__}: {exc}")
+        raise
     _publish(path, ids)
     _hand_to_trials(config, {PARENT_ENV: ids.parent_run_id, EXPERIMENT_ENV: ids.experiment_id})
     return None
