@@ -91,6 +91,25 @@ def test_joblib_trials_wait_for_the_ids_a_worker_publishes(tmp_path: Path) -> No
         sweep.published(tmp_path / "never.json", wait=0.05)
 
 
+def test_a_sweep_whose_end_fails_leaves_its_parent_run_failed(
+    hydra_conf: None, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlplat.runner import sweep
+
+    master = compose_sweep()
+    assert sweep.start(master, project) is None  # the basic launcher: made here, now
+
+    def gone(*args: object) -> None:
+        raise OSError("the tracking store went away")
+
+    monkeypatch.setattr(sweep, "trial_rows", gone)
+    with pytest.raises(OSError, match="went away"):
+        sweep.finish(master, project, "auc", "maximize")
+    parent, children, _ = sweep_runs(project)
+    assert parent.info.status == "FAILED" and not children
+    assert sweep.IDS_ENV not in os.environ  # nothing left for `abandon` to wait on
+
+
 def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
     hydra_conf: None, tmp_path: Path
 ) -> None:

@@ -492,7 +492,11 @@ def finish(
     for name in (PARENT_ENV, EXPERIMENT_ENV):  # the basic launcher sets them in this process
         os.environ.pop(name, None)
     args = (config, project, metric, direction, ids, time.time() - started, stopped)
-    return pool.run(_summarize, *args) if pool else _summarize(*args)
+    try:
+        return pool.run(_summarize, *args) if pool else _summarize(*args)
+    except BaseException:
+        _end_failed(ids)
+        raise
 
 
 def _summarize(
@@ -564,6 +568,11 @@ def abandon() -> None:
         return
     finally:
         shutil.rmtree(Path(path).parent, ignore_errors=True)
+    _end_failed(ids)
+
+
+def _end_failed(ids: SweepIds) -> None:
+    """The parent run FAILED if it is still RUNNING: never left RUNNING."""
     from mlflow import MlflowClient
 
     client = MlflowClient(ids.tracking_uri)
