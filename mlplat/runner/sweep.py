@@ -225,15 +225,23 @@ def _create(config: DictConfig, project: Path) -> SweepIds:
     return SweepIds(tracking.tracking_uri(cfg, project), experiment_id, parent.info.run_id)
 
 
-def _create_and_publish(config: DictConfig, project: Path, path: Path) -> None:
-    """In a joblib worker: `_create`, then the ids for the waiting trials, or the error, which
-    they raise (raised here, it would make joblib shut down the workers the launcher uses)."""
+def _create_and_publish(config: DictConfig, project: Path, path: Path) -> SweepIds:
+    """`_create`, then the ids in `path` for the trials (and `abandon`) that wait on it; or the
+    error, there first, then raised."""
     try:
         ids = _create(config, project)
     except Exception as exc:
         _publish(path, error=f"{type(exc).__name__}: {exc}")
-        return
+        raise
     _publish(path, ids)
+    return ids
+
+
+def _create_in_worker(config: DictConfig, project: Path, path: Path) -> None:
+    """`_create_and_publish` in a joblib worker: its error reaches the trials through `path`
+    only (raised here, it would make joblib shut down the workers the launcher uses)."""
+    with contextlib.suppress(Exception):
+        _create_and_publish(config, project, path)
 
 
 def start(config: DictConfig, project: Path) -> WarmPool | None:
@@ -251,14 +259,9 @@ def start(config: DictConfig, project: Path) -> WarmPool | None:
                 _publish(path, error=f"the worker creating it failed: {exc}")
 
         _hand_to_trials(config, {IDS_ENV: str(path)})
-        pool.start(_create_and_publish, config, project, path, on_failure=lost)
+        pool.start(_create_in_worker, config, project, path, on_failure=lost)
         return pool
-    try:
-        ids = _create(config, project)
-    except Exception as exc:  # Hydra makes this a warning: the trials and `abandon` read it
-        _publish(path, error=f"{type(exc).__name__}: {exc}")
-        raise
-    _publish(path, ids)
+    ids = _create_and_publish(config, project, path)  # Hydra makes its error a warning
     _hand_to_trials(config, {PARENT_ENV: ids.parent_run_id, EXPERIMENT_ENV: ids.experiment_id})
     return None
 
