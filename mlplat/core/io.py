@@ -46,6 +46,32 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def copy_if_absent(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> bool:
+    """Copy `source` to `target` unless `target` exists, even if made by another process meanwhile.
+
+    The copy is complete before it appears (a link from a temp file, which unlike a rename never
+    replaces a file); True if this call made `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.link(tmp, target)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+
+
+def cache_dir(name: str) -> Path:
+    """`<base>/mlplat/<name>`, the base $MLPLAT_CACHE_DIR, else $XDG_CACHE_HOME, else ~/.cache."""
+    base = os.environ.get("MLPLAT_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base or Path.home() / ".cache") / "mlplat" / name
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

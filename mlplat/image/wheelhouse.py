@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.parser
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from mlplat.core.io import atomic_dir
+from mlplat.core.io import atomic_dir, cache_dir
 from mlplat.image.errors import ImageError
 from mlplat.image.strip import strip_wheels
 
@@ -87,15 +86,10 @@ def requirements(wheel: Path) -> list[str]:
     return sorted(chosen.values())
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("MLPLAT_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base or Path.home() / ".cache") / "mlplat" / "wheelhouse"
-
-
 def dependency_wheels(reqs: list[str], dest: Path) -> None:
     """Wheels for `reqs` and their dependencies, cached per requirement set and platform."""
     key = hashlib.sha256("\n".join([sysconfig.get_platform(), sys.version[:4], *reqs]).encode())
-    cached = _cache_dir() / key.hexdigest()[:16]
+    cached = cache_dir("wheelhouse") / key.hexdigest()[:16]
     if not cached.is_dir():
         with atomic_dir(cached) as tmp:
             _pip("wheel", "--prefer-binary", "--wheel-dir", str(tmp), *reqs)

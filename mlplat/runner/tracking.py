@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import provenance
+from mlplat.core.io import atomic_path, cache_dir, copy_if_absent
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
 
     from mlplat.core.config import PlatformConfig
 
+_log = logging.getLogger(__name__)
 PYFUNC_FILE = Path(__file__).resolve().parent.parent / "core" / "bundle_pyfunc.py"
 
 
@@ -50,6 +54,7 @@ def connect(cfg: PlatformConfig, project: Path) -> str:
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(cfg, project)
+    seed_sqlite_store(uri)
     mlflow.set_tracking_uri(uri)
     name = experiment_name(cfg)
     existing = mlflow.get_experiment_by_name(name)
@@ -62,6 +67,46 @@ def connect(cfg: PlatformConfig, project: Path) -> str:
         if found is None:
             raise
         return str(found.experiment_id)
+
+
+def seed_sqlite_store(uri: str) -> None:
+    """A sqlite store that does not exist yet starts as a copy of an empty one.
+
+    MLflow builds a new sqlite store by running every schema migration it has (1-1.5 s here, on
+    each fresh project and each sweep on a fresh store); the empty store is built that way once
+    per MLflow version, in mlplat's cache. It holds no experiment: MLflow adds its Default
+    experiment as it opens the copy, with the artifact location it would have given it anyway.
+    An existing store is never touched; if the cache cannot be used, MLflow builds the store.
+    """
+    path = _sqlite_path(uri)
+    if path is None or path.exists():
+        return
+    try:
+        copy_if_absent(_empty_store(), path)
+    except (OSError, sqlite3.Error) as err:
+        _log.debug("no empty store copied to %s (%s); MLflow builds it", path, err)
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The file of a `sqlite:///` URI (relative or absolute), None for other stores or memory."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    name = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(name) if name and name != ":memory:" else None
+
+
+def _empty_store() -> Path:
+    """This MLflow version's empty sqlite store, built once (atomically) in mlplat's cache."""
+    import mlflow
+
+    empty = cache_dir("mlflow") / f"empty-store-{mlflow.__version__}.db"
+    if empty.exists():
+        return empty
+    with atomic_path(empty) as building:
+        mlflow.MlflowClient(f"sqlite:///{building}").search_experiments(max_results=1)
+        with closing(sqlite3.connect(building)) as db, db:
+            db.execute("DELETE FROM experiments")  # the Default experiment, made for this path
+    return empty
 
 
 def flat_params(tree: Any, prefix: str = "") -> dict[str, str]:
