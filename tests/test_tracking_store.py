@@ -33,6 +33,9 @@ def test_a_fresh_store_is_copied_and_behaves_as_one_mlflow_builds(
     monkeypatch.chdir(tmp_path)
     built = empty.stat().st_mtime_ns
     tracking.seed_sqlite_store(f"sqlite:///{tmp_path / 'sub' / 'second.db'}")
+    assert not (tmp_path / "sub").exists()  # as with MLflow, the directory must exist
+    (tmp_path / "sub").mkdir()
+    tracking.seed_sqlite_store(f"sqlite:///{tmp_path / 'sub' / 'second.db'}")
     assert empty.stat().st_mtime_ns == built  # built once, then only copied
 
     by_mlflow = _experiments(f"sqlite:///{tmp_path / 'own.db'}")

@@ -76,10 +76,11 @@ def seed_sqlite_store(uri: str) -> None:
     each fresh project and each sweep on a fresh store); the empty store is built that way once
     per MLflow version, in mlplat's cache. It holds no experiment: MLflow adds its Default
     experiment as it opens the copy, with the artifact location it would have given it anyway.
-    An existing store is never touched; if the cache cannot be used, MLflow builds the store.
+    An existing store is never touched, nor a missing directory made; if the cache cannot be used,
+    MLflow builds the store.
     """
     path = _sqlite_path(uri)
-    if path is None or path.exists():
+    if path is None or path.exists() or not path.parent.is_dir():  # MLflow says what is missing
         return
     try:
         copy_if_absent(_empty_store(), path)
