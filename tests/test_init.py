@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,55 @@ def test_refuses_a_non_empty_directory_and_data_without_target(tmp_path: Path) -
     done = mlplat("init", "new", "--data", "d.csv", cwd=tmp_path, check=False)
     assert done.returncode == 2 and "--target" in done.stderr
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.slow
+def test_a_new_regression_project_sweeps_by_its_primary_metric(tmp_path: Path) -> None:
+    """`mlplat run -m` works in a project `mlplat init` made: trials ranked by rmse, lowest best;
+    the optuna sweeper minimizes it too."""
+    import numpy as np
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    rng = np.random.default_rng(7)
+    homes = pd.DataFrame(
+        {
+            "sqm": rng.uniform(20, 200, 3000).round(1),
+            "rooms": rng.integers(1, 7, 3000),
+            "city": rng.choice(["north", "south", "east"], 3000),
+        }
+    )
+    homes["price"] = homes.sqm * 3 + homes.rooms * 10 + rng.normal(0, 20, 3000)
+    homes.to_csv(tmp_path / "homes.csv", index=False)
+    mlplat(
+        "init", "homes", "--data", str(tmp_path / "homes.csv"), "--target", "price", cwd=tmp_path
+    )
+    root = tmp_path / "homes"
+    fast = ["run", "-m", "+experiment=baseline", "model.num_boost_round=30"]
+    mlplat(*fast, "model.params.num_leaves=3,31", cwd=root)
+    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    [parent] = [r for r in runs if r.data.tags.get("mlplat.sweep") == "parent"]
+    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    best = min(trials, key=lambda r: r.data.metrics["rmse"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["mlplat.best_run_id"] == best.info.run_id
+    assert parent.data.metrics["best.rmse"] == best.data.metrics["rmse"]
+    [version] = client.search_model_versions()
+    assert version.run_id == best.info.run_id
+
+    done = mlplat(
+        *fast,
+        "hydra/sweeper=mlplat_optuna",
+        "hydra.sweeper.n_trials=2",
+        "model.params.num_leaves=choice(3,31)",
+        "registry.register=false",
+        cwd=root,
+    )
+    found = re.search(r"mlplat_optuna: best rmse=([\d.]+)", done.stdout + done.stderr)
+    assert found, done.stdout[-2000:]
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    [newest] = [r for r in runs if r.data.tags.get("mlplat.sweep") == "parent"][:1]
+    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == newest.info.run_id]
+    assert len(trials) == 2
+    assert float(found.group(1)) == pytest.approx(min(r.data.metrics["rmse"] for r in trials), 1e-3)

@@ -336,3 +336,49 @@ def test_a_sweep_that_cannot_make_its_parent_run_says_why(
     assert "the sweep could not create its parent run" in done.stderr
     assert not (project / "mlflow.db").exists()
     assert not (project / "artifacts/churn_baseline/trials").exists()
+
+
+@pytest.mark.parametrize(
+    ("task", "metric", "direction", "expected"),
+    [
+        ("binary", None, None, ("auc", "maximize")),
+        ("multiclass", None, None, ("log_loss", "minimize")),
+        ("regression", None, None, ("rmse", "minimize")),
+        ("regression", "r2", None, ("r2", "maximize")),
+        ("binary", "brier", None, ("brier", "minimize")),
+        ("binary", "auc", "minimize", ("auc", "minimize")),  # declared: kept
+    ],
+)
+def test_the_sweep_objective_defaults_to_the_task_primary_metric(
+    task: str, metric: str | None, direction: str | None, expected: tuple[str, str]
+) -> None:
+    from mlplat.runner import sweep
+
+    assert sweep.objective(task, metric, direction) == expected
+
+
+def test_a_bad_sweep_direction_names_its_key(project: Path) -> None:
+    done = mlplat(
+        *FAST, "model.params.num_leaves=7", "hydra.callbacks.mlplat_sweep.direction=up", cwd=project
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert (
+        "error: [key 'hydra.callbacks.mlplat_sweep.direction'] must be maximize or minimize, "
+        "not 'up'" in done.stderr
+    )
+    assert not (project / "mlflow.db").exists()  # refused before any run
+
+
+@pytest.mark.slow
+def test_a_misnamed_sweep_metric_fails_the_sweep_and_registers_nothing(project: Path) -> None:
+    done = mlplat(
+        *FAST, "model.params.num_leaves=7", "hydra.callbacks.mlplat_sweep.metric=acu", cwd=project
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    line = " ".join(done.stderr.split())
+    assert "error: [key 'hydra.callbacks.mlplat_sweep.metric'] no finished trial logged" in line
+    assert "the trials' metrics: accuracy, auc, brier" in line
+    parent, children, _ = sweep_runs(project)
+    assert parent.info.status == "FAILED"
+    assert [c.info.status for c in children] == ["FINISHED"]
+    assert client(project).search_registered_models() == []

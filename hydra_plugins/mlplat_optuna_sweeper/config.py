@@ -10,8 +10,10 @@ from hydra.core.config_store import ConfigStore
 @dataclass
 class MlplatOptunaSweeperConf:
     _target_: str = "hydra_plugins.mlplat_optuna_sweeper.mlplat_optuna_sweeper.MlplatOptunaSweeper"
-    metric: str = "auc"  # a key of the run's overall metrics (artifacts/.../metrics.json)
-    direction: str = "maximize"  # maximize | minimize
+    # a key of the run's overall metrics (artifacts/.../metrics.json); None: the task's primary
+    # metric (auc, log_loss, rmse)
+    metric: str | None = None
+    direction: str | None = None  # maximize | minimize; None: the way the metric improves
     n_trials: int = 8
     n_jobs: int | None = None  # trials per batch; None: hydra.launcher.n_jobs, else 1
     seed: int | None = 42

@@ -53,20 +53,31 @@ def distribution(override: Override) -> Any:
 
 
 def trial_value(ret: JobReturn, metric: str) -> tuple[float | None, float]:
-    """(the metric, or None for a failed trial; the trial's money) from a job's RunResult."""
+    """(the metric, or None for a failed trial; the trial's money) from a job's RunResult.
+
+    A trial that finished without the metric means the metric is misnamed: every trial would
+    lack it, so the sweep stops there."""
+    from mlplat.core.errors import ConfigError
+
     if ret.status != JobStatus.COMPLETED:
         return None, 0.0
     result = ret.return_value
     money = float(getattr(result, "cost", {}).get("total", {}).get("money", 0.0))
     metrics = getattr(result, "metrics", {})
-    return (float(metrics[metric]) if metric in metrics else None), money
+    if metric not in metrics:
+        raise ConfigError(
+            f"the trial finished without a metric {metric!r}; its metrics: "
+            + ", ".join(sorted(metrics)),
+            key="hydra.sweeper.metric",
+        )
+    return float(metrics[metric]), money
 
 
 class MlplatOptunaSweeper(Sweeper):
     def __init__(
         self,
-        metric: str = "auc",
-        direction: str = "maximize",
+        metric: str | None = None,
+        direction: str | None = None,
         n_trials: int = 8,
         n_jobs: int | None = None,
         seed: int | None = 42,
@@ -74,11 +85,11 @@ class MlplatOptunaSweeper(Sweeper):
         study_name: str | None = None,
         params: dict[str, str] | None = None,
     ) -> None:
-        if direction not in ("maximize", "minimize"):
-            raise ValueError(
-                f"hydra.sweeper.direction must be maximize or minimize, not {direction!r}"
-            )
-        self.metric, self.direction = metric, direction
+        from mlplat.runner.sweep import check_direction
+
+        check_direction(direction, "hydra.sweeper.direction")
+        self.declared = (metric, direction)  # None: the task's primary metric, its direction
+        self.metric = self.direction = ""  # resolved in setup, from the composed config
         self.n_trials, self.n_jobs, self.seed = n_trials, n_jobs, seed
         self.storage, self.study_name = storage, study_name
         self.params = dict(params or {})
@@ -88,7 +99,10 @@ class MlplatOptunaSweeper(Sweeper):
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
+        from mlplat.runner.sweep import objective
+
         self.config, self.hydra_context = config, hydra_context
+        self.metric, self.direction = objective(config.model.task, *self.declared)
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
         )

@@ -48,5 +48,7 @@ def describe(exc: BaseException) -> tuple[int, str]:
     if module.startswith("yaml"):
         return USAGE, _yaml_line(exc)  # type: ignore[arg-type]
     if module.startswith("hydra"):
+        if isinstance(exc.__cause__, MlplatError):  # raised in a class Hydra instantiated
+            return describe(exc.__cause__)
         return USAGE, _hydra_line(exc)  # type: ignore[arg-type]
     return 1, f"{type(exc).__name__}: {exc}"

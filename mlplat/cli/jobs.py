@@ -79,3 +79,4 @@ def run_command(project: Path, args: list[str], console: Console) -> None:
         hydra_main(project, args, _run_job(project), prog="mlplat run")
     finally:
         sweep.abandon()  # a sweep that stopped on an error leaves no parent run RUNNING
+    sweep.raise_end_failure()

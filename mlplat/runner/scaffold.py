@@ -11,12 +11,13 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from mlplat.stages.evaluate.metrics import PRIMARY
+
 if TYPE_CHECKING:
     import pandas as pd
 
 MAX_CATEGORIES = 20
 EXPERIMENT = "baseline"
-PRIMARY = {"binary": "auc", "multiclass": "log_loss", "regression": "rmse"}
 OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
 
 

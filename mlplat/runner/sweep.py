@@ -52,6 +52,9 @@ IDS_ENV = "MLPLAT_SWEEP_IDS"  # the file the ids are published in (see the modul
 STARTED_ENV = "MLPLAT_SWEEP_STARTED"
 STOPPED_ENV = "MLPLAT_SWEEP_STOPPED"
 IDS_WAIT_SECONDS = 600.0  # a fresh store on a slow database server, not a worker that died
+# Hydra turns a callback's error into a warning; the sweep's end keeps it here for the command
+# to exit with it (`raise_end_failure`).
+_end_failure: list[BaseException] = []
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,20 @@ def trial_rows(experiment_id: str, parent_run_id: str) -> list[TrialRow]:
         max_results=10000,
     )
     return sorted((TrialRow.of(r) for r in runs), key=lambda row: row.number)
+
+
+def check_direction(direction: str | None, key: str) -> None:
+    if direction not in (None, "maximize", "minimize"):
+        raise ConfigError(f"must be maximize or minimize, not {direction!r}", key=key)
+
+
+def objective(task: str, metric: str | None, direction: str | None) -> tuple[str, str]:
+    """The metric a sweep ranks its trials by and its direction: as declared, else the task's
+    primary metric (auc, log_loss, rmse), and the way that metric improves."""
+    from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER, PRIMARY
+
+    chosen = metric or PRIMARY[task]
+    return chosen, direction or ("minimize" if chosen in LOWER_IS_BETTER else "maximize")
 
 
 def best_trial(rows: list[TrialRow], metric: str, direction: str) -> TrialRow | None:
@@ -554,8 +571,32 @@ def _summarize(
         if cfg.registry.register:
             summary["best"]["model_version"] = _register_best(cfg, project, best, parent_run_id)
     client.log_dict(parent_run_id, summary, "sweep/summary.json")
+    finished = [r for r in rows if r.status == "FINISHED"]
+    if best is None and finished:  # every trial ran, none logged the metric: it is misnamed
+        summary["logged_metrics"] = sorted(k for k in finished[0].metrics if "." not in k)
     client.set_terminated(parent_run_id, "FINISHED" if best is not None else "FAILED")
     return summary
+
+
+def check_best(summary: dict[str, Any], key: str) -> None:
+    """A sweep whose finished trials never logged its metric fails, naming the metrics they did."""
+    if "logged_metrics" in summary:
+        raise ConfigError(
+            f"no finished trial logged the metric {summary['metric']!r}: no best trial, nothing "
+            f"registered, the parent run is FAILED; the trials' metrics: "
+            + ", ".join(summary["logged_metrics"]),
+            key=key,
+        )
+
+
+def note_end_failure(exc: BaseException) -> None:
+    _end_failure.append(exc)
+
+
+def raise_end_failure() -> None:
+    """The sweep's end failed (summary, registration, metric): the command fails with it."""
+    if _end_failure:
+        raise _end_failure.pop()
 
 
 def abandon() -> None:

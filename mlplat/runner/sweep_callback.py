@@ -14,7 +14,10 @@ from mlplat.runner import sweep
 class SweepCallback(Callback):
     """Parent run before the first trial; comparison, best trial and total cost after the last."""
 
-    def __init__(self, metric: str = "auc", direction: str = "maximize") -> None:
+    def __init__(self, metric: str | None = None, direction: str | None = None) -> None:
+        """`metric`: what trials are ranked by (None: the task's primary metric); `direction`:
+        maximize or minimize (None: the way that metric improves)."""
+        sweep.check_direction(direction, "hydra.callbacks.mlplat_sweep.direction")
         self.metric, self.direction = metric, direction
         self.pool: sweep.WarmPool | None = None
 
@@ -27,8 +30,14 @@ class SweepCallback(Callback):
         self.pool = sweep.start(config, Path.cwd())
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        summary = sweep.finish(config, Path.cwd(), self.metric, self.direction, self.pool)
-        print_summary(summary)
+        try:
+            metric, direction = sweep.objective(config.model.task, self.metric, self.direction)
+            summary = sweep.finish(config, Path.cwd(), metric, direction, self.pool)
+            print_summary(summary)
+            sweep.check_best(summary, "hydra.callbacks.mlplat_sweep.metric")
+        except Exception as exc:
+            sweep.note_end_failure(exc)  # Hydra only warns; `mlplat run` exits with it
+            raise
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
