@@ -141,8 +141,8 @@ def test_refuses_a_non_empty_directory_and_data_without_target(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_a_new_regression_project_sweeps_by_its_primary_metric(tmp_path: Path) -> None:
-    """`mlplat run -m` works in a project `mlplat init` made: trials ranked by rmse, lowest best;
-    the optuna sweeper minimizes it too."""
+    """`mlplat run -m` works in a project `mlplat init` made, with the parallel preset mlplat
+    ships: trials ranked by rmse, lowest best; the optuna sweeper minimizes it too."""
     import numpy as np
     import pandas as pd
     from mlflow import MlflowClient
@@ -162,7 +162,7 @@ def test_a_new_regression_project_sweeps_by_its_primary_metric(tmp_path: Path) -
     )
     root = tmp_path / "homes"
     fast = ["run", "-m", "+experiment=baseline", "model.num_boost_round=30"]
-    mlplat(*fast, "model.params.num_leaves=3,31", cwd=root)
+    mlplat(*fast, "model.params.num_leaves=3,31", "hydra/launcher=parallel", cwd=root)
     client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     [parent] = [r for r in runs if r.data.tags.get("mlplat.sweep") == "parent"]

@@ -175,6 +175,17 @@ def test_the_command_line_tells_how_many_joblib_workers_to_start_early(
     assert sweep._joblib_workers(REPO, ["-m", *args]) == workers
 
 
+def test_a_project_launcher_preset_wins_over_the_one_mlplat_ships(tmp_path: Path) -> None:
+    from mlplat.runner import sweep
+
+    mine = tmp_path / "conf" / "hydra" / "launcher" / "parallel.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("defaults:\n  - joblib\nn_jobs: 1\n")
+    assert sweep._joblib_workers(tmp_path, ["-m", "hydra/launcher=parallel"]) == 1
+    mine.write_text("defaults:\n  - basic\n")
+    assert sweep._joblib_workers(tmp_path, ["-m", "hydra/launcher=parallel"]) is None
+
+
 def test_a_fork_server_started_early_serves_the_sweep_unless_its_limits_are_wrong() -> None:
     """`mlplat run -m ... hydra/launcher=joblib` starts the fork server as the command line is
     read; the launcher Hydra composes keeps it, or replaces it if it needs other thread limits."""

@@ -376,17 +376,28 @@ def _fork_workers_from_a_warm_server(workers: int, start_now: bool = False) -> N
     _SERVING.update(env)
 
 
+def _launcher_preset(project: Path, name: str) -> Path | None:
+    """The file `hydra/launcher=<name>` composes: the project's, else the one mlplat ships."""
+    from mlplat import hydra_presets
+
+    for conf in (project / "conf", Path(hydra_presets.__file__).parent):
+        preset = conf / "hydra" / "launcher" / f"{name}.yaml"
+        if preset.is_file():
+            return preset
+    return None
+
+
 def _joblib_workers(project: Path, args: list[str]) -> int | None:
     """How many workers the command line's joblib launcher will have, read from the command
-    line and the project's launcher preset (None: not a joblib launcher there)."""
+    line and the launcher preset (None: not a joblib launcher there)."""
     import yaml
 
     overrides = dict(a.removeprefix("override ").split("=", 1) for a in args if "=" in a)
     name = overrides.get("hydra/launcher")
     if name is None:
         return None
-    preset = project / "conf" / "hydra" / "launcher" / f"{name}.yaml"
-    body = yaml.safe_load(preset.read_text()) if preset.is_file() else None
+    preset = _launcher_preset(project, name)
+    body = yaml.safe_load(preset.read_text()) if preset else None
     body = body if isinstance(body, dict) else {}
     if name != "joblib" and "joblib" not in (body.get("defaults") or []):
         return None
