@@ -607,7 +607,9 @@ def note_end_failure(exc: BaseException) -> None:
 def raise_end_failure() -> None:
     """The sweep's end failed (summary, registration, metric): the command fails with it."""
     if _end_failure:
-        raise _end_failure.pop()
+        failure = _end_failure[-1]
+        _end_failure.clear()
+        raise failure
 
 
 def abandon() -> None:
