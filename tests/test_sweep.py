@@ -393,3 +393,22 @@ def test_a_misnamed_sweep_metric_fails_the_sweep_and_registers_nothing(project: 
     assert parent.info.status == "FAILED"
     assert [c.info.status for c in children] == ["FINISHED"]
     assert client(project).search_registered_models() == []
+
+
+@pytest.mark.slow
+def test_a_misnamed_optuna_metric_stops_the_search_naming_its_key(project: Path) -> None:
+    done = mlplat(
+        *FAST,
+        "hydra/sweeper=mlplat_optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.metric=acu",
+        "model.params.num_leaves=choice(7,15)",
+        "registry.register=false",
+        cwd=project,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    line = " ".join(done.stderr.split())
+    assert "error: [key 'hydra.sweeper.metric'] the trial finished without a metric 'acu'" in line
+    parent, children, _ = sweep_runs(project)
+    assert parent.info.status == "FAILED"
+    assert [c.info.status for c in children] == ["FINISHED"]  # stopped after the first trial
