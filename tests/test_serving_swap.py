@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +52,14 @@ def register(root: Path, bundle: Path, alias: str) -> str:
 
 
 def register_tampered(root: Path) -> str:
-    """Version 3: a bundle whose model file no longer matches its manifest."""
-    broken = root / "broken_bundle"
-    shutil.copytree(bundle_dir(root), broken)
-    with (broken / "model.txt").open("a") as handle:
+    """Version 3: registered, then its model file changed in the artifact store (no longer the
+    sha256 its manifest lists)."""
+    version = register(root, bundle_dir(root), "tampered")
+    model_id = client(root).get_model_version(MODEL, version).source.removeprefix("models:/")
+    stored = client(root).get_logged_model(model_id).artifact_location.removeprefix("file://")
+    with (Path(stored) / "artifacts" / "bundle" / "model.txt").open("a") as handle:
         handle.write("\n")
-    return register(root, broken, "tampered")
+    return version
 
 
 def test_swap_under_load_then_refuse_a_bad_version(root: Path, tmp_path: Path) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlplat
+from mlplat.core.bundle import copy_bundle
 from mlplat.core.io import atomic_dir
 from mlplat.image.dockerfile import LABEL_PREFIX, ImageSpec, render
+from mlplat.image.errors import ImageError
 from mlplat.image.source import ModelSource
 from mlplat.image.wheelhouse import write_wheelhouse
 
@@ -57,7 +58,9 @@ def write_context(
 ) -> BuildContext:
     spec = ImageSpec(base=base, labels=labels(source, base), workers=workers)
     with atomic_dir(dest) as tmp:
-        shutil.copytree(source.bundle_dir, tmp / "bundle")
+        # exactly the listed files, checked again: what the image serves is what was verified
+        if copy_bundle(source.bundle_dir, tmp / "bundle") != source.bundle_sha256:
+            raise ImageError("the bundle changed after it was checked", file=str(source.bundle_dir))
         reqs = write_wheelhouse(tmp / "wheels", tmp / "app")
         (tmp / "Dockerfile").write_text(render(spec), encoding="utf-8")
         (tmp / ".dockerignore").write_text(DOCKERIGNORE, encoding="utf-8")

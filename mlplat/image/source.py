@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplat.core.bundle import verify
+from mlplat.core.bundle import verify, verify_registered
 from mlplat.core.errors import RegistryError
 from mlplat.core.io import read_json
 from mlplat.image.errors import ImageError
@@ -92,7 +92,7 @@ def from_registry(uri: str, tracking_uri: str, workdir: Path) -> ModelSource:
         raise RegistryError(
             f"models:/{name}/{number} has no mlplat bundle (no {BUNDLE_ARTIFACT})", key="--model"
         )
-    digest = verify(bundle_dir)
+    digest = verify_registered(bundle_dir, name, number, version.tags)  # type: ignore[attr-defined]
     return ModelSource(bundle_dir, digest, _metadata(bundle_dir), uri, name, number, run_id)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import provenance
+from mlplat.core.bundle import MANIFEST_TAG, copy_bundle
 from mlplat.core.io import atomic_path, cache_dir, copy_if_absent
 
 if TYPE_CHECKING:
@@ -171,9 +172,14 @@ def log_bundle(bundle_dir: Path, model_id: str | None = None) -> str:
     """Log the bundle as a models-from-code pyfunc (no pickle) on the active run (or as the
     logged model `model_id`); its URI.
 
+    What is logged is a verified copy of exactly the listed files, under the name `bundle`
+    that every download looks for (MLflow names an artifact directory after its source), and
+    the manifest's sha256 is tagged on the logged model for `register` to pin.
+
     Logged before the run's metrics: MLflow links every metric the run already has to a model
     it logs, one query per metric (a second for the ~450 of a run with segments)."""
     import logging
+    import tempfile
 
     import mlflow
 
@@ -183,16 +189,19 @@ def log_bundle(bundle_dir: Path, model_id: str | None = None) -> str:
     level = pyfunc_log.level
     # it warns that no signature can be inferred: none is meant (the bundle checks its inputs)
     pyfunc_log.setLevel(logging.ERROR)
-    try:
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(PYFUNC_FILE),
-            artifacts={"bundle": str(bundle_dir)},
-            pip_requirements=[f"mlplat=={mlplat.__version__}", "lightgbm", "pandas", "numpy"],
-            model_id=model_id,
-        )
-    finally:
-        pyfunc_log.setLevel(level)
+    with tempfile.TemporaryDirectory(prefix="mlplat-log-") as tmp:
+        digest = copy_bundle(bundle_dir, Path(tmp) / "bundle")
+        try:
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(PYFUNC_FILE),
+                artifacts={"bundle": str(Path(tmp) / "bundle")},
+                pip_requirements=[f"mlplat=={mlplat.__version__}", "lightgbm", "pandas", "numpy"],
+                model_id=model_id,
+            )
+        finally:
+            pyfunc_log.setLevel(level)
+    mlflow.set_logged_model_tags(info.model_id, {MANIFEST_TAG: digest})
     return str(info.model_uri)
 
 
@@ -212,10 +221,13 @@ def log_bundle_after(run: Run, bundle_dir: Path) -> str:
 
 
 def register(model_uri: str, name: str, tags: dict[str, str], alias: str = "challenger") -> str:
-    """A new version of `name` from a logged model, with its tags, and `alias` on it."""
+    """A new version of `name` from a logged model (`log_bundle`), with its tags, and `alias`
+    on it. The bundle manifest's sha256 is pinned on the version: every load checks it."""
     import mlflow
     from mlflow import MlflowClient
 
-    version = str(mlflow.register_model(model_uri, name, tags=tags).version)
+    logged = mlflow.get_logged_model(model_uri.removeprefix("models:/"))
+    pin = {MANIFEST_TAG: logged.tags[MANIFEST_TAG]}  # set by log_bundle, on every bundle
+    version = str(mlflow.register_model(model_uri, name, tags={**tags, **pin}).version)
     MlflowClient().set_registered_model_alias(name, alias, version)
     return version

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlplat.core.bundle import MANIFEST, BundleError
+from mlplat.core.bundle import MANIFEST, BundleError, verify_registered
 from mlplat.core.io import sha256_file
 
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
@@ -93,7 +93,10 @@ class RegistrySource:
             mlflow.artifacts.download_artifacts(
                 artifact_uri=f"models:/{name}/{resolved.version}", dst_path=str(target)
             )
-        return target.joinpath(*BUNDLE_IN_MODEL)
+        bundle = target.joinpath(*BUNDLE_IN_MODEL)
+        tags = self._client().get_model_version(name, resolved.version).tags
+        verify_registered(bundle, name, resolved.version, tags)  # cached or not: the pinned digest
+        return bundle
 
 
 def make_source(model: str, tracking_uri: str | None) -> Source:

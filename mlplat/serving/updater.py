@@ -12,6 +12,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from mlplat.core.bundle import BundleError
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ModelRefusedError, load_model
 from mlplat.serving.source import Source
@@ -46,6 +47,8 @@ class Updater:
             )
         except ModelRefusedError as exc:
             return self._refused(resolved.version, exc)
+        except BundleError as exc:  # the manifest, a file or the digest pinned on the version
+            return self._refused(resolved.version, ModelRefusedError("checksum", str(exc)))
         except Exception as exc:
             return self._refused(resolved.version, ModelRefusedError("fetch", str(exc)))
         self.holder.swap(model)

@@ -145,8 +145,11 @@ def tag_version(client: MlflowClient, name: str, version: str, tags: dict[str, s
 
 
 def download_bundle(name: str, version: str, dest: Path) -> Path:
-    """The registered version's bundle, as logged by `tracking.log_bundle`, under `dest`."""
+    """The registered version's bundle, as logged by `tracking.log_bundle`, under `dest`, checked
+    against the manifest digest pinned on the version."""
     import mlflow
+
+    from mlplat.core.bundle import verify_registered
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     local = mlflow.artifacts.download_artifacts(
@@ -155,4 +158,6 @@ def download_bundle(name: str, version: str, dest: Path) -> Path:
     bundle = Path(local) / "artifacts" / "bundle"
     if not bundle.is_dir():
         raise RegistryError(f"version {version} of '{name}' holds no bundle artifact")
+    tags = mlflow.MlflowClient().get_model_version(name, str(version)).tags
+    verify_registered(bundle, name, str(version), tags)
     return bundle
