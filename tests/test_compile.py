@@ -62,7 +62,7 @@ def test_rendering_is_deterministic_and_follows_the_stage_objects(two: Path) -> 
             assert rendered["cmd"] == (
                 f"mlplat stage {stage.name} --experiment {exp} --params {params_file}"
             )
-            assert rendered["params"] == [{params_file: list(stage.params)}]
+            assert rendered["params"] == [{params_file: [*stage.params, "mlplat_version"]}]
             declared = [
                 *rendered.get("outs", []),
                 *rendered.get("metrics", []),
@@ -83,6 +83,38 @@ def test_code_deps_only_inside_the_project(two: Path) -> None:
     train = next(s for s in stagemode.pipeline() if s.name == "train")
     assert compiler.code_deps(train, REPO) == ["mlplat/core", "mlplat/stages/train"]
     assert compiler.code_deps(train, two) == []  # an installed mlplat is not part of this repo
+
+
+def test_code_deps_name_the_project_sources_not_the_running_install(tmp_path: Path) -> None:
+    """A project holding mlplat's sources gets them as deps, wherever the running mlplat was
+    imported from (here: this worktree, not the project)."""
+    for package in ("mlplat/core", "mlplat/stages/train", "mlplat/runner"):
+        (tmp_path / package).mkdir(parents=True)
+        (tmp_path / package / "__init__.py").write_text("")
+    deps = {s.name: compiler.code_deps(s, tmp_path) for s in stagemode.pipeline()}
+    assert deps["train"] == ["mlplat/core", "mlplat/stages/train"]
+    assert deps["register"] == ["mlplat/core", "mlplat/runner"]
+    assert deps["validate"] == ["mlplat/core"]  # its package is not in this project
+
+
+def test_every_stage_depends_on_the_mlplat_version(two: Path) -> None:
+    import mlplat
+
+    files = render(two, ARGS)
+    for params_file in ("params.yaml", "params/churn_tiny.yaml"):
+        assert yaml.safe_load(files[params_file])["mlplat_version"] == mlplat.__version__
+    for name, stage in yaml.safe_load(files["dvc.yaml"])["stages"].items():
+        ((params_file, keys),) = stage["params"][0].items()
+        assert "mlplat_version" in keys, name
+
+
+def test_a_stage_refuses_params_of_another_mlplat_version(project: Path) -> None:
+    params = render(project, ["+experiment=churn_baseline"])["params.yaml"]
+    (project / "params.yaml").write_text(
+        params.replace("mlplat_version: ", "mlplat_version: 0.0.0+")
+    )
+    with pytest.raises(ConfigError, match=r"compiled for mlplat 0\.0\.0\+.*rerun `mlplat compile`"):
+        stagemode.load_params(project, "params.yaml", "churn_baseline")
 
 
 def dvc_compose(project: Path, out: Path, *overrides: str) -> None:

@@ -18,16 +18,18 @@ import zipfile
 from pathlib import Path
 
 
-def _digest(data: bytes) -> str:
+def wheel_digest(data: bytes) -> str:
+    """A RECORD hash: sha256, urlsafe base64 without padding, as the wheel format has it."""
     raw = hashlib.sha256(data).digest()
     return "sha256=" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _record(files: dict[str, bytes], record_name: str) -> bytes:
+def record_bytes(files: dict[str, bytes], record_name: str) -> bytes:
+    """A wheel's RECORD for `files` (name -> bytes), RECORD itself listed without a hash."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for name, data in files.items():
-        writer.writerow([name, _digest(data), len(data)])
+        writer.writerow([name, wheel_digest(data), len(data)])
     writer.writerow([record_name, "", ""])
     return out.getvalue().encode()
 
@@ -61,7 +63,7 @@ def strip_wheel(wheel: Path, strip: str) -> bool:
             subprocess.run([strip, "--strip-unneeded", str(path)], check=True, capture_output=True)
             files[name] = path.read_bytes()
     record = next(n for n in files if n.endswith(".dist-info/RECORD"))
-    files[record] = _record({n: d for n, d in files.items() if n != record}, record)
+    files[record] = record_bytes({n: d for n, d in files.items() if n != record}, record)
     with zipfile.ZipFile(wheel.with_suffix(".tmp"), "w", zipfile.ZIP_DEFLATED) as out:
         for name, data in files.items():
             out.writestr(name, data)

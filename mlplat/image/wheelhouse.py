@@ -1,8 +1,11 @@
 """The wheelhouse an image installs from: mlplat's own wheel plus the wheels of its `serve` extra.
 
-Resolved on the host with pip (which may use a package index), so the image build itself needs
-no network. The wheels must fit the image's python: the host's python minor version and
-platform must match the base image's (both are CPython 3.11 on x86-64 Linux by default).
+mlplat's wheel is the running mlplat: assembled from its installed files after a `pip install`
+(`mlplat.image.installed`), built from its source tree for an editable checkout. The rest is
+resolved on the host with pip (a package index, or only a wheelhouse of your own with
+PIP_NO_INDEX=1 and PIP_FIND_LINKS), so the image build itself needs no network. The wheels must
+fit the image's python: the host's python minor version and platform must match the base
+image's (both are CPython 3.11 on x86-64 Linux by default).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from mlplat.core.io import atomic_dir, cache_dir
 from mlplat.image.errors import ImageError
+from mlplat.image.installed import assemble_wheel, running_distribution
 from mlplat.image.strip import strip_wheels
 
 # `mlplat serve` runs through the `mlplat` console script: its entry point needs the CLI's own
@@ -35,8 +39,9 @@ def source_root() -> Path:
     root = Path(mlplat.__file__).resolve().parent.parent
     if not (root / "pyproject.toml").is_file():
         raise ImageError(
-            f"mlplat's source tree (pyproject.toml) is not at '{root}': build images "
-            "from a checkout installed with `pip install -e .`",
+            f"mlplat runs from '{root}', which is neither a pip installation of mlplat nor its "
+            "source tree (no pyproject.toml): install mlplat with pip (`pip install mlplat`, "
+            "or `pip install -e .` in a checkout)",
             file=str(root),
         )
     return root
@@ -69,6 +74,12 @@ def build_mlplat_wheel(dest: Path) -> Path:
     return next(dest.glob("mlplat-*.whl"))
 
 
+def mlplat_wheel(dest: Path) -> Path:
+    """A wheel of the running mlplat, same version and files, in `dest`."""
+    dist = running_distribution()
+    return assemble_wheel(dist, dest) if dist is not None else build_mlplat_wheel(dest)
+
+
 def requirements(wheel: Path) -> list[str]:
     """The `serve` extra plus the CLI's packages, read from the wheel's own metadata."""
     from packaging.requirements import Requirement
@@ -99,7 +110,7 @@ def dependency_wheels(reqs: list[str], dest: Path) -> None:
 
 def write_wheelhouse(wheels: Path, app: Path) -> list[str]:
     """mlplat's wheel into `app`, its serve dependencies and requirements.txt into `wheels`."""
-    wheel = build_mlplat_wheel(app)
+    wheel = mlplat_wheel(app)
     reqs = requirements(wheel)
     dependency_wheels(reqs, wheels)
     (wheels / "requirements.txt").write_text("\n".join(reqs) + "\n", encoding="utf-8")

@@ -103,6 +103,7 @@ def load_params(project: Path, params_file: str, experiment: str | None) -> Plat
             " ".join(str(exc).split("\n")[:1]), key=getattr(exc, "full_key", None), file=params_file
         ) from exc
     cfg = to_platform(merged)
+    check_version(cfg, params_file)
     if experiment and cfg.experiment_name != experiment:
         raise ConfigError(
             f"holds experiment '{cfg.experiment_name}' but this pipeline runs '{experiment}': "
@@ -112,6 +113,20 @@ def load_params(project: Path, params_file: str, experiment: str | None) -> Plat
             file=params_file,
         )
     return cfg
+
+
+def check_version(cfg: PlatformConfig, params_file: str) -> None:
+    """DVC reran this stage for the mlplat version the params file records: another one
+    running it would leave dvc.lock vouching for code that did not run."""
+    import mlplat
+
+    if cfg.mlplat_version != mlplat.__version__:
+        raise ConfigError(
+            f"was compiled for mlplat {cfg.mlplat_version}, but mlplat {mlplat.__version__} is "
+            "installed: rerun `mlplat compile` (DVC then reruns every stage)",
+            key="mlplat_version",
+            file=params_file,
+        )
 
 
 def run_stage(name: str, cfg: PlatformConfig, project: Path, console: Console) -> float:

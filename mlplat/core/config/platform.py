@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlplat import __version__
 from mlplat.core.config.contract import FeaturesConfig, SchemaConfig
 from mlplat.core.config.data import DataConfig
 from mlplat.core.config.model import ModelConfig
@@ -24,6 +25,8 @@ class PlatformConfig:
     experiment_name: str = "default"
     seed: int = 42
     artifacts_dir: str = "artifacts"
+    # the mlplat that composed this config; a stage dependency of every compiled pipeline
+    mlplat_version: str = __version__
     data: DataConfig = field(default_factory=DataConfig)
     schema: SchemaConfig = field(default_factory=SchemaConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
