@@ -128,8 +128,12 @@ def test_image_context_carries_the_running_mlplat(
             root,
         )
     )
-    for package in ("mlplat", "hydra_plugins"):
-        assert_same_tree(site / package, target / package)
+    package = files(site / "mlplat", "mlplat")
+    assert package == files(target / "mlplat", "mlplat")
+    plugins = files(target / "hydra_plugins", "hydra_plugins")  # a namespace: ours only
+    assert {name.split("/")[1] for name in plugins} == {"mlplat_schema", "mlplat_optuna_sweeper"}
+    _, mismatch, errors = filecmp.cmpfiles(site, target, [*package, *plugins], shallow=False)
+    assert not mismatch and not errors, (mismatch, errors)
     found = python(
         installed,
         "import mlplat; print(mlplat.__version__, mlplat.__file__)",
@@ -139,15 +143,6 @@ def test_image_context_carries_the_running_mlplat(
     assert found == f"{version} {target / 'mlplat' / '__init__.py'}"
 
 
-def assert_same_tree(left: Path, right: Path) -> None:
-    def files(root: Path) -> set[str]:
-        return {
-            p.relative_to(root).as_posix()
-            for p in root.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts
-        }
-
-    assert files(left) == files(right)
-    common = sorted(files(left))
-    _, mismatch, errors = filecmp.cmpfiles(left, right, common, shallow=False)
-    assert not mismatch and not errors
+def files(root: Path, prefix: str) -> list[str]:
+    found = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+    return sorted(f"{prefix}/{p.as_posix()}" for p in found if "__pycache__" not in p.parts)
