@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 
 MODEL = "models:/telco-churn-lgbm@challenger"
 NO_ANALYTICS = {"DVC_NO_ANALYTICS": "1"}
+VERSION = "import mlplat; print(mlplat.__version__)"
 
 
 def ok(installed: Installed, *args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -52,7 +53,7 @@ def test_compiled_pipeline_tracks_the_installed_mlplat_by_version(
 ) -> None:
     root, version = (
         user_project,
-        python(installed, "import mlplat; print(mlplat.__version__)", user_project),
+        python(installed, VERSION, user_project),
     )
     text = (root / "dvc.yaml").read_text(encoding="utf-8")
     assert "site-packages" not in text and str(installed.root) not in text
@@ -77,6 +78,19 @@ def test_compiled_pipeline_tracks_the_installed_mlplat_by_version(
         (root / "params.yaml").write_text(params)
 
 
+def test_an_init_project_tracks_mlplat_by_version(installed: Installed, tmp_path: Path) -> None:
+    ok(installed, "mlplat", "init", "fresh", cwd=tmp_path)
+    root, version = tmp_path / "fresh", python(installed, VERSION, tmp_path)
+    text = (root / "dvc.yaml").read_text(encoding="utf-8")
+    assert "site-packages" not in text and str(installed.root) not in text
+    assert yaml.safe_load((root / "params.yaml").read_text())["mlplat_version"] == version
+    stages = yaml.safe_load(text)["stages"]
+    assert stages and all(
+        "mlplat_version" in s["params"][0]["params.yaml"] for s in stages.values()
+    )
+    ok(installed, "mlplat", "compile", "--check", cwd=root)
+
+
 def test_compile_check_in_the_repository_with_a_non_editable_install(installed: Installed) -> None:
     """The committed dvc.yaml names the repository's sources, whichever mlplat compiles it."""
     ok(installed, "mlplat", "compile", "--check", cwd=REPO)
@@ -98,7 +112,7 @@ def test_image_context_carries_the_running_mlplat(
         cwd=root,
     )
     ctx = tmp_path / "ctx"
-    version = python(installed, "import mlplat; print(mlplat.__version__)", root)
+    version = python(installed, VERSION, root)
     (wheel,) = (ctx / "app").glob("*.whl")
     assert wheel.name == f"mlplat-{version}-py3-none-any.whl"
     dockerfile = (ctx / "Dockerfile").read_text(encoding="utf-8")
