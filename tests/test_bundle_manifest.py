@@ -252,8 +252,10 @@ def test_every_registry_load_checks_the_pinned_digest(
 
 
 COMMANDS = [
-    pytest.param(("monitor", "--current", "data/churn.csv", "--output", "mon"), id="monitor"),
-    pytest.param(("image", "build", "--context-only", "ctx"), id="image-build"),
+    pytest.param(
+        ("monitor", "--current", "data/churn.csv", "--output", "mon-rehashed"), id="monitor"
+    ),
+    pytest.param(("image", "build", "--context-only", "ctx-rehashed"), id="image-build"),
     pytest.param(("profile", "--data", "data/churn.csv", "--seconds", "0.05"), id="profile"),
 ]
 
@@ -269,7 +271,8 @@ def test_commands_refuse_a_rehashed_version_naming_it(
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"models:/{MODEL_NAME}/{registered.rehashed}" in done.stderr
     assert "not the one registered" in done.stderr and "Traceback" not in done.stderr
-    assert not (trained.root / "ctx").exists() and not (trained.root / "mon").exists()
+    assert not (trained.root / "ctx-rehashed").exists()
+    assert not (trained.root / "mon-rehashed").exists()
 
 
 # --- the image context: exactly the listed files ---
@@ -322,6 +325,7 @@ def test_registration_logs_only_a_verified_bundle(
     bundle = make_bundle(tmp_path)
     (bundle / "shadow").symlink_to(secret(tmp_path))
     mlflow.set_tracking_uri(tracking_uri(tmp_path))
+    mlflow.set_experiment("manifest")
     with mlflow.start_run(), pytest.raises(BundleError, match="'shadow' is a symbolic link"):
         tracking.log_bundle(bundle)
     stored = [p for p in (tmp_path / "mlruns").rglob("*") if p.is_file()]
