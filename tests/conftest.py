@@ -12,6 +12,8 @@ from typing import NoReturn
 
 import pytest
 
+from tests.installed_support import Installed, build_installed
+
 REPO = Path(__file__).resolve().parent.parent
 MLPLAT = [sys.executable, "-m", "mlplat.cli.main"]
 SMALL_ROWS = 4000
@@ -62,3 +64,9 @@ def in_ci() -> bool:
 
 def tracking_uri(root: Path) -> str:
     return f"sqlite:///{root / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """mlplat[serve] pip-installed from a wheel of this checkout into a fresh venv (slow: once)."""
+    return build_installed(tmp_path_factory.mktemp("installed"))
