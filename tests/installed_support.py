@@ -4,6 +4,7 @@ fresh virtual environment outside the repository. Built once per test session.""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -59,18 +60,21 @@ def _pip(python: Path, *args: str) -> None:
         pytest.fail(f"pip {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
+def _source(base: Path) -> Path:
+    """The files a release is built from, copied out: building in the checkout would leave a
+    `build/` directory whose stale modules a later wheel could pick up."""
+    src = base / "src"
+    for name in ("mlplat", "hydra_plugins"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    return src
+
+
 def build_installed(base: Path) -> Installed:
     """Wheel from the checkout (no editable install anywhere), then `pip install` into a venv."""
     dist = base / "dist"
-    _pip(
-        Path(sys.executable),
-        "wheel",
-        "--no-deps",
-        "-q",
-        "-w",
-        str(dist),
-        str(REPO),
-    )
+    _pip(Path(sys.executable), "wheel", "--no-deps", "-q", "-w", str(dist), str(_source(base)))
     (wheel,) = dist.glob("mlplat-*.whl")
     root = base / "venv"
     venv.create(root, with_pip=True)

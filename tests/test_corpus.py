@@ -1,0 +1,264 @@
+"""A user's own project, from `mlplat init` to served predictions, on data sets we never wrote.
+
+Each case goes through a pip-installed (not editable) mlplat in a fresh venv, in a project made
+by `mlplat init`: init -> run -> a second run (gates against the champion) -> `dvc repro` ->
+serve and score real rows -> monitor an unshifted and a shifted copy -> a small sweep ->
+`mlplat image build --context-only`. Every command's output is read at 80 columns without a TTY,
+and no identifier may be cut.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.corpus_data import CASES, Case
+from tests.installed_support import Installed
+
+pytestmark = pytest.mark.slow
+NARROW = {"COLUMNS": "80", "TERM": "dumb"}
+
+
+def _cmd(installed: Installed, root: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+    done = installed.run(*args, cwd=root, env=NARROW)
+    text = done.stdout + done.stderr
+    assert done.returncode in ok, f"{' '.join(args)} exited {done.returncode}:\n{text[-4000:]}"
+    assert "Traceback" not in text, text[-4000:]
+    assert "…" not in text, f"an identifier was cut by `{' '.join(args)}`:\n{text}"
+    return text
+
+
+def _init(installed: Installed, case: Case, tmp_path: Path) -> Path:
+    data = tmp_path / f"{case.name}.csv"
+    case.frame.to_csv(data, index=False)
+    _cmd(
+        installed,
+        tmp_path,
+        "mlplat",
+        "init",
+        case.name,
+        "--data",
+        str(data),
+        "--target",
+        case.target,
+    )
+    return tmp_path / case.name
+
+
+def _conf(root: Path, group: str) -> dict[str, Any]:
+    (path,) = (root / "conf" / group).glob("*.yaml")
+    return yaml.safe_load(path.read_text())
+
+
+def _declared(root: Path, case: Case) -> None:
+    """What init inferred: task, positive class, split, baselines and gates."""
+    data, model, gates = _conf(root, "data"), _conf(root, "model"), _conf(root, "gates")
+    assert model["task"] == case.task
+    if case.task == "binary":
+        assert str(data["positive_class"]) == case.positive_class
+    if case.date_column:
+        assert data["timestamp_column"] == case.date_column
+        assert data["split"]["strategy"] == "time"
+    assert gates, "init declared no gates"
+
+
+def _metrics(root: Path) -> dict[str, Any]:
+    return json.loads((root / "artifacts/baseline/evaluate/metrics.json").read_text())
+
+
+def _evaluated(root: Path, case: Case) -> None:
+    metrics = _metrics(root)
+    assert metrics["task"] == case.task
+    assert metrics["primary_metric"] == case.primary
+    assert {"constant", "linear"} <= set(metrics["baselines"])
+    assert {"constant", "linear"} <= set(metrics["lift"])
+    segments = json.loads((root / "artifacts/baseline/evaluate/segments.json").read_text())
+    assert segments["segments"], "no default segments were evaluated"
+
+
+def _model_uri(root: Path) -> str:
+    registry = _conf(root, "registry")
+    data, model = _conf(root, "data"), _conf(root, "model")
+    from mlplat.runner.scaffold import snake
+
+    name = registry["name_template"].format(
+        domain=registry["domain"], target=snake(data["target"]), algorithm=model["algorithm"]
+    )
+    return f"models:/{name}@challenger"
+
+
+@contextmanager
+def _server(installed: Installed, root: Path, model: str) -> Iterator[str]:
+    from mlplat.image.smoke import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(installed.bin / "mlplat"), "serve", "--model", model, "--port", str(port)],
+        cwd=root,
+        env=installed.env(NARROW),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                with urllib.request.urlopen(f"{url}/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except (OSError, urllib.error.HTTPError):
+                time.sleep(0.3)
+        else:
+            pytest.fail("the server never became ready")
+        yield url
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+        assert "Traceback" not in out, out[-4000:]
+
+
+def _post(url: str, frame: pd.DataFrame) -> tuple[int, str]:
+    body = {
+        "dataframe_split": {
+            "columns": [str(c) for c in frame.columns],
+            "data": [[None if _missing(v) else v for v in row] for row in frame.itertuples(False)],
+        }
+    }
+    request = urllib.request.Request(
+        f"{url}/invocations",
+        data=json.dumps(body, default=_plain).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _rows(root: Path, case: Case) -> dict[str, tuple[pd.DataFrame, bool]]:
+    """Real rows and their variants: name -> (rows, must be accepted with 2xx)."""
+    features = case.frame.drop(columns=[case.target]).head(20)
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    text = [c for c in features.columns if c not in numeric and c != case.date_column]
+    rows: dict[str, tuple[pd.DataFrame, bool]] = {
+        "valid": (features, True),
+        "with the target column": (case.frame.head(5), True),
+    }
+    if numeric:
+        beyond = features.head(3).copy()
+        beyond[numeric[0]] = case.frame[numeric[0]].max() * 2 + 1
+        rows["beyond the training range"] = (beyond, True)
+    missing = features.head(3).copy()
+    missing[missing.columns[0]] = None
+    nullable = _conf(root, "schema")["columns"][str(features.columns[0])].get("nullable", False)
+    rows["with a missing value"] = (missing, bool(nullable))
+    if text:
+        unseen = features.head(3).copy()
+        unseen[text[0]] = "never_seen_in_training"
+        rows["with an unseen category"] = (unseen, False)
+    if case.date_column:
+        later = features.head(3).copy()
+        later[case.date_column] = "2031-06-01"
+        rows["next year's dates"] = (later, True)
+    broken = features.head(2).copy()
+    broken[broken.columns[-1]] = "not a number" if numeric else 12345
+    rows["a value of the wrong type"] = (broken, False)
+    return rows
+
+
+def _scored(url: str, root: Path, case: Case) -> None:
+    for what, (frame, accepted) in _rows(root, case).items():
+        status, body = _post(url, frame)
+        assert status < 500, f"{what}: HTTP {status} {body}"
+        if accepted:
+            assert 200 <= status < 300, f"{what}: HTTP {status} {body}"
+            predictions = json.loads(body)["predictions"]
+            assert len(predictions) == len(frame), what
+
+
+def _shifted(case: Case) -> pd.DataFrame:
+    frame = case.frame.copy()
+    numeric = [
+        c for c in frame.columns if c != case.target and pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    for column in numeric:
+        frame[column] = frame[column] + 5 * (frame[column].std() or 1.0) + 1
+    return frame
+
+
+def _monitored(installed: Installed, root: Path, case: Case, model: str) -> None:
+    same, moved = root / "same.csv", root / "moved.csv"
+    case.frame.sample(frac=1.0, random_state=3).to_csv(same, index=False)
+    _shifted(case).to_csv(moved, index=False)
+    _cmd(installed, root, "mlplat", "monitor", "--model", model, "--current", str(same))
+    text = _cmd(
+        installed, root, "mlplat", "monitor", "--model", model, "--current", str(moved), ok=(1,)
+    )
+    assert "breach" in text.lower()
+
+
+@pytest.mark.parametrize("make", [pytest.param(f, id=f.__name__) for f in CASES])
+def test_own_project_end_to_end(
+    make: Callable[[], Case], installed: Installed, tmp_path: Path
+) -> None:
+    case = make()
+    root = _init(installed, case, tmp_path)
+    _declared(root, case)
+    first = _cmd(installed, root, "mlplat", "run", "+experiment=baseline", ok=(0, 1))
+    _evaluated(root, case)
+    model = _model_uri(root)
+    second = _cmd(
+        installed, root, "mlplat", "run", "+experiment=baseline", "model.params.seed=7", ok=(0, 1)
+    )
+    assert "champion" in second
+    _cmd(installed, root, "dvc", "repro", ok=(0, 1) if "gate" in first else (0,))
+    with _server(installed, root, model) as url:
+        _scored(url, root, case)
+    _monitored(installed, root, case, model)
+    _cmd(
+        installed,
+        root,
+        "mlplat",
+        "run",
+        "+experiment=baseline",
+        "-m",
+        "model.params.num_leaves=7,15",
+        ok=(0, 1),
+    )
+    context = root / "image-context"
+    _cmd(
+        installed,
+        root,
+        "mlplat",
+        "image",
+        "build",
+        "--model",
+        model,
+        "--context-only",
+        str(context),
+    )
+    assert (context / "Dockerfile").is_file()
