@@ -96,7 +96,10 @@ def categorical_drift(
     categories = list(profile["frequencies"])
     reference = np.asarray(list(profile["frequencies"].values()), dtype="float64")
     counts = binned.counts
-    n = int(counts.sum()) + binned.nulls
+    # Rows with no category: nulls, and unseen values (NaN in older specs, the `unknown` bucket's
+    # code, one past the last category, in newer ones).
+    codeless = binned.nulls + binned.above_max
+    n = int(counts.sum()) + codeless
     unseen = max(0, present - int(counts.sum()))
     statistic, p = stats.chi2(reference, counts)
     checks = [
@@ -114,7 +117,7 @@ def categorical_drift(
             "skew",
             "null_rate",
             name,
-            abs((binned.nulls - unseen) / n - profile["null_rate"]) if n else 0.0,
+            abs((codeless - unseen) / n - profile["null_rate"]) if n else 0.0,
             limit(cfg, name, "max_null_rate_delta"),
         ),
         above(
