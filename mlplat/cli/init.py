@@ -167,7 +167,7 @@ def _sections(summary: Summary) -> list[tuple[str, list[str]]]:
     return [
         ("names mapped (schema and serving keep yours)", _arrows(summary.mapped)),
         ("left out of the features", [f"{c}: {why}" for c, why in summary.left_out.items()]),
-        (f"segments below min_support ({summary.min_support} holdout rows): reported", thin),
+        (f"segments below min_support ({summary.min_support} holdout rows), not measured", thin),
         ("warnings", summary.warnings),
     ]
 
