@@ -120,6 +120,23 @@ def test_unseen_policy_decides_in_validation_and_serving(policy: str, valid: boo
         assert bad.value.status == 422 and bad.value.column == "plan"
 
 
+@pytest.mark.parametrize(
+    ("policy", "rate"),
+    [pytest.param("reject", 0.5, id="reject"), pytest.param("unknown", 0.0, id="unknown")],
+)
+def test_monitor_counts_a_new_value_as_a_schema_break_only_when_rejected(
+    policy: str, rate: float
+) -> None:
+    """Under `unknown` a new value is not a broken row; the drift checks count it as unseen."""
+    from mlplat.core.config.ops import MonitoringConfig
+    from mlplat.stages.monitor.invariants import schema_checks
+
+    column = {"dtype": "str", "isin": ["basic", "pro"], "unseen": policy}
+    schema = {"input_columns": ["plan"], "columns": {"plan": column}}
+    found = schema_checks(pd.DataFrame({"plan": ["basic", "gold"]}), schema, MonitoringConfig())
+    assert found.value == rate
+
+
 def test_a_misspelt_unseen_policy_names_its_key() -> None:
     schema = typed_schema({"columns": {"plan": {"isin": ["a"], "unseen": "drop"}}})
     with pytest.raises(ConfigError, match="unseen policy 'drop'") as bad:
