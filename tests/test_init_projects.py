@@ -175,7 +175,12 @@ def test_init_on_public_data_runs_and_takes_next_years_rows(
     schema = yaml.safe_load(next((root / "conf/schema").glob("*.yaml")).read_text())
     assert not any("le" in c or "between" in c for c in schema["columns"].values())
     done = mlplat("run", "+experiment=baseline", cwd=root)
-    assert done.returncode == 0, done.stderr[-3000:]
+    judged = root / "artifacts/baseline/gates.json"  # written by the last stage
+    assert judged.is_file(), done.stderr[-3000:]
+    # the run went through; a version its gates refuse (e.g. a leak the linear baseline exploits
+    # better) may make it exit 1, nothing else may
+    passed = json.loads(judged.read_text())["passed"]
+    assert done.returncode == 0 or (done.returncode == 1 and not passed), done.stderr[-3000:]
     rows = later_rows(case.frame, case.target)
     rows.to_csv(root / "later.csv", index=False)
     checked = mlplat("validate", "--data", "later.csv", cwd=root)
