@@ -1,8 +1,9 @@
 """`mlplat init DIR [--data FILE --target COLUMN] [--json]`: scaffold a project, say what was
 inferred.
 
-The project is made whole in a hidden sibling directory (files, compiled pipeline, then git and
-DVC) and moved into place only when everything succeeded: a failure leaves nothing behind.
+The project is made whole in a hidden staging directory (files, compiled pipeline, then git and
+DVC) beside it, or inside it when it exists empty, and moved into place only when everything
+succeeded: a failure leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -95,9 +96,9 @@ def _build(work: Path, name: str, data: Path | None, target: str | None) -> Summ
 
 
 def _publish(work: Path, root: Path) -> None:
-    """Move the finished project into place: `root` is missing or an empty directory (which may
-    be the shell's current directory, so it is filled, not replaced)."""
-    if not root.exists():
+    """Move the finished project into place: the staging directory becomes `root`, or, staged
+    inside an existing empty `root` (perhaps the shell's current directory), its entries move up."""
+    if work.parent != root:
         os.rename(work, root)
         return
     for entry in work.iterdir():
@@ -120,7 +121,8 @@ def make_project(directory: Path, data: Path | None, target: str | None) -> Summ
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise ConfigError(f"'{directory}' exists and is not empty", file=str(directory))
     parents = _made_parents(root.parent)
-    work = Path(tempfile.mkdtemp(prefix=f".{root.name}.mlplat-init-", dir=root.parent))
+    stage_in = root if root.exists() else root.parent
+    work = Path(tempfile.mkdtemp(prefix=f".{root.name}.mlplat-init-", dir=stage_in))
     try:
         summary = _build(work, snake(root.name), data, target)
         _publish(work, root)
