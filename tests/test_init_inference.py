@@ -275,6 +275,7 @@ def test_default_segments_and_gates(made: scaffold.Draft) -> None:
     gates = made.groups["gates"]
     assert gates["min_lift"] == {"constant": 0.0, "linear": 0.0}
     assert gates["champion_metric"] == "auc"
+    assert gates["segment_min_support"] == made.groups["segments"]["min_support"]
 
 
 def test_thin_segments_are_reported_with_their_holdout_rows() -> None:

@@ -114,11 +114,13 @@ def _model(task: str) -> dict[str, Any]:
 
 def _gates(task: str) -> dict[str, Any]:
     """Beat both baselines (so the better one) on the primary metric, and do not regress
-    significantly against the champion. Absolute floors are the user's to set."""
+    significantly against the champion; every measured segment is gated. Absolute floors are
+    the user's to set."""
     return {
         "name": "default",
         "floors": {},
         "segment_floors": {},
+        "segment_min_support": default_segments.MIN_SUPPORT,
         "champion_metric": PRIMARY[task],
         "min_lift": dict.fromkeys(BASELINES, 0.0),
         "lift_metric": None,
