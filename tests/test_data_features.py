@@ -72,7 +72,9 @@ def test_unseen_values_behave_the_same_in_batch_and_alone(
     for i in range(3):
         np.testing.assert_array_equal(transform(spec, odd.iloc[[i]]), batch[[i]])
     names = [f["name"] for f in spec["features"]]
-    assert np.isnan(batch[1, names.index("region")])  # unseen category -> missing
+    region = next(f for f in spec["features"] if f["name"] == "region")
+    unknown = len(region["categories"])  # unseen category -> the unknown bucket, not missing
+    assert batch[1, names.index("region")] == unknown
     assert batch[1, names.index("plan_frequency")] == 0.0  # unseen -> never seen in training
     assert np.isnan(batch[2, names.index("charges_ratio")])  # x / 0 is missing, not inf
 
@@ -94,7 +96,13 @@ def test_categories_are_looked_up_alike_with_and_without_arrow_strings(
         for kind, f in by_kind.items():
             got = found[kind]
             want = [
-                (f["categories"].index(v) if v in f["categories"] else np.nan)
+                (
+                    f["categories"].index(v)
+                    if v in f["categories"]
+                    else np.nan
+                    if v is None
+                    else len(f["categories"])
+                )
                 if kind == "category"
                 else f["frequencies"].get(v, 0.0)
                 for v in odd[f["column"]].where(odd[f["column"]].notna(), None)

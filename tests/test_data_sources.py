@@ -121,6 +121,54 @@ def test_time_split_trains_strictly_on_the_past(churn: pd.DataFrame, cutoff: str
         assert train_at.max() < pd.Timestamp(cutoff) <= test_at.min()
 
 
+def test_early_stopping_slice_is_the_latest_training_time(churn: pd.DataFrame) -> None:
+    """Under a time split, early stopping watches the latest tenth of training time; otherwise
+    the seeded random tenth it always was (so models trained before keep their rounds)."""
+    from mlplat.core.split import early_stopping_rows
+
+    train, _ = sides(churn, config(strategy="time", test_size=0.2))
+    watched = early_stopping_rows(train, config(strategy="time"), seed=7)
+    stamps = pd.to_datetime(train["signup_date"])
+    assert watched.sum() == len(train) // 10
+    assert stamps[watched].min() >= stamps[~watched].max()
+    at_random = early_stopping_rows(train, config(strategy="random"), seed=7)
+    np.testing.assert_array_equal(at_random, np.random.default_rng(7).random(len(train)) < 0.1)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "rounds"),
+    [
+        pytest.param("time", range(1, 3), id="time-stops-at-once"),
+        pytest.param("random", range(10, 61), id="random-keeps-boosting"),
+    ],
+)
+def test_training_stops_on_the_future_under_a_time_split(strategy: str, rounds: range) -> None:
+    """The latest tenth of time follows another rule (y = -x): watched, it stops training
+    after the first round; a random tenth mostly follows the old rule and lets it boost on."""
+    from mlplat.core.config import PlatformConfig
+    from mlplat.core.config.contract import FeatureConfig
+    from mlplat.core.config.model import ModelConfig
+    from mlplat.core.features import fit_spec
+    from mlplat.stages.train.stage import fit
+
+    rng = np.random.default_rng(0)
+    days = pd.Series(pd.date_range("2022-01-01", periods=3000, freq="h")).sample(
+        frac=1, random_state=1
+    )
+    x = rng.uniform(-1, 1, 3000)
+    late = (days >= days.quantile(0.9)).to_numpy()
+    frame = pd.DataFrame({"at": days.dt.strftime("%Y-%m-%d %H:%M").to_numpy(), "x": x})
+    frame["y"] = np.where(late, -x, x)
+    data = DataConfig(path="d.csv", target="y", timestamp_column="at")  # type: ignore[arg-type]
+    data.split.strategy = strategy
+    cfg = PlatformConfig(data=data)
+    cfg.model = ModelConfig(task="regression", num_boost_round=60, early_stopping_rounds=5)
+    cfg.model.params = {"num_threads": 1, "verbosity": -1, "min_data_in_leaf": 5}
+    spec = fit_spec({"x": FeatureConfig(column="x")}, frame)
+    spec["target"] = {"column": "y", "task": "regression"}
+    assert fit(cfg, spec, frame, callbacks=[]).best_iteration in rounds
+
+
 def test_group_split_never_puts_a_group_on_both_sides(churn: pd.DataFrame) -> None:
     train, test = sides(churn, config(strategy="group", group_column="household", test_size=0.2))
     assert not set(train["household"]) & set(test["household"])

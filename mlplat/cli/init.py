@@ -1,10 +1,21 @@
-"""`mlplat init DIR [--data FILE --target COLUMN]`: scaffold a project, then git init + dvc init."""
+"""`mlplat init DIR [--data FILE --target COLUMN] [--json]`: scaffold a project, say what was
+inferred.
+
+The project is made whole in a hidden staging directory (files, compiled pipeline, then git and
+DVC) beside it, or inside it when it exists empty, and moved into place only when everything
+succeeded: a failure leaves nothing behind.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +23,8 @@ from mlplat.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from mlplat.runner.scaffold import Summary
 
 SAMPLE_ROWS = 5000
 
@@ -32,6 +45,18 @@ def _data(root: Path, data: Path | None, target: str | None) -> tuple[str, str]:
     return f"data/{data.name}", target
 
 
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """DVC announces itself at INFO; init's summary is what the user reads."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _vcs(root: Path) -> None:
     """git init, then dvc init (which stages its own files in the new repository), with DVC's
     Hydra integration composing conf/pipeline.yaml, so `dvc exp run -S key=value` just works,
@@ -39,7 +64,8 @@ def _vcs(root: Path) -> None:
     from dvc.repo import Repo
 
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    repo = Repo.init(str(root))
+    with _quiet("dvc"):
+        repo = Repo.init(str(root))
     try:
         with repo.config.edit() as conf:
             conf["hydra"] = {"enabled": True, "config_name": "pipeline"}
@@ -48,32 +74,150 @@ def _vcs(root: Path) -> None:
         repo.close()
 
 
-def init_command(directory: Path, data: Path | None, target: str | None, console: Console) -> None:
+def _build(work: Path, name: str, data: Path | None, target: str | None) -> Summary:
+    """Every file of the project in `work`; git and DVC last, once the rest composed."""
     from mlplat.cli.pipeline import compiled_files
     from mlplat.core import dataio
     from mlplat.core.io import write_text
     from mlplat.runner import scaffold
 
+    data_path, target = _data(work, data, target)
+    frame = dataio.read_frame(str(work / data_path))
+    files, summary = scaffold.project_files(name, frame, target, data_path)
+    files[".dvcignore"] = scaffold.template("dvcignore.j2")  # before DVC's own default
+    for rel, text in files.items():
+        write_text(work / rel, text)
+    with contextlib.chdir(work):  # declared paths are relative to the project
+        compiled = compiled_files(work, [f"+experiment={scaffold.EXPERIMENT}"])
+    for rel, text in compiled.items():
+        write_text(work / rel, text)
+    _vcs(work)
+    return summary
+
+
+def _publish(work: Path, root: Path) -> None:
+    """Move the finished project into place: the staging directory becomes `root`, or, staged
+    inside an existing empty `root` (perhaps the shell's current directory), its entries move up."""
+    if work.parent != root:
+        os.rename(work, root)
+        return
+    for entry in work.iterdir():
+        os.rename(entry, root / entry.name)
+    work.rmdir()
+
+
+def _made_parents(path: Path) -> list[Path]:
+    """Create `path` and its missing parents; returns the ones created, deepest first."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def make_project(directory: Path, data: Path | None, target: str | None) -> Summary:
+    """The whole project at `directory`, or nothing at all."""
+    from mlplat.core.names import snake
+
     root = directory.resolve()
-    if root.exists() and any(root.iterdir()):
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise ConfigError(f"'{directory}' exists and is not empty", file=str(directory))
-    root.mkdir(parents=True, exist_ok=True)
+    parents = _made_parents(root.parent)
+    stage_in = root if root.exists() else root.parent
+    work = Path(tempfile.mkdtemp(prefix=f".{root.name}.mlplat-init-", dir=stage_in))
     try:
-        data_path, target = _data(root, data, target)
-        frame = dataio.read_frame(str(root / data_path))
-        name = scaffold.snake(root.name)
-        for rel, text in scaffold.project_files(name, frame, target, data_path).items():
-            write_text(root / rel, text)
-        _vcs(root)
-        write_text(root / ".dvcignore", scaffold.template("dvcignore.j2"))
-        with contextlib.chdir(root):  # declared paths are relative to the project
-            files = compiled_files(root, [f"+experiment={scaffold.EXPERIMENT}"])
-        for rel, text in files.items():
-            write_text(root / rel, text)
+        summary = _build(work, snake(root.name), data, target)
+        _publish(work, root)
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)  # no half-made project that looks complete
+        shutil.rmtree(work, ignore_errors=True)
+        for made in parents:
+            made.rmdir()
         raise
-    console.print(
-        f"[green]✓[/] new project in [bold]{directory}[/]; next:\n"
-        f"  cd {directory}\n  mlplat run +experiment={scaffold.EXPERIMENT}\n  dvc repro"
+    return summary
+
+
+def _lines(summary: Summary) -> list[tuple[str, str]]:
+    """The summary table: one line per fact."""
+    split = summary.split
+    held = f"{split['test_size']:.0%} held out"
+    if split["strategy"] == "time":
+        how = f"time by {split['timestamp_column']}: the latest {held}"
+    else:
+        how = f"{split['strategy']}: {held}, seed {split['seed']}"
+    lift = ", ".join(f"{b} >= {v:+g}" for b, v in summary.gates["min_lift"].items())
+    dropped = (
+        f"{summary.missing_target} of {summary.rows} rows have no target (dropped in runs)"
+        if summary.missing_target
+        else f"none of {summary.rows} rows"
     )
+    return [
+        ("target", summary.target),
+        ("task", summary.task),
+        ("positive class", summary.positive_class or "-"),
+        ("primary metric", summary.primary_metric),
+        ("split", how),
+        ("features", str(summary.features)),
+        ("segments", ", ".join(summary.segments) or "-"),
+        ("baselines", ", ".join(summary.baselines)),
+        ("gates", f"lift on {summary.primary_metric}: {lift}"),
+        ("champion gate", summary.gates["champion_metric"]),
+        ("dropped rows", dropped),
+    ]
+
+
+def _sections(summary: Summary) -> list[tuple[str, list[str]]]:
+    """Lists printed below the table, one item per line."""
+    thin = [f"{name}: {rows} rows" for name, rows in summary.thin_segments.items()]
+    return [
+        ("names mapped (schema and serving keep yours)", _arrows(summary.mapped)),
+        ("left out of the features", [f"{c}: {why}" for c, why in summary.left_out.items()]),
+        (f"segments below min_support ({summary.min_support} holdout rows), not measured", thin),
+        ("warnings", summary.warnings),
+    ]
+
+
+def _arrows(mapped: dict[str, str]) -> list[str]:
+    return [f"{original} -> {derived}" for original, derived in mapped.items()]
+
+
+def print_summary(summary: Summary, directory: Path, console: Console) -> None:
+    """A two-column table when every line fits the console whole, else `fact: value` lines the
+    console never breaks; lists below, one item per line. No identifier is ever cut."""
+    from rich.table import Table
+
+    console.print(f"new project in {directory}", style="bold green", soft_wrap=True, markup=False)
+    facts = _lines(summary)
+    width = max(len(k) for k, _ in facts) + 2 + max(len(v) for _, v in facts)
+    if width <= console.width:
+        table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(no_wrap=True)
+        for key, value in facts:
+            table.add_row(key, value)
+        console.print(table)
+    else:
+        for key, value in facts:
+            console.print(f"{key}: {value}", soft_wrap=True, markup=False, highlight=False)
+    for title, items in _sections(summary):
+        if items:
+            console.print(f"{title}:", style="bold", soft_wrap=True, markup=False)
+            for item in items:
+                console.print(f"  {item}", soft_wrap=True, markup=False, highlight=False)
+    console.print(
+        f"next:\n  cd {directory}\n  mlplat run +experiment=baseline\n  dvc repro",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+
+
+def init_command(directory: Path, data: Path | None, target: str | None, as_json: bool) -> None:
+    """The summary is the command's output: stdout, as a table or as JSON."""
+    import json
+    import sys
+
+    from rich.console import Console
+
+    summary = make_project(directory, data, target)
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(summary), indent=2) + "\n")
+        return
+    print_summary(summary, directory, Console())

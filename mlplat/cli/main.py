@@ -178,11 +178,15 @@ def init(
     directory: Annotated[Path, typer.Argument(help="The new project's directory.")],
     data: Annotated[Path | None, typer.Option(help="Your CSV/Parquet file.")] = None,
     target: Annotated[str | None, typer.Option(help="The column to predict (with --data).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was inferred as JSON on stdout.")
+    ] = False,
 ) -> None:
-    """Scaffold a new project: conf/, data, Makefile, CI, pre-commit, git and DVC."""
+    """Scaffold a new project: conf/, data, Makefile, CI, pre-commit, git and DVC; print what
+    was inferred (task, split, segments, gates, names mapped, columns left out, warnings)."""
     from mlplat.cli import init as init_cli
 
-    init_cli.init_command(directory, data, target, _console())
+    init_cli.init_command(directory, data, target, as_json)
 
 
 SERVE_MODEL = "models:/NAME@ALIAS, models:/NAME/VERSION or a bundle directory."

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from mlplat.core.features import UNKNOWN
+
 Spec = dict[str, Any]
 Columns = Mapping[str, Sequence[Any]]
 NAN = float("nan")
@@ -183,7 +185,13 @@ def _days_since(f: Spec) -> tuple[Vector, Scalar]:
 
 def _category(f: Spec) -> tuple[Vector, Scalar]:
     codes = {value: float(i) for i, value in enumerate(f["categories"])}
-    return _per_value(f["column"], lambda v: codes.get(key(v), NAN))
+    unseen = float(len(codes)) if f.get("unseen") == UNKNOWN else NAN
+
+    def one(value: Any) -> float:
+        k = key(value)
+        return NAN if k is None else codes.get(k, unseen)
+
+    return _per_value(f["column"], one)
 
 
 def _frequency(f: Spec) -> tuple[Vector, Scalar]:

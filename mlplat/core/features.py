@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mlplat.core.config.contract import FeatureConfig
 
 Spec = dict[str, Any]
+UNKNOWN = "unknown"  # a category spec's `unseen`: values outside its categories get their own code
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour", "quarter", "dayofyear")
 
 
@@ -113,7 +114,15 @@ def _positions(keys: pd.Series, known: list[str]) -> np.ndarray:
 
 
 def _t_category(f: Spec, frame: pd.DataFrame) -> np.ndarray:
-    return _positions(_as_keys(frame, f["column"]), f["categories"])  # categories are sorted
+    """Codes of the (sorted) categories; a value outside them is the `unknown` bucket (the code
+    after the last category) in specs fitted with one, else missing like a null (older specs)."""
+    import numpy as np
+
+    keys = _as_keys(frame, f["column"])
+    codes = _positions(keys, f["categories"])
+    if f.get("unseen") == UNKNOWN:
+        codes[np.isnan(codes) & keys.notna().to_numpy(dtype=bool)] = len(f["categories"])
+    return codes
 
 
 def _t_frequency(f: Spec, frame: pd.DataFrame) -> np.ndarray:
@@ -127,9 +136,11 @@ def _t_frequency(f: Spec, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _fit_category(f: Spec, frame: pd.DataFrame) -> Spec:
+    """Values seen fewer than `min_frequency` times go to the `unknown` bucket with the values
+    training never saw, so the model learns what to do with a value it does not know."""
     counts = _as_keys(frame, f["column"]).value_counts()
     kept = counts[counts >= f.get("min_frequency", 1)]
-    return {"categories": sorted(str(v) for v in kept.index)}
+    return {"categories": sorted(str(v) for v in kept.index), "unseen": UNKNOWN}
 
 
 def _fit_frequency(f: Spec, frame: pd.DataFrame) -> Spec:

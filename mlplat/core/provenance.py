@@ -9,6 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core.names import snake
+
 if TYPE_CHECKING:
     from mlplat.core.config import PlatformConfig
 
@@ -43,10 +45,12 @@ def config_hash(cfg: PlatformConfig) -> str:
 
 
 def model_name(cfg: PlatformConfig) -> str:
+    """The registered-model name; the target is named by its snake_case form (`Salary` ->
+    `salary`, `F.Undergrad` -> `f_undergrad`): the data's names are not ours to police."""
     registry = cfg.registry
     return registry.model_name or registry.name_template.format(
         domain=registry.domain,
-        target=cfg.data.target,
+        target=snake(cfg.data.target),
         algorithm=cfg.model.algorithm,
         experiment=cfg.experiment_name,
     )

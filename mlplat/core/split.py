@@ -72,6 +72,24 @@ def split_rows(frame: pd.DataFrame, data: DataConfig, task: str) -> tuple[np.nda
     return np.sort(train), np.sort(test)
 
 
+EARLY_STOPPING_SHARE = 0.1
+
+
+def early_stopping_rows(frame: pd.DataFrame, data: DataConfig, seed: int) -> np.ndarray:
+    """Which training rows early stopping watches (a boolean mask), cut the way the holdout is:
+    the latest tenth of training time under a time split, so the number of rounds is chosen on
+    the future as the holdout judges it; else a seeded random tenth."""
+    import numpy as np
+
+    if data.split.strategy != "time" or data.timestamp_column not in frame:
+        return np.random.default_rng(seed).random(len(frame)) < EARLY_STOPPING_SHARE
+    import pandas as pd
+
+    stamps = pd.to_datetime(frame[data.timestamp_column], errors="coerce")
+    ranks = stamps.rank(method="first", na_option="top").to_numpy()  # ties: in row order
+    return ranks > len(frame) - int(len(frame) * EARLY_STOPPING_SHARE)
+
+
 def at_most(rows: int, limit: int, seed: int) -> np.ndarray | slice:
     """Positions of a seeded sample of `limit` rows out of `rows` (in order), or all of them.
 

@@ -1,77 +1,36 @@
-"""`mlplat init`: the files of a new project, as data (relative path -> text).
+"""`mlplat init`: a new project's files as data (relative path -> text), and what was inferred.
 
-The data contract is inferred from the data (dtypes, nullability, observed ranges and
-categories) as a draft the user edits; the operational groups (budget, tracking, serving,
+The declaration is drafted from the data (see `inference` for the contract, `leaks` for the
+warnings, `default_segments` for the slices); the operational groups (budget, tracking, serving,
 monitoring) are rendered from the typed defaults, so they never drift from the schema.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core.names import snake
+from mlplat.runner import default_segments, leaks
+from mlplat.runner.inference import MAX_CATEGORIES, ColumnPlan, Role
 from mlplat.stages.evaluate.metrics import PRIMARY
 
 if TYPE_CHECKING:
     import pandas as pd
 
-MAX_CATEGORIES = 20
+__all__ = ["EXPERIMENT", "Draft", "Summary", "draft", "project_files", "snake", "template"]
+
 EXPERIMENT = "baseline"
 OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
-
-
-def snake(name: str) -> str:
-    """A config-safe name: lower snake_case starting with a letter."""
-    text = re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()).strip(
-        "_"
-    )
-    return text if re.match(r"[a-z]", text) else f"x_{text}" if text else "x"
+BASELINES = ("constant", "linear")
 
 
 def domain(name: str) -> str:
     """The registry domain must match `[a-z][a-z0-9]*` (the name pattern's first part)."""
     text = re.sub(r"[^a-z0-9]", "", name.lower())
     return text if re.match(r"[a-z]", text) else "project"
-
-
-def _plain(value: Any) -> Any:
-    """numpy/pandas scalars -> YAML-safe Python values."""
-    return value.item() if hasattr(value, "item") else value
-
-
-def _is_datetime(series: pd.Series) -> bool:
-    import pandas as pd
-
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return True
-    if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
-        return False
-    sample = series.dropna().astype(str).head(200)
-    if sample.empty or not sample.str.match(r"^\d{4}-\d{2}-\d{2}").all():
-        return False
-    return bool(pd.to_datetime(sample, errors="coerce").notna().all())
-
-
-def infer_column(series: pd.Series) -> dict[str, Any]:
-    """One column's draft contract: dtype, nullability, observed range or categories."""
-    import pandas as pd
-
-    spec: dict[str, Any] = {"dtype": "str", "nullable": bool(series.isna().any())}
-    values = series.dropna()
-    if pd.api.types.is_bool_dtype(series):
-        spec["dtype"] = "bool"
-    elif pd.api.types.is_numeric_dtype(series):
-        spec["dtype"] = "int" if pd.api.types.is_integer_dtype(series) else "float"
-        if not values.empty:
-            spec.update(ge=_plain(values.min()), le=_plain(values.max()))
-    elif _is_datetime(series):
-        spec["dtype"] = "datetime"
-    elif 0 < values.nunique() <= MAX_CATEGORIES:
-        spec["isin"] = sorted(str(v) for v in values.unique())
-    if values.is_unique and len(values) == len(series) and spec["dtype"] in ("int", "str"):
-        spec["unique"] = True
-    return spec
 
 
 def infer_task(series: pd.Series) -> str:
@@ -85,23 +44,45 @@ def infer_task(series: pd.Series) -> str:
     return "regression"
 
 
-def id_column(columns: dict[str, dict[str, Any]]) -> str | None:
-    for name, spec in columns.items():
-        if spec.get("unique") and re.search(r"(^|_)id$", snake(name)):
-            return name
-    return None
+def infer_target(series: pd.Series) -> tuple[str, str | None]:
+    """(task, positive class). The seam for branch labels-gates' documented inference (two
+    values of any type -> binary with a positive class; mlplat.core.labels): until it lands,
+    0/1 is binary with positive class 1 and other small label sets are multiclass."""
+    task = infer_task(series)
+    return task, "1" if task == "binary" else None
 
 
-def feature(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    if spec["dtype"] == "datetime":
-        return {"kind": "date_part", "column": name, "part": "month"}
-    if spec["dtype"] == "str":
-        return {"kind": "category", "column": name}
-    return {"kind": "passthrough", "column": name}
+@dataclass(frozen=True)
+class Summary:
+    """What init inferred: the table it prints and the object `--json` prints."""
+
+    project: str
+    data: str
+    rows: int
+    target: str
+    task: str
+    positive_class: str | None
+    primary_metric: str
+    split: dict[str, Any]
+    features: int
+    segments: list[str]
+    min_support: int
+    thin_segments: dict[str, int]  # slice -> holdout rows, below min_support
+    baselines: list[str]
+    gates: dict[str, Any]
+    missing_target: int
+    mapped: dict[str, str]  # original column -> derived name, where they differ
+    left_out: dict[str, str]  # column -> why it is not a feature
+    warnings: list[str] = field(default_factory=list)
 
 
-def infer_groups(name: str, frame: pd.DataFrame, target: str, data_path: str) -> dict[str, Any]:
-    """The inferred groups: data, schema, features, model, segments, gates, registry."""
+@dataclass(frozen=True)
+class Draft:
+    groups: dict[str, Any]
+    summary: Summary
+
+
+def _check_target(frame: pd.DataFrame, target: str, data_path: str) -> None:
     from mlplat.core.errors import ConfigError
 
     if target not in frame.columns:
@@ -111,49 +92,124 @@ def infer_groups(name: str, frame: pd.DataFrame, target: str, data_path: str) ->
             key="--target",
             file=data_path,
         )
-    columns = {str(c): infer_column(frame[c]) for c in frame.columns}
-    columns[target].pop("unique", None)
-    task, key = infer_task(frame[target]), id_column(columns)
-    features = {snake(c): feature(c, spec) for c, spec in columns.items() if c not in (target, key)}
-    categorical = [c for c, s in columns.items() if s.get("isin") and c != target]
-    slices = (
-        {snake(categorical[0]): {"column": categorical[0], "each_value": True}}
-        if categorical
-        else {}
-    )
+
+
+def _model(task: str) -> dict[str, Any]:
     return {
-        "data": {
-            "path": data_path,
-            "format": "auto",
-            "target": target,
-            "id_column": key,
-            "split": {
-                "strategy": "random" if task == "regression" else "stratified",
-                "test_size": 0.2,
-                "seed": 42,
-            },
+        "algorithm": "lgbm",
+        "task": task,
+        "num_boost_round": 100,
+        "early_stopping_rounds": 20,
+        "params": {
+            "objective": OBJECTIVE[task],
+            "learning_rate": 0.1,
+            "num_leaves": 31,
+            "seed": 42,
+            "deterministic": True,
+            "num_threads": 2,
+            "verbosity": -1,
         },
-        "schema": {"name": name, "strict": True, "columns": columns},
-        "features": {"name": name, "definitions": features},
-        "model": {
-            "algorithm": "lgbm",
-            "task": task,
-            "num_boost_round": 100,
-            "early_stopping_rounds": 20,
-            "params": {
-                "objective": OBJECTIVE[task],
-                "learning_rate": 0.1,
-                "num_leaves": 31,
-                "seed": 42,
-                "deterministic": True,
-                "num_threads": 2,
-                "verbosity": -1,
-            },
+    }
+
+
+def _gates(task: str) -> dict[str, Any]:
+    """Beat both baselines (so the better one) on the primary metric, and do not regress
+    significantly against the champion; every measured segment is gated. Absolute floors are
+    the user's to set."""
+    return {
+        "name": "default",
+        "floors": {},
+        "segment_floors": {},
+        "segment_min_support": default_segments.MIN_SUPPORT,
+        "champion_metric": PRIMARY[task],
+        "min_lift": dict.fromkeys(BASELINES, 0.0),
+        "lift_metric": None,
+    }
+
+
+def _holdout(frame: pd.DataFrame, data: dict[str, Any], task: str) -> pd.DataFrame:
+    """The holdout `mlplat run` will make (rows with a target, split as declared)."""
+    from mlplat.core.config.data import DataConfig, SplitConfig
+    from mlplat.core.split import split_rows
+
+    labelled = frame[frame[data["target"]].notna()].reset_index(drop=True)
+    config = DataConfig(
+        path=data["path"],
+        target=data["target"],
+        timestamp_column=data.get("timestamp_column"),
+        split=SplitConfig(**data["split"]),
+    )
+    return labelled.iloc[split_rows(labelled, config, task)[1]]
+
+
+def _data(
+    frame: pd.DataFrame, target: str, task: str, plans: list[ColumnPlan], data_path: str
+) -> dict[str, Any]:
+    from mlplat.runner import inference
+
+    stamp = inference.timestamp_column(plans)
+    ids = [p.name for p in plans if p.role == Role.id]
+    data: dict[str, Any] = {
+        "path": data_path,
+        "format": "auto",
+        "target": target,
+        "id_column": ids[0] if ids else None,
+    }
+    if stamp:
+        data["timestamp_column"] = stamp
+    data["split"] = inference.split(frame, target, task, stamp)
+    return data
+
+
+def draft(name: str, frame: pd.DataFrame, target: str, data_path: str) -> Draft:
+    """The inferred groups (data, schema, features, model, segments, gates, registry) and the
+    summary of what was inferred."""
+    from mlplat.runner import inference
+
+    _check_target(frame, target, data_path)
+    plans = inference.plan_columns(frame, target)
+    task, positive = infer_target(frame[target])
+    used = [p for p in plans if p.role == Role.feature]
+    numeric = [p.name for p in used if p.contract["dtype"] in ("int", "float")]
+    scored = [p.name for p in used if p.contract["dtype"] != "datetime"]
+    found, scores = leaks.find(frame, target, task, scored, numeric)
+    leaky = {c for leak in found if len(leak.columns) == 1 for c in leak.columns}
+    slices = default_segments.declare(frame, plans, scores, leaky)
+    data = _data(frame, target, task, plans, data_path)
+    support = default_segments.MIN_SUPPORT
+    groups = {
+        "data": data,
+        "schema": {"name": name, "strict": True, "columns": {p.name: p.contract for p in plans}},
+        "features": {
+            "name": name,
+            "definitions": {p.derived: inference.feature(p) for p in used},
         },
-        "segments": {"name": name, "min_support": 50, "bootstrap": 100, "slices": slices},
-        "gates": {"name": "default", "floors": {}, "champion_metric": PRIMARY[task]},
+        "model": _model(task),
+        "segments": {"name": name, "min_support": support, "bootstrap": 100, "slices": slices},
+        "gates": _gates(task),
         "registry": {"domain": domain(name), "name_template": "{domain}-{target}-{algorithm}"},
     }
+    summary = Summary(
+        project=name,
+        data=data_path,
+        rows=len(frame),
+        target=target,
+        task=task,
+        positive_class=positive,
+        primary_metric=PRIMARY[task],
+        split={"timestamp_column": data.get("timestamp_column"), **data["split"]},
+        features=len(used),
+        segments=list(slices),
+        min_support=support,
+        thin_segments=dict(default_segments.thin(_holdout(frame, data, task), slices, support)),
+        baselines=list(BASELINES),
+        gates={k: groups["gates"][k] for k in ("champion_metric", "min_lift")},
+        missing_target=int(frame[target].isna().sum()),
+        mapped={p.name: p.derived for p in plans if p.role != Role.target and p.name != p.derived},
+        left_out={p.name: p.why for p in plans if p.role not in (Role.feature, Role.target)},
+        warnings=[str(leak) for leak in found],
+    )
+    return Draft(groups, summary)
 
 
 def typed_defaults() -> dict[str, str]:
@@ -181,21 +237,38 @@ def template(file: str, **values: Any) -> str:
 def _yaml(tree: dict[str, Any], note: str = "") -> str:
     import yaml
 
-    return note + yaml.safe_dump(tree, sort_keys=False, width=100)
+    return note + yaml.safe_dump(tree, sort_keys=False, width=100, allow_unicode=True)
 
 
-def project_files(name: str, frame: pd.DataFrame, target: str, data_path: str) -> dict[str, str]:
-    """Every file of the new project except the data itself."""
+NOTES = {
+    "schema": (
+        "# Inferred from {data} by `mlplat init`: a draft, review it. Only physical bounds are\n"
+        "# declared (ge: 0 for columns that rest on zero); observed ranges live in the bundle's\n"
+        "# reference profile, for `mlplat monitor`. unseen: unknown lets a category the data\n"
+        "# never had through, to the features' unknown bucket; unseen: reject refuses it.\n"
+    ),
+    "features": (
+        "# Inferred from {data} by `mlplat init`: a draft, review it. Feature names are\n"
+        "# snake_case; `column` keeps the data's own name.\n"
+    ),
+    "gates": (
+        "# Lift over both baselines is lift over the better one. Add floors (overall and\n"
+        "# per segment) once you know what the model must reach.\n"
+    ),
+}
+
+
+def project_files(
+    name: str, frame: pd.DataFrame, target: str, data_path: str
+) -> tuple[dict[str, str], Summary]:
+    """Every file of the new project except the data itself, and the summary."""
     import mlplat
 
-    groups = infer_groups(name, frame, target, data_path)
+    made = draft(name, frame, target, data_path)
     option = {"model": "lightgbm", "gates": "default", "registry": "default"}
-    draft = f"# Inferred from {data_path} by `mlplat init`: a draft, review it.\n"
     files = {
-        f"conf/{g}/{option.get(g, name)}.yaml": _yaml(
-            tree, draft if g in ("schema", "features") else ""
-        )
-        for g, tree in groups.items()
+        f"conf/{g}/{option.get(g, name)}.yaml": _yaml(tree, NOTES.get(g, "").format(data=data_path))
+        for g, tree in made.groups.items()
     }
     files.update({f"conf/{g}/default.yaml": text for g, text in typed_defaults().items()})
     values = {
@@ -216,4 +289,4 @@ def project_files(name: str, frame: pd.DataFrame, target: str, data_path: str) -
             "README.md": template("README.md.j2", **values),
         }
     )
-    return files
+    return files, made.summary

@@ -296,6 +296,8 @@ def _quick(col: Mapping[str, Any], dtype: str) -> Callable[[Any], bool]:
 
 
 def compile_rule(name: str, col: Mapping[str, Any]) -> ColumnRule:
+    if col.get("unseen") == "unknown":  # any value passes; the features bucket unseen ones
+        col = {**col, "isin": None}
     dtype = col.get("dtype", "str")
     if dtype not in CONVERTERS:
         dtype = "str"

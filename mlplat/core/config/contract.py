@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class Unseen(StrEnum):
+    """What a value outside a column's `isin` does: fail the contract, or pass and be read by
+    category features as their `unknown` bucket (see docs/data-contracts.md)."""
+
+    reject = "reject"
+    unknown = "unknown"
 
 
 @dataclass
@@ -22,6 +31,7 @@ class ColumnConfig:
     regex: bool = False  # the key is a regular expression matching column names
     description: str = ""
     isin: list[Any] | None = None
+    unseen: str = Unseen.reject.value  # a value outside `isin`: reject | unknown
     notin: list[Any] | None = None
     ge: Any = None
     gt: Any = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core.config.contract import Unseen
 from mlplat.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _checks(name: str, col: ColumnConfig) -> list[pa.Check]:
             raise ConfigError("'between' takes [low, high]", key=f"schema.columns.{name}.between")
         low, high = (_bound(v, col.dtype) for v in col.between)
         checks.append(pa.Check.in_range(low, high))
-    if col.isin is not None:
+    if col.isin is not None and col.unseen == Unseen.reject:  # unknown: features bucket them
         checks.append(pa.Check.isin(list(col.isin)))
     if col.notin is not None:
         checks.append(pa.Check.notin(list(col.notin)))
@@ -75,6 +76,11 @@ def compile_column(name: str, col: ColumnConfig) -> pa.Column:
         raise ConfigError(
             f"unknown dtype '{col.dtype}'; choose one of {', '.join(DTYPES)}",
             key=f"schema.columns.{name}.dtype",
+        )
+    if col.unseen not in tuple(Unseen):
+        raise ConfigError(
+            f"unknown unseen policy '{col.unseen}'; choose one of {', '.join(Unseen)}",
+            key=f"schema.columns.{name}.unseen",
         )
     strict_dtype, nullable_dtype = DTYPES[col.dtype]
     return pa.Column(

@@ -95,8 +95,12 @@ def categorical_drift(
     """`present`: non-null raw values, so codeless rows split into nulls and unseen values."""
     categories = list(profile["frequencies"])
     reference = np.asarray(list(profile["frequencies"].values()), dtype="float64")
-    counts = binned.counts
-    n = int(counts.sum()) + binned.nulls
+    # Unseen values are NaN in older specs; newer ones give them the `unknown` bucket's code, one
+    # past the last category, which the open-ended last bin counted: it is no category's count.
+    counts = binned.counts.copy()
+    counts[-1] -= binned.above_max
+    codeless = binned.nulls + binned.above_max  # nulls and unseen values
+    n = int(counts.sum()) + codeless
     unseen = max(0, present - int(counts.sum()))
     statistic, p = stats.chi2(reference, counts)
     checks = [
@@ -114,7 +118,7 @@ def categorical_drift(
             "skew",
             "null_rate",
             name,
-            abs((binned.nulls - unseen) / n - profile["null_rate"]) if n else 0.0,
+            abs((codeless - unseen) / n - profile["null_rate"]) if n else 0.0,
             limit(cfg, name, "max_null_rate_delta"),
         ),
         above(

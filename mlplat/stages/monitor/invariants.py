@@ -21,7 +21,7 @@ def _violations(series: pd.Series, rule: dict[str, Any]) -> pd.Series:
 
     nulls = series.isna()
     bad = nulls if not rule.get("nullable", True) else pd.Series(False, index=series.index)
-    if rule.get("isin"):
+    if rule.get("isin") and rule.get("unseen") != "unknown":  # unknown: the unseen check's
         allowed = {str(v) for v in rule["isin"]}
         bad |= ~nulls & ~series.astype("string").isin(allowed).fillna(False)
     if rule.get("dtype") in NUMERIC:

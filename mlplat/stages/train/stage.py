@@ -1,4 +1,5 @@
-"""Train LightGBM on training rows; early stopping uses a seeded slice of them, not the holdout."""
+"""Train LightGBM on training rows; early stopping watches a slice of them (the latest under a
+time split, else a seeded random one), never the holdout."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from mlplat.core.errors import BudgetExceededError, ConfigError
 from mlplat.core.features import categorical_features, feature_names, transform
 from mlplat.core.io import atomic_path, read_json, write_json
 from mlplat.core.labels import encode_target
+from mlplat.core.split import early_stopping_rows
 
 if TYPE_CHECKING:
     import lightgbm
@@ -103,12 +105,11 @@ def fit(
 
     x = transform(spec, frame)
     y = encode_target(spec["target"], frame[cfg.data.target])
-    rng = np.random.default_rng(cfg.seed)
-    valid = rng.random(len(y)) < 0.1 if cfg.model.early_stopping_rounds else np.zeros(len(y), bool)
+    rounds = cfg.model.early_stopping_rounds
+    valid = early_stopping_rows(frame, cfg.data, cfg.seed) if rounds else np.zeros(len(y), bool)
     names, cats = feature_names(spec), categorical_features(spec)
     train_set = lightgbm.Dataset(x[~valid], y[~valid], feature_name=names, categorical_feature=cats)
     valid_sets, all_callbacks = [], list(callbacks)
-    rounds = cfg.model.early_stopping_rounds
     if rounds and valid.any():
         valid_sets = [lightgbm.Dataset(x[valid], y[valid], reference=train_set)]
         all_callbacks.append(lightgbm.early_stopping(rounds, verbose=False))

@@ -1,0 +1,35 @@
+"""Conventional names derived from the user's own: our declarations are snake_case, their data
+keeps its names.
+
+A column is read by its original name everywhere data enters (schema, serving inputs); the
+names mlplat makes up from it (feature and segment names, config keys, the registered-model
+name) are derived here, so `F.Undergrad` becomes `f_undergrad` and `Salary` becomes `salary`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+
+def snake(name: str) -> str:
+    """A config-safe name: lower snake_case starting with a letter."""
+    spaced = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    text = re.sub(r"[^a-z0-9]+", "_", spaced).strip("_")
+    return text if re.match(r"[a-z]", text) else f"x_{text}" if text else "x"
+
+
+def derive(names: Iterable[str]) -> dict[str, str]:
+    """Original name -> a distinct snake_case name; a clash gets a numeric suffix (`a_b`,
+    `a_b_2`) in the order given, so the mapping is stable for the same columns."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        base = candidate = snake(name)
+        number = 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{base}_{number}"
+        taken.add(candidate)
+        out[name] = candidate
+    return out
