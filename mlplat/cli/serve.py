@@ -61,15 +61,21 @@ def serve_command(
     project: Path, model: str, flags: dict[str, Any], overrides: list[str], console: Console
 ) -> None:
     from mlplat.serving.server import serve
-    from mlplat.serving.source import make_source
+    from mlplat.serving.source import make_source, redact
 
     serving, tracking = project_config(project, overrides)
     settings = serve_settings(model, serving, tracking, flags)
     source = make_source(settings.model, settings.tracking_uri)
-    try:  # fail fast, with one clear line, on a model that does not exist
+    where = (
+        f" in the tracking store {redact(tracking)}"
+        if tracking and model.startswith("models:/")
+        else ""
+    )
+    try:  # fail fast, with one clear line, on a model that does not exist or a store that is down
         source.resolve()
     except Exception as exc:
-        raise RegistryError(f"cannot resolve {model}: {exc}", key="model") from exc
+        message = redact(" ".join(str(exc).split()))
+        raise RegistryError(f"cannot resolve {model}{where}: {message}", key="model") from exc
     console.print(
         f"serving {model} on http://{settings.host}:{settings.port} "
         f"({settings.workers} worker(s)); Ctrl-C or SIGTERM to stop",
