@@ -35,6 +35,7 @@ def project_config(project: Path, overrides: list[str]) -> tuple[ServingConfig, 
 def serve_settings(
     model: str, serving: ServingConfig, tracking: str | None, flags: dict[str, Any]
 ) -> ServeSettings:
+    from mlplat.serving.compat import SchemaChange
     from mlplat.serving.settings import ServeSettings
 
     known = {f.name for f in fields(ServeSettings)}
@@ -54,6 +55,12 @@ def serve_settings(
             raise ConfigError(
                 f"serving.{key} = {values[key]!r} is out of range", key=f"serving.{key}"
             )
+    if values["schema_change"] not in set(SchemaChange):
+        raise ConfigError(
+            f"serving.schema_change = {values['schema_change']!r} is not one of "
+            f"{[str(p) for p in SchemaChange]}",
+            key="serving.schema_change",
+        )
     return ServeSettings(model=model, tracking_uri=tracking, **values)
 
 

@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mlplat.core.config.ops import SchemaChange
 from mlplat.serving import openapi
+from mlplat.serving.compat import SchemaChange
 from mlplat.serving.errors import InputError
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ServedModel

@@ -9,9 +9,18 @@ patterns) are not compared: clients that stay inside them are unaffected.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from mlplat.serving.validation import ColumnRule, Validator
 
 WIDENINGS = {("int", "float")}
+
+
+class SchemaChange(StrEnum):
+    """`serving.schema_change`: what a server does with a version that breaks its clients."""
+
+    refuse = "refuse"  # keep serving the old version; /version and the metrics say why
+    warn = "warn"  # swap it in, with a loud warning and mlplat_model_schema_changes_total
 
 
 def _column_breaks(before: ColumnRule | None, rule: ColumnRule) -> list[str]:

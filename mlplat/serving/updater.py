@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
-from mlplat.core.config.ops import SchemaChange
-from mlplat.serving.compat import schema_breaks
+from mlplat.serving.compat import SchemaChange, schema_breaks
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ModelRefusedError, ServedModel, load_model
 from mlplat.serving.source import Resolved, Source, VersionGoneError, redact
@@ -57,6 +57,7 @@ class Updater:
         if current is not None and current.version == resolved.version:
             self.holder.gone = None  # e.g. an alias deleted, then set again
             return "unchanged"
+        started = time.perf_counter()
         try:
             model = self._load(resolved, current)
         except ModelRefusedError as exc:
@@ -67,7 +68,8 @@ class Updater:
         self.holder.swap(model)
         self.metrics.set_model(model.info())
         self.metrics.reloads.inc()
-        log.warning("serving %s version %s", model.name, model.version)
+        seconds = time.perf_counter() - started
+        log.warning("serving %s version %s (loaded in %.2f s)", model.name, model.version, seconds)
         return "swapped"
 
     def _load(self, resolved: Resolved, current: ServedModel | None) -> ServedModel:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 
 @dataclass
@@ -60,13 +59,6 @@ class SloConfig:
     min_qps: float = 100.0
 
 
-class SchemaChange(StrEnum):
-    """What a server does with a new version whose input schema breaks its current clients."""
-
-    refuse = "refuse"  # keep serving the old version; /version and the metrics say why
-    warn = "warn"  # swap it in with a loud warning and mlplat_model_schema_changes_total
-
-
 @dataclass
 class ServingConfig:
     host: str = "127.0.0.1"
@@ -80,7 +72,7 @@ class ServingConfig:
     request_log_queue_size: int = 10_000  # records waiting to be written; beyond it they drop
     request_log_rotate_bytes: int = 50_000_000
     request_log_rotate_seconds: float = 300.0
-    schema_change: SchemaChange = SchemaChange.refuse
+    schema_change: str = "refuse"  # a new version that breaks current clients: refuse | warn
     # Pinned by digest (the multi-arch index of python:3.11-slim): a pull gets exactly this base.
     base_image: str = (
         "python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff"
