@@ -294,6 +294,64 @@ def with_new_required_column(good: Path, dest: Path) -> Path:
     return dest
 
 
+def _schema(strict: bool = True, **columns: dict[str, Any]) -> Any:
+    from mlplat.serving.validation import compile_schema
+
+    base = {
+        "plan": {"dtype": "str", "nullable": False},
+        "age": {"dtype": "int", "nullable": True},
+    }
+    declared = {k: v for k, v in {**base, **columns}.items() if v}
+    return compile_schema({"columns": declared, "strict": strict})
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        pytest.param(_schema(), [], id="same"),
+        pytest.param(_schema(age={"dtype": "float", "nullable": True}), [], id="int-to-float"),
+        pytest.param(
+            _schema(tier={"dtype": "str", "nullable": False}),
+            ["new required column 'tier'"],
+            id="new-required-column",
+        ),
+        pytest.param(
+            _schema(tier={"dtype": "str", "nullable": True, "required": False}),
+            [],
+            id="new-optional-column",
+        ),
+        pytest.param(
+            _schema(plan={"dtype": "float", "nullable": False}),
+            ["column 'plan' changed type from str to float"],
+            id="changed-type",
+        ),
+        pytest.param(
+            _schema(age={"dtype": "int", "nullable": False}),
+            ["column 'age' no longer accepts null"],
+            id="no-more-nulls",
+        ),
+        pytest.param(
+            _schema(age={}),
+            ["column 'age' is no longer accepted (the new schema is strict)"],
+            id="removed-column-strict",
+        ),
+        pytest.param(_schema(strict=False, age={}), [], id="removed-column-lax"),
+    ],
+)
+def test_schema_breaks(new: Any, expected: list[str]) -> None:
+    from mlplat.serving.compat import schema_breaks
+
+    assert schema_breaks(_schema(), new) == expected
+
+
+def test_an_unknown_schema_change_policy_exits_2_naming_the_key(root: Path) -> None:
+    done = mlplat(
+        "serve", "--model", str(bundle_dir(root)), "serving.schema_change=maybe", cwd=root
+    )
+    assert done.returncode == 2
+    assert "serving.schema_change" in done.stderr and "'refuse', 'warn'" in done.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "policy",
