@@ -159,10 +159,9 @@ def test_malformed_version_is_refused_on_hot_swap_while_requests_flow(root: Path
 @pytest.mark.slow
 def test_startup_without_a_good_version_stays_up_not_ready(root: Path, tmp_path: Path) -> None:
     directory = shutil.copytree(root / "malformed", tmp_path / "bundle")
-    with running_server(root, "--model", str(directory), *NO_POLL, until="/health") as (
-        proc,
-        port,
-    ):
+    args = ("--model", str(directory), *NO_POLL)
+    env = {"MLPLAT_ADMIN_TOKEN": TOKEN}
+    with running_server(root, *args, env=env, until="/health") as (proc, port):
         assert get(port, "/health") == (200, {"status": "ok"})
         status, body = get(port, "/ready")
         assert status == 503 and body["ready"] is False
@@ -172,6 +171,9 @@ def test_startup_without_a_good_version_stays_up_not_ready(root: Path, tmp_path:
         assert metric(port, "mlplat_model_ready") == 0.0
         status, _, _ = request(port, "POST", "/invocations", json.dumps({"inputs": {}}))
         assert status == 503
+        assert get(port, "/openapi.json")[0] == 503
+        answer = reload(port)  # tries again, and still refuses
+        assert answer["outcome"] == "refused: probe" and answer["model_version"] is None
         shutil.rmtree(directory)  # the operator repairs the bundle and signals the server
         shutil.copytree(bundle_dir(root), directory)
         proc.send_signal(signal.SIGHUP)

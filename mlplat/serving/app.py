@@ -269,7 +269,7 @@ def _routes(server: Server) -> list[Route]:
         return json_response(
             {
                 "outcome": outcome,
-                "model_version": server.model().version,
+                "model_version": server.holder.describe()["model_version"],
                 "last_refused": server.holder.last_error,
             }
         )
@@ -348,6 +348,11 @@ async def _bad_json(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _input_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InputError)
+    return error_response(exc)
+
+
 def create_app(settings: ServeSettings) -> ScoringApp:
     """The app for one process; the first model loads before the server reports ready."""
     metrics = Metrics()
@@ -389,6 +394,7 @@ def create_app(settings: ServeSettings) -> ScoringApp:
         404: _bad_json,
         405: _bad_json,
         500: _bad_json,
+        InputError: _input_error,  # e.g. 503 not_ready from /openapi.json while no model is loaded
     }
     app = Starlette(routes=_routes(server), lifespan=lifespan, exception_handlers=handlers)
     app.state.server = server

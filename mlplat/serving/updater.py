@@ -77,9 +77,14 @@ class Updater:
             directory = self.source.fetch(resolved)
         except Exception as exc:
             raise ModelRefusedError("fetch", redact(str(exc))) from exc
-        model = load_model(
-            directory, resolved.version, self.source.uri, self.max_rows, run_id=resolved.run_id
-        )
+        try:
+            model = load_model(
+                directory, resolved.version, self.source.uri, self.max_rows, run_id=resolved.run_id
+            )
+        except ModelRefusedError:
+            raise
+        except Exception as exc:  # unforeseen: still a refusal, never the end of the polling
+            raise ModelRefusedError("load", f"{type(exc).__name__}: {exc}") from exc
         if current is not None:
             self._check_schema(current, model)
         return model
@@ -120,7 +125,10 @@ class Updater:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
-            await asyncio.to_thread(self.attempt)
+            try:
+                await asyncio.to_thread(self.attempt)
+            except Exception:  # a bug in one attempt must not stop the polling
+                log.exception("model update check failed")
 
     def close(self) -> None:
         """At shutdown: let a running attempt finish (briefly), then remove the downloads."""
