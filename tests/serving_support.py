@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplat.image.smoke import free_port
-from tests.conftest import MLPLAT, make_project, mlplat
+from tests.conftest import MLPLAT, make_project, mlplat, tracking_uri
 
 MODEL = "telco-churn-lgbm"
 ROUNDS = "model.num_boost_round=20"
@@ -44,6 +45,51 @@ def bundle_dir(root: Path) -> Path:
     return root / "artifacts" / "churn_baseline" / "bundle"
 
 
+def client(root: Path) -> Any:
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(root))
+    return mlflow.MlflowClient()
+
+
+def register(root: Path, bundle: Path, alias: str) -> str:
+    """Register a bundle the way `mlplat run` does (models-from-code pyfunc, no pickle). The
+    model keeps the directory's name, and servers look for `artifacts/bundle`: copied as such."""
+    import tempfile
+
+    import mlflow
+
+    from mlplat.runner import tracking
+
+    client(root)
+    mlflow.set_experiment("churn_baseline")
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run():
+        named = shutil.copytree(bundle, Path(tmp) / "bundle")
+        return tracking.register(tracking.log_bundle(named), MODEL, {}, alias=alias)
+
+
+def rehash(bundle: Path) -> None:
+    """Rewrite the manifest so the bundle's checksums match its (edited) files again."""
+    from mlplat.core.io import sha256_file
+
+    manifest = bundle / "MANIFEST.json"
+    files = sorted(p.name for p in bundle.iterdir() if p.name != manifest.name)
+    manifest.write_text(
+        json.dumps({"version": 1, "files": {f: sha256_file(bundle / f) for f in files}})
+    )
+
+
+def malformed_bundle(good: Path, dest: Path) -> Path:
+    """A copy of `good` whose model.txt lost one `leaf_value=` line, its manifest re-hashed:
+    it passes every checksum, and LightGBM aborts the process that parses it."""
+    shutil.copytree(good, dest)
+    lines = (dest / "model.txt").read_text().splitlines(keepends=True)
+    lines.remove(next(line for line in lines if line.startswith("leaf_value=")))
+    (dest / "model.txt").write_text("".join(lines))
+    rehash(dest)
+    return dest
+
+
 def sample_split(root: Path, rows: int = 1) -> dict[str, Any]:
     sample = json.loads((bundle_dir(root) / "sample.json").read_text())
     return {"columns": sample["columns"], "data": sample["data"][:rows]}
@@ -59,9 +105,14 @@ def env_for(root: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    root: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    until: str = "/ready",
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """`mlplat serve` on a free loopback port, ready to score; stopped with SIGTERM afterwards."""
+    """`mlplat serve` on a free loopback port, ready to score (or, with `until="/health"`, up);
+    stopped with SIGTERM afterwards."""
     port = free_port()
     proc = subprocess.Popen(
         [*MLPLAT, "serve", "--port", str(port), *args],
@@ -72,7 +123,7 @@ def running_server(
         text=True,
     )
     try:
-        wait_ready(proc, port, timeout)
+        wait_ready(proc, port, timeout, until)
         yield proc, port
     finally:
         if proc.poll() is None:
@@ -86,14 +137,16 @@ def running_server(
             proc.stdout.close()
 
 
-def wait_ready(proc: subprocess.Popen[str], port: int, timeout: float) -> None:
+def wait_ready(
+    proc: subprocess.Popen[str], port: int, timeout: float, path: str = "/ready"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             output = proc.stdout.read() if proc.stdout else ""
             raise AssertionError(f"server exited with {proc.returncode}: {output}")
         try:
-            status, _, _ = request(port, "GET", "/ready")
+            status, _, _ = request(port, "GET", path)
             if status == 200:
                 return
         except OSError:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import mlplat, tracking_uri
+from tests.conftest import mlplat
 from tests.serving_support import (
     MODEL,
     bundle_dir,
+    client,
     env_for,
+    register,
     request,
     running_server,
     sample_split,
@@ -20,14 +21,8 @@ from tests.serving_support import (
 )
 
 POLL = 1.0
+LOAD_SECONDS = 2.5
 TOKEN = "s3cret-for-tests"
-
-
-def client(root: Path) -> Any:
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri(root))
-    return mlflow.MlflowClient()
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +32,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     register(root, bundle_dir(root), "next")  # version 2: same bundle, new registry version
     client(root).set_registered_model_alias(MODEL, "champion", "1")
     return root
-
-
-def register(root: Path, bundle: Path, alias: str) -> str:
-    """Register a bundle the way `mlplat run` does (models-from-code pyfunc, no pickle)."""
-    import mlflow
-
-    from mlplat.runner import tracking
-
-    client(root)
-    mlflow.set_experiment("churn_baseline")
-    with mlflow.start_run():
-        return tracking.register(tracking.log_bundle(bundle), MODEL, {}, alias=alias)
 
 
 def register_tampered(root: Path) -> str:
@@ -78,7 +61,7 @@ def test_swap_under_load_then_refuse_a_bad_version(root: Path, tmp_path: Path) -
             "--concurrency",
             "4",
             "--duration",
-            "4",
+            "6",
             "--model",
             model,
             "--swap",
@@ -90,8 +73,10 @@ def test_swap_under_load_then_refuse_a_bad_version(root: Path, tmp_path: Path) -
         assert bench.returncode == 0, bench.stdout + bench.stderr
         result = json.loads(out.read_text())
         assert result["errors"] == 0 and result["swap_failed_requests"] == 0
-        assert set(result["versions"]) == {"1", "2"}  # every response names its version
-        assert result["swap_seconds"] <= POLL + 1.0  # one poll interval + the load itself
+        assert set(result["versions"]) == {"1", "2"}, result  # every response names its version
+        # One poll interval + the load itself, which includes the probe: a child process that
+        # parses the model first (0.5 s on an idle machine, docs/benchmarks.md; more under load).
+        assert result["swap_seconds"] <= POLL + LOAD_SECONDS, result
         assert (
             "bench.qps"
             in client(root).get_run(client(root).get_model_version(MODEL, "2").run_id).data.metrics

@@ -35,6 +35,7 @@ def project_config(project: Path, overrides: list[str]) -> tuple[ServingConfig, 
 def serve_settings(
     model: str, serving: ServingConfig, tracking: str | None, flags: dict[str, Any]
 ) -> ServeSettings:
+    from mlplat.serving.compat import SchemaChange
     from mlplat.serving.settings import ServeSettings
 
     known = {f.name for f in fields(ServeSettings)}
@@ -54,6 +55,12 @@ def serve_settings(
             raise ConfigError(
                 f"serving.{key} = {values[key]!r} is out of range", key=f"serving.{key}"
             )
+    if values["schema_change"] not in set(SchemaChange):
+        raise ConfigError(
+            f"serving.schema_change = {values['schema_change']!r} is not one of "
+            f"{[str(p) for p in SchemaChange]}",
+            key="serving.schema_change",
+        )
     return ServeSettings(model=model, tracking_uri=tracking, **values)
 
 
@@ -61,15 +68,21 @@ def serve_command(
     project: Path, model: str, flags: dict[str, Any], overrides: list[str], console: Console
 ) -> None:
     from mlplat.serving.server import serve
-    from mlplat.serving.source import make_source
+    from mlplat.serving.source import make_source, redact
 
     serving, tracking = project_config(project, overrides)
     settings = serve_settings(model, serving, tracking, flags)
     source = make_source(settings.model, settings.tracking_uri)
-    try:  # fail fast, with one clear line, on a model that does not exist
+    where = (
+        f" in the tracking store {redact(tracking)}"
+        if tracking and model.startswith("models:/")
+        else ""
+    )
+    try:  # fail fast, with one clear line, on a model that does not exist or a store that is down
         source.resolve()
     except Exception as exc:
-        raise RegistryError(f"cannot resolve {model}: {exc}", key="model") from exc
+        message = redact(" ".join(str(exc).split()))
+        raise RegistryError(f"cannot resolve {model}{where}: {message}", key="model") from exc
     console.print(
         f"serving {model} on http://{settings.host}:{settings.port} "
         f"({settings.workers} worker(s)); Ctrl-C or SIGTERM to stop",

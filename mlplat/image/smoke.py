@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.bundle import load_bundle
+from mlplat.core.probe import ProbeError, probe
 from mlplat.image.dockerfile import MODEL_DIR, VENV, ImageSpec
 from mlplat.image.errors import ImageError
 
 if TYPE_CHECKING:
     import docker
+    import numpy as np
     from docker.models.containers import Container
 
 
@@ -64,12 +66,23 @@ def wait_ready(container: Container, port: int, timeout: float = 60) -> float:
         if container.status not in ("created", "running"):
             raise ImageError(f"container exited before ready: {_logs(container)}")
         try:
-            if _http(f"http://127.0.0.1:{port}/ready", timeout=1)[0] == 200:
-                return time.perf_counter() - started
+            status, body = _http(f"http://127.0.0.1:{port}/ready", timeout=1)
         except OSError:
-            pass
-        time.sleep(0.05)
+            time.sleep(0.05)
+            continue
+        if status == 200:
+            return time.perf_counter() - started
+        # The server answers once its first load is over: not ready now means it refused the
+        # baked bundle, which no wait will change.
+        raise ImageError(f"the image's server is up but not ready: {_reason(body)}")
     raise ImageError(f"not ready within {timeout:.0f}s: {_logs(container)}")
+
+
+def _reason(body: Any) -> str:
+    try:
+        return str(json.loads(body).get("reason") or body)
+    except (TypeError, ValueError, AttributeError):
+        return str(body)[:500]
 
 
 def _logs(container: Container) -> str:
@@ -122,25 +135,35 @@ def container_uid(container: Container) -> int:
     return int(done.output.decode().strip())
 
 
+def expected(directory: Path) -> tuple[dict[str, Any], np.ndarray]:
+    """The bundle's sample rows as a request, and its own predictions for them in this process.
+    The probe comes first: a model that aborts LightGBM fails the test instead of killing it."""
+    import numpy as np
+
+    try:
+        probe(directory)
+    except ProbeError as exc:
+        raise ImageError(f"the image's bundle cannot be loaded: {exc}") from exc
+    bundle = load_bundle(directory)
+    payload = {
+        "dataframe_split": {"columns": bundle.sample["columns"], "data": bundle.sample["data"]}
+    }
+    return payload, np.asarray(bundle.predict(bundle.sample_frame()), dtype=float)
+
+
 def compare(container: Container, port: int) -> tuple[int, float]:
     """POST the bundle's sample rows; returns (rows, max |served - in-process|)."""
     import numpy as np
 
     with tempfile.TemporaryDirectory(prefix="mlplat-baked-") as tmp:
-        bundle = load_bundle(baked_bundle(container, Path(tmp)))
-        expected = np.asarray(bundle.predict(bundle.sample_frame()), dtype=float)
-        payload = {
-            "dataframe_split": {"columns": bundle.sample["columns"], "data": bundle.sample["data"]}
-        }
+        payload, expected_values = expected(baked_bundle(container, Path(tmp)))
     status, body = _http(f"http://127.0.0.1:{port}/invocations", payload, timeout=30)
     if status != 200 or not isinstance(body, dict) or "predictions" not in body:
         raise ImageError(f"POST /invocations answered {status}: {str(body)[:500]}")
-    served = np.asarray(body["predictions"], dtype=float)
-    if served.shape != expected.shape or not np.allclose(served, expected, rtol=1e-9, atol=1e-12):
-        raise ImageError(
-            f"served predictions differ from the bundle's: {served[:5]} vs {expected[:5]}"
-        )
-    return len(expected), float(np.max(np.abs(served - expected))) if len(expected) else 0.0
+    served, want = np.asarray(body["predictions"], dtype=float), expected_values
+    if served.shape != want.shape or not np.allclose(served, want, rtol=1e-9, atol=1e-12):
+        raise ImageError(f"served predictions differ from the bundle's: {served[:5]} vs {want[:5]}")
+    return len(want), float(np.max(np.abs(served - want))) if len(want) else 0.0
 
 
 def _stop(container: Container) -> tuple[float, int]:

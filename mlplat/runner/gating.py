@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.bundle import Bundle, load_bundle
+from mlplat.core.errors import RegistryError
 from mlplat.core.io import read_json, write_json, write_text
 from mlplat.core.labels import encode_target
+from mlplat.core.probe import ProbeError, probe
 from mlplat.stages.evaluate import gates, report
 from mlplat.stages.registry import aliases
 
@@ -46,8 +48,6 @@ def champion_version(name: str) -> str | None:
     """The version `champion` points at; None if the model or the alias does not exist yet."""
     from mlflow import MlflowClient
 
-    from mlplat.core.errors import RegistryError
-
     try:
         return aliases.current(MlflowClient(), name)
     except RegistryError:  # not registered yet
@@ -70,15 +70,22 @@ def champion_of(cfg: PlatformConfig, name: str) -> Champion:
     if not cfg.gates.champion_metric or version is None:
         return Champion(version, None)
     with tempfile.TemporaryDirectory(prefix="mlplat-champion-") as tmp:
-        return Champion(version, load_bundle(aliases.download_bundle(name, version, Path(tmp))))
+        directory = aliases.download_bundle(name, version, Path(tmp))
+        try:
+            probe(directory)  # LightGBM can abort the process that parses a malformed model
+        except ProbeError as exc:
+            raise RegistryError(
+                f"champion '{name}' v{version} cannot be loaded to compare with: {exc}; set "
+                f"gates.champion_metric=null for this run, or promote a sound version by hand",
+                key="gates.champion_metric",
+            ) from exc
+        return Champion(version, load_bundle(directory))
 
 
 def champion_scores(
     name: str, champion: Champion, spec: dict[str, Any], holdout: pd.DataFrame
 ) -> np.ndarray | None:
     """The champion's predictions on this run's holdout rows (None: nothing to compare with)."""
-    from mlplat.core.errors import RegistryError
-
     if champion.bundle is None:
         return None
     if champion.bundle.feature_spec.get("target") != spec["target"]:

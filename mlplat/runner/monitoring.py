@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from mlplat.core.bundle import load_bundle
 from mlplat.core.errors import ConfigError
 from mlplat.core.io import write_json, write_text
+from mlplat.core.probe import ProbeError, probe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,7 +37,7 @@ def resolve(model: str, tracking: str, cache: Path) -> Served:
     """A bundle directory or models:/NAME@ALIAS|/VERSION, fetched into `cache`."""
     from mlflow.exceptions import MlflowException
 
-    from mlplat.serving.source import REGISTRY_URI, RegistrySource, make_source
+    from mlplat.serving.source import REGISTRY_URI, RegistrySource, VersionGoneError, make_source
 
     if not model.startswith("models:/"):
         source = make_source(model, None)  # checks the directory is a bundle
@@ -49,8 +50,8 @@ def resolve(model: str, tracking: str, cache: Path) -> Served:
     registry = RegistrySource(model, tracking, cache)
     try:
         resolved = registry.resolve()
-    except MlflowException as exc:
-        raise ConfigError(f"cannot resolve {model}: {exc.message}", key="model") from exc
+    except (MlflowException, VersionGoneError) as exc:
+        raise ConfigError(f"cannot resolve {model}: {exc}", key="model") from exc
     return Served(registry.fetch(resolved), found["name"], resolved.version, resolved.run_id)
 
 
@@ -91,6 +92,10 @@ def assess(
 
     with tempfile.TemporaryDirectory(prefix="mlplat-monitor-") as tmp:
         served = resolve(model, tracking, Path(tmp))
+        try:
+            probe(served.bundle_dir)  # LightGBM can abort the process that parses a bad model
+        except ProbeError as exc:
+            raise ProbeError(f"{model} cannot be monitored: {exc}", key="model") from exc
         bundle = load_bundle(served.bundle_dir)
         bench = bench_figures(served, tracking)
         assessment = run_checks(

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mlplat.serving import openapi
+from mlplat.serving.compat import SchemaChange
 from mlplat.serving.errors import InputError
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
@@ -218,19 +219,11 @@ def _routes(server: Server) -> list[Route]:
         return json_response({"status": "ok"})
 
     async def ready(request: Request) -> Response:
-        current = server.holder.current
-        if current is None:
-            return json_response({"ready": False}, 503)
-        return json_response({"ready": True, "model_version": current.version})
+        body = server.holder.readiness()
+        return json_response(body, 200 if body["ready"] else 503)
 
     async def version(request: Request) -> Response:
-        try:
-            info = server.model().info()
-        except InputError as exc:
-            return error_response(exc)
-        return json_response(
-            {**info, "reloads": server.holder.reloads, "last_refused": server.holder.last_error}
-        )
+        return json_response(server.holder.describe(), 200 if server.holder.current else 503)
 
     async def metrics(request: Request) -> Response:
         return Response(server.metrics.render(), 200, media_type="text/plain; version=0.0.4")
@@ -276,7 +269,7 @@ def _routes(server: Server) -> list[Route]:
         return json_response(
             {
                 "outcome": outcome,
-                "model_version": server.model().version,
+                "model_version": server.holder.describe()["model_version"],
                 "last_refused": server.holder.last_error,
             }
         )
@@ -355,24 +348,31 @@ async def _bad_json(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _input_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InputError)
+    return error_response(exc)
+
+
 def create_app(settings: ServeSettings) -> ScoringApp:
     """The app for one process; the first model loads before the server reports ready."""
     metrics = Metrics()
     holder = ModelHolder()
     source = make_source(settings.model, settings.tracking_uri)
     updater = Updater(
-        source, holder, metrics, settings.max_batch_rows, settings.poll_interval_seconds
+        source,
+        holder,
+        metrics,
+        settings.max_batch_rows,
+        settings.poll_interval_seconds,
+        SchemaChange(settings.schema_change),
     )
     server = Server(settings, holder, metrics, updater)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        outcome = await asyncio.to_thread(updater.attempt)
-        if holder.current is None:
-            raise RuntimeError(
-                f"the model could not be loaded ({outcome}): "
-                f"{(holder.last_error or {}).get('reason')}"
-            )
+        await asyncio.to_thread(updater.attempt)
+        if holder.current is None:  # stay up: /health answers, /ready says why, polls go on
+            log.error("not ready: %s", holder.not_ready())
         server.logger = _start_logger(settings, metrics)
         # Start-up objects (modules, the model) never become garbage: freezing them keeps the
         # collector's full passes to what requests allocate, a few µs a request less.
@@ -388,11 +388,13 @@ def create_app(settings: ServeSettings) -> ScoringApp:
             poller.cancel()
             if server.logger is not None:
                 await asyncio.to_thread(server.logger.close)
+            await asyncio.to_thread(updater.close)
 
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         404: _bad_json,
         405: _bad_json,
         500: _bad_json,
+        InputError: _input_error,  # e.g. 503 not_ready from /openapi.json while no model is loaded
     }
     app = Starlette(routes=_routes(server), lifespan=lifespan, exception_handlers=handlers)
     app.state.server = server

@@ -77,6 +77,13 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.ready = Gauge("mlplat_model_ready", "1 when /ready answers 200, else 0", registry=r)
+        self.schema_changes = Counter(
+            "mlplat_model_schema_changes",
+            "Versions swapped in although their input schema breaks current clients "
+            "(serving.schema_change=warn)",
+            registry=r,
+        )
 
     def count(self, endpoint: str, status: int, seconds: float) -> None:
         """Count one request; label lookups are cached (they take a lock and a dict per call)."""

@@ -7,15 +7,15 @@ request that already took the old model finishes on it while new requests get th
 from __future__ import annotations
 
 import functools
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core.bundle import load_bundle
+from mlplat.core.bundle import load_bundle, verify
 from mlplat.core.fastfeatures import compile_spec
+from mlplat.core.probe import ProbeError, prediction_problem, probe, sample_columns
 from mlplat.serving.validation import Validator, compile_schema
 
 if TYPE_CHECKING:
@@ -102,8 +102,7 @@ class ServedModel:
 def sample_table(bundle: Bundle) -> Table:
     from mlplat.serving.payloads import Table
 
-    names, rows = bundle.sample.get("columns") or [], bundle.sample.get("data") or []
-    return Table({c: [r[j] for r in rows] for j, c in enumerate(names)}, len(rows))
+    return Table(*sample_columns(bundle.sample))
 
 
 def with_fast_predict(model: ServedModel) -> ServedModel:
@@ -126,20 +125,18 @@ def with_fast_predict(model: ServedModel) -> ServedModel:
 
 
 def smoke_check(model: ServedModel) -> None:
-    """Predict the bundle's own sample rows; a model that cannot is never swapped in."""
+    """Predict the bundle's own sample rows through the request path (validator, fast features,
+    predictor): a model that cannot is never swapped in."""
     table = sample_table(model.bundle)
-    rows = table.n_rows
-    if not rows:
+    if not table.n_rows:
         raise ModelRefusedError("smoke", "the bundle has no sample rows to check the model with")
     try:
         _, predictions = model.predict_table(table)
     except Exception as exc:  # any failure here means the model must not serve
         raise ModelRefusedError("smoke", f"the sample rows could not be scored: {exc}") from exc
-    values = [float(v) for v in predictions.ravel()]
-    if len(values) < rows or not all(math.isfinite(v) for v in values):
-        raise ModelRefusedError("smoke", "the sample predictions are not finite")
-    if model.bundle.task == "binary" and not all(0.0 <= v <= 1.0 for v in values):
-        raise ModelRefusedError("smoke", "binary predictions outside [0, 1]")
+    problem = prediction_problem(model.bundle.task, predictions, table.n_rows)
+    if problem:
+        raise ModelRefusedError("smoke", problem)
 
 
 def load_model(
@@ -149,10 +146,20 @@ def load_model(
     max_rows: int,
     run_id: str | None = None,
 ) -> ServedModel:
-    """Checksums, then compile, then the smoke prediction: any failure raises ModelRefusedError."""
+    """Checksums, a child process parsing and scoring the model (LightGBM can abort the process
+    that parses a malformed file), then the load here, compile and the smoke prediction: any
+    failure raises ModelRefusedError."""
+    try:
+        verify(directory)
+    except Exception as exc:
+        raise ModelRefusedError("checksum", f"the bundle at {directory} is invalid: {exc}") from exc
+    try:
+        probe(directory)
+    except ProbeError as exc:
+        raise ModelRefusedError("probe", str(exc)) from exc
     try:
         bundle = load_bundle(directory)
-    except Exception as exc:
+    except Exception as exc:  # the files changed since they were checked
         raise ModelRefusedError("checksum", f"the bundle at {directory} is invalid: {exc}") from exc
     try:
         model = ServedModel(
@@ -178,14 +185,52 @@ class ModelHolder:
     current: ServedModel | None = None
     last_error: dict[str, str] | None = None
     reloads: int = 0
+    gone: str | None = None  # why the served version no longer counts (deleted from the registry)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def swap(self, model: ServedModel) -> ServedModel | None:
         with self._lock:  # one update at a time; readers never take the lock
             old, self.current = self.current, model
             self.last_error = None
+            self.gone = None
             self.reloads += 1
             return old
 
     def refuse(self, version: str, exc: ModelRefusedError) -> None:
         self.last_error = {"version": version, "kind": exc.kind, "reason": str(exc)}
+
+    def not_ready(self) -> str | None:
+        """Why the server is not ready, or None when it is."""
+        if self.current is not None:
+            return self.gone
+        refused = self.last_error
+        if self.gone is not None:
+            return f"no model is loaded: {self.gone}"
+        if refused is None:
+            return "no model is loaded yet"
+        if refused["kind"] == "resolve":
+            return f"no model is loaded: {refused['reason']}"
+        return (
+            f"no model is loaded: version {refused['version']} was refused "
+            f"({refused['kind']}): {refused['reason']}"
+        )
+
+    def readiness(self) -> dict[str, Any]:
+        """The body of /ready: ready or not, the version served, and why not."""
+        reason = self.not_ready()
+        body: dict[str, Any] = {"ready": reason is None}
+        if self.current is not None:
+            body["model_version"] = self.current.version
+        if reason is not None:
+            body["reason"] = reason
+        return body
+
+    def describe(self) -> dict[str, Any]:
+        """The body of /version: the served model, readiness, and the last refused version."""
+        info = self.current.info() if self.current is not None else {"model_version": None}
+        return {
+            **info,
+            **self.readiness(),
+            "reloads": self.reloads,
+            "last_refused": self.last_error,
+        }

@@ -10,14 +10,7 @@ from typing import Any
 
 from mlplat.core.errors import RegistryError
 from mlplat.serving.source import REGISTRY_URI
-
-
-def _client(tracking_uri: str) -> Any:
-    import mlflow
-    from mlflow import MlflowClient
-
-    mlflow.set_tracking_uri(tracking_uri)
-    return MlflowClient(tracking_uri=tracking_uri)
+from mlplat.serving.source import registry_client as _client
 
 
 def parse_alias_uri(model: str) -> tuple[str, str]:

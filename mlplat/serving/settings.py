@@ -25,6 +25,7 @@ class ServeSettings:
     request_log_queue_size: int = 10_000
     request_log_rotate_bytes: int = 50_000_000
     request_log_rotate_seconds: float = 300.0
+    schema_change: str = "refuse"  # serving.schema_change: refuse | warn
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

@@ -9,16 +9,46 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlplat.core.bundle import MANIFEST, BundleError, verify_registered
-from mlplat.core.io import sha256_file
+from mlplat.core.bundle import MANIFEST, verify_registered
+from mlplat.core.io import atomic_dir, sha256_file
 
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
 BUNDLE_IN_MODEL = ("artifacts", "bundle")  # where tracking.log_bundle logs the bundle
+# The server polls again anyway, so a registry call may fail fast: MLflow's defaults (120 s
+# timeout, 7 retries with backoff) kept `mlplat serve` silent for minutes on an unreachable
+# store. These bound it to seconds; a value set in the environment wins.
+REGISTRY_HTTP_ENV = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+}
+USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """`scheme://user:secret@host` -> `scheme://***@host`, anywhere in a message."""
+    return USERINFO.sub("***@", text)
+
+
+def registry_client(tracking_uri: str) -> Any:
+    """The MLflow client for the store at `tracking_uri`, with serving's short HTTP budget."""
+    for name, value in REGISTRY_HTTP_ENV.items():
+        os.environ.setdefault(name, value)
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+class VersionGoneError(Exception):
+    """The model the server follows no longer exists: a deleted version, alias or bundle."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +65,12 @@ class Source(Protocol):
 
     def fetch(self, resolved: Resolved) -> Path: ...
 
+    def forget(self, resolved: Resolved) -> None: ...
+
+    def exists(self, version: str) -> bool: ...
+
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class DirectorySource:
@@ -49,54 +85,98 @@ class DirectorySource:
     def resolve(self) -> Resolved:
         manifest = self.path / MANIFEST
         if not manifest.is_file():
-            raise BundleError(
-                f"'{self.path}' is not a bundle: {MANIFEST} is missing", file=str(self.path)
-            )
+            raise VersionGoneError(f"'{self.path}' is not a bundle any more: {MANIFEST} is missing")
         return Resolved(sha256_file(manifest)[:12])
 
     def fetch(self, resolved: Resolved) -> Path:
         return self.path
 
+    def forget(self, resolved: Resolved) -> None:
+        """Nothing is cached: every load reads the directory again."""
 
-@dataclass(frozen=True)
+    def exists(self, version: str) -> bool:
+        return True  # a rewritten bundle is a new version, not a deleted one
+
+    def close(self) -> None:
+        """Nothing to clean up: the directory is the user's."""
+
+
+def _missing(exc: Exception) -> bool:
+    """MLflow's answer for a deleted model or version, or an alias that no longer exists."""
+    code = getattr(exc, "error_code", "")
+    return code == "RESOURCE_DOES_NOT_EXIST" or (
+        code == "INVALID_PARAMETER_VALUE" and "not found" in str(exc)
+    )
+
+
+@dataclass
 class RegistrySource:
+    """A registry URI; downloads go to `cache` (a fresh temp directory when None, made on the
+    first download and removed by `close`)."""
+
     uri: str
     tracking_uri: str
-    cache: Path
+    cache: Path | None = None
 
-    def _client(self) -> Any:
-        import mlflow
-        from mlflow import MlflowClient
-
-        mlflow.set_tracking_uri(self.tracking_uri)
-        return MlflowClient(tracking_uri=self.tracking_uri)
+    @property
+    def name(self) -> str:
+        found = REGISTRY_URI.match(self.uri)
+        assert found is not None, "checked by make_source"
+        return found["name"]
 
     def resolve(self) -> Resolved:
         found = REGISTRY_URI.match(self.uri)
         assert found is not None, "checked by make_source"
-        client = self._client()
-        if found["alias"]:
-            mv = client.get_model_version_by_alias(found["name"], found["alias"])
-        else:
-            mv = client.get_model_version(found["name"], found["version"])
+        client = registry_client(self.tracking_uri)
+        try:
+            if found["alias"]:
+                mv = client.get_model_version_by_alias(found["name"], found["alias"])
+            else:
+                mv = client.get_model_version(found["name"], found["version"])
+        except Exception as exc:
+            if _missing(exc):
+                message = f"{self.uri} no longer resolves: {redact(str(exc))}"
+                raise VersionGoneError(message) from exc
+            raise
         return Resolved(str(mv.version), mv.run_id)
+
+    def exists(self, version: str) -> bool:
+        """False only when the registry says the version is gone (an outage is not a deletion)."""
+        try:
+            registry_client(self.tracking_uri).get_model_version(self.name, version)
+        except Exception as exc:
+            return not _missing(exc)
+        return True
+
+    def _target(self, resolved: Resolved) -> Path:
+        if self.cache is None:
+            self.cache = Path(tempfile.mkdtemp(prefix="mlplat-serve-"))
+        return self.cache / f"{self.name}-{resolved.version}"
 
     def fetch(self, resolved: Resolved) -> Path:
         import mlflow
 
-        name = REGISTRY_URI.match(self.uri)["name"]  # type: ignore[index]
-        target = self.cache / f"{name}-{resolved.version}"
+        target = self._target(resolved)
         if not (target.joinpath(*BUNDLE_IN_MODEL) / MANIFEST).is_file():
             os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-            target.mkdir(parents=True, exist_ok=True)
-            mlflow.set_tracking_uri(self.tracking_uri)
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{resolved.version}", dst_path=str(target)
-            )
+            registry_client(self.tracking_uri)
+            with atomic_dir(target) as tmp:  # a download cut short never looks complete
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{self.name}/{resolved.version}", dst_path=str(tmp)
+                )
         bundle = target.joinpath(*BUNDLE_IN_MODEL)
-        tags = self._client().get_model_version(name, resolved.version).tags
-        verify_registered(bundle, name, resolved.version, tags)  # cached or not: the pinned digest
+        client = registry_client(self.tracking_uri)
+        tags = client.get_model_version(self.name, resolved.version).tags
+        verify_registered(bundle, self.name, resolved.version, tags)  # cached or not: the pin
         return bundle
+
+    def forget(self, resolved: Resolved) -> None:
+        """Drop the download: the next fetch gets and checks the store's files again."""
+        shutil.rmtree(self._target(resolved), ignore_errors=True)
+
+    def close(self) -> None:
+        if self.cache is not None:
+            shutil.rmtree(self.cache, ignore_errors=True)
 
 
 def make_source(model: str, tracking_uri: str | None) -> Source:
@@ -109,8 +189,7 @@ def make_source(model: str, tracking_uri: str | None) -> Source:
             )
         if not tracking_uri:
             raise ConfigError("a registry model needs a tracking URI", key="tracking.uri")
-        cache = Path(tempfile.mkdtemp(prefix="mlplat-serve-"))
-        return RegistrySource(model, tracking_uri, cache)
+        return RegistrySource(model, tracking_uri)
     path = Path(model)
     if not (path / MANIFEST).is_file():
         raise ConfigError(

@@ -72,6 +72,7 @@ class ServingConfig:
     request_log_queue_size: int = 10_000  # records waiting to be written; beyond it they drop
     request_log_rotate_bytes: int = 50_000_000
     request_log_rotate_seconds: float = 300.0
+    schema_change: str = "refuse"  # a new version that breaks current clients: refuse | warn
     # Pinned by digest (the multi-arch index of python:3.11-slim): a pull gets exactly this base.
     base_image: str = (
         "python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff"
