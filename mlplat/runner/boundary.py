@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import budget, dataio, provenance
-from mlplat.core.config import PlatformConfig
+from mlplat.core.config import PlatformConfig, keys
 from mlplat.core.errors import ConfigError
 from mlplat.stages.evaluate.gates import check_metrics as check_gates
 
@@ -60,6 +60,7 @@ def to_platform(cfg: DictConfig | Any) -> PlatformConfig:
     body = (
         OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
     )
+    keys.refuse_unknown(body)
     typed = OmegaConf.to_object(body)
     if not isinstance(typed, PlatformConfig):
         raise ConfigError(
