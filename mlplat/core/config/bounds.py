@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from mlplat.core.config.keys import hint
 from mlplat.core.errors import ConfigError
 
 T = TypeVar("T")
@@ -33,13 +34,11 @@ class Bounds:
     le: float | None = None
     lt: float | None = None
 
-    def broken(self, value: float) -> str | None:
-        """The first bound `value` breaks, as text (`> 0`), or None."""
-        for name, (holds, symbol) in _OPS.items():
-            limit = getattr(self, name)
-            if limit is not None and not holds(value, limit):
-                return f"{symbol} {limit:g}"
-        return None
+    def admit(self, value: float) -> bool:
+        return all(
+            getattr(self, name) is None or holds(value, getattr(self, name))
+            for name, (holds, _) in _OPS.items()
+        )
 
     def text(self) -> str:
         parts = [f"{_OPS[n][1]} {getattr(self, n):g}" for n in _OPS if getattr(self, n) is not None]
@@ -87,11 +86,42 @@ def check(config: Any, prefix: str = "") -> None:
     for key, value, bounds in _walk(config, prefix):
         if value is None or not is_number(value):
             continue  # None means "not set"; a wrong type was refused when the config was typed
-        broken = bounds.broken(value)
-        if broken:
+        if not bounds.admit(value):
             raise ConfigError(f"{value!r} is out of range: it must be {bounds.text()}", key=key)
 
 
 def bounds_of(kind: type) -> dict[str, Bounds]:
     """Field name -> bounds of one dataclass (for maps keyed by its field names)."""
     return {f.name: f.metadata[BOUNDS] for f in dataclasses.fields(kind) if BOUNDS in f.metadata}
+
+
+def check_column_bounds(columns: Mapping[str, Any]) -> None:
+    """A numeric column's ge/gt/le/lt/between must be numbers (other dtypes compare as declared:
+    dates as timestamps, strings as strings)."""
+    for name, column in columns.items():
+        if column.dtype not in NUMERIC_DTYPES:
+            continue
+        for op in ("ge", "gt", "le", "lt", "between"):
+            value = getattr(column, op)
+            values = value if op == "between" and value is not None else [value]
+            bad = [v for v in values if v is not None and not is_number(v)]
+            if bad:
+                raise ConfigError(
+                    f"{bad[0]!r} is not a number, and column '{name}' is {column.dtype}",
+                    key=f"schema.columns.{name}.{op}",
+                )
+
+
+def check_overrides(overrides: Mapping[str, Mapping[str, Any]], kind: type, prefix: str) -> None:
+    """A map of per-name overrides of `kind`'s bounded fields (monitoring.feature_thresholds):
+    each key must be one of those fields, each value within its bounds."""
+    allowed = bounds_of(kind)
+    for name, values in overrides.items():
+        for key, value in values.items():
+            full = f"{prefix}.{name}.{key}"
+            if key not in allowed:
+                raise ConfigError(f"unknown key; {hint(full, list(allowed))}", key=full)
+            if is_number(value) and not allowed[key].admit(value):
+                raise ConfigError(
+                    f"{value!r} is out of range: it must be {allowed[key].text()}", key=full
+                )
