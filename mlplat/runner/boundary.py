@@ -22,6 +22,7 @@ ENGINES = ("local", "dask")  # mlplat.stages.train.stage dispatches on these
 def check(cfg: PlatformConfig) -> PlatformConfig:
     """Refuse a declaration that would fail later, naming the key, before any work starts."""
     dataio.check_source(cfg.data.path)
+    columns.check(cfg)  # reads the data file's header only
     bounds.check(cfg)
     bounds.check_column_bounds(cfg.schema.columns)
     bounds.check_overrides(
@@ -33,7 +34,6 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
     lightgbm_params.check(cfg.model.params, cfg.model.task)
     if cfg.registry.register:  # gates are judged at registration: refuse bad ones before training
         check_gates(cfg)
-    columns.check(cfg)  # last: it reads the data file's header
     return cfg
 
 

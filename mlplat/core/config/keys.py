@@ -48,7 +48,7 @@ def _unknown(node: DictConfig, path: str) -> Iterator[tuple[str, list[str]]]:
     kind = OmegaConf.get_type(node)
     fields = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else None
     for key, child in node.items_ex(resolve=False):
-        full = f"{path}{key}"
+        full = f"{path}{key!s}"
         if fields is not None and key not in fields:
             yield full, fields
         # None and ??? nodes have no keys (Hydra's own walk over a composed config checks the same)

@@ -193,10 +193,9 @@ def _check_one(key: str, value: Any, known: ParamTable) -> str:
 
 
 def _check_objective(key: str, value: Any, task: str) -> None:
-    objective = str(value)
-    if value is None or objective in OBJECTIVES.get(task, ()):
+    if str(value) in OBJECTIVES.get(task, ()):
         return
-    other = next((t for t, names in OBJECTIVES.items() if objective in names), None)
+    other = next((t for t, names in OBJECTIVES.items() if str(value) in names), None)
     what = f"a {other} objective" if other else "not an objective mlplat can evaluate"
     raise ConfigError(
         f"objective '{value}' is {what}, but model.task is '{task}': set model.task or an "
@@ -210,9 +209,11 @@ def check(params: Mapping[str, Any], task: str) -> None:
     an objective of another task, each naming its key."""
     if not params:
         return
-    known, seen = table(), {}
+    known, seen = table(), dict[str, str]()
     for key, value in params.items():
         name = _check_one(str(key), value, known)
+        if value is None:
+            continue  # unset: LightGBM never sees it
         if name in seen:
             raise ConfigError(
                 f"model.params.{seen[name]} and model.params.{key} both set LightGBM's {name} "
