@@ -11,10 +11,13 @@ import dataclasses
 import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlplat.core.config.keys import hint
 from mlplat.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mlplat.core.config.contract import ColumnConfig
 
 T = TypeVar("T")
 BOUNDS = "mlplat.bounds"
@@ -84,9 +87,8 @@ def _walk(node: Any, prefix: str) -> Iterator[tuple[str, Any, Bounds]]:
 def check(config: Any, prefix: str = "") -> None:
     """Refuse the first bounded value outside its range, naming its full key."""
     for key, value, bounds in _walk(config, prefix):
-        if value is None or not is_number(value):
-            continue  # None means "not set"; a wrong type was refused when the config was typed
-        if not bounds.admit(value):
+        # None is "not set"; a value of another type was refused when the config was typed
+        if is_number(value) and not bounds.admit(value):
             raise ConfigError(f"{value!r} is out of range: it must be {bounds.text()}", key=key)
 
 
@@ -95,7 +97,7 @@ def bounds_of(kind: type) -> dict[str, Bounds]:
     return {f.name: f.metadata[BOUNDS] for f in dataclasses.fields(kind) if BOUNDS in f.metadata}
 
 
-def check_column_bounds(columns: Mapping[str, Any]) -> None:
+def check_column_bounds(columns: Mapping[str, ColumnConfig]) -> None:
     """A numeric column's ge/gt/le/lt/between must be numbers (other dtypes compare as declared:
     dates as timestamps, strings as strings)."""
     for name, column in columns.items():
