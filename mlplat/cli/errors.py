@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from mlplat.core.config import keys
 from mlplat.core.errors import MlplatError
 
 USAGE = 2
@@ -14,6 +13,8 @@ USAGE = 2
 def _suggestion(exc: BaseException, full_key: str) -> str:
     """For a key the schema does not have: the closest one it does (or how to add a map entry)."""
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    from mlplat.core.config import keys
 
     if not isinstance(exc, ConfigKeyError | ConfigAttributeError):
         return ""
