@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from mlplat.core.errors import MlplatError
 
 USAGE = 2
+
+
+def _suggestion(exc: BaseException, full_key: str) -> str:
+    """For a key the schema does not have: the closest one it does (or how to add a map entry)."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    from mlplat.core.config import keys
+
+    if not isinstance(exc, ConfigKeyError | ConfigAttributeError):
+        return ""
+    kind, parent = getattr(exc, "object_type", None), getattr(exc, "parent_node", None)
+    if dataclasses.is_dataclass(kind):
+        return f"; {keys.hint(full_key, [f.name for f in dataclasses.fields(kind)])}"
+    if parent is None or not hasattr(parent, "keys"):
+        return ""
+    prefix = full_key.rpartition(".")[0]
+    close = keys.did_you_mean(full_key.rpartition(".")[2], [str(k) for k in parent], f"{prefix}.")
+    return f"; {close or 'a new entry of a map is added with a leading +'}"
 
 
 def _omegaconf_line(exc: BaseException) -> str:
@@ -16,7 +35,7 @@ def _omegaconf_line(exc: BaseException) -> str:
     if not key:
         found = re.search(r"full_key: (\S+)", text)
         key = found.group(1) if found else None
-    return f"[key '{key}'] {first}" if key else first
+    return f"[key '{key}'] {first}{_suggestion(exc, key)}" if key else first
 
 
 def _hydra_line(exc: Exception) -> str:

@@ -11,6 +11,7 @@ in between is read again. The runner forgets them when its stages end.
 
 from __future__ import annotations
 
+import csv
 import os
 import threading
 from collections import OrderedDict
@@ -158,3 +159,28 @@ def load(data: DataConfig, path: str | None = None) -> pd.DataFrame:
     if local:
         _remember(local, frame)
     return frame
+
+
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".tar")  # pandas decompresses these itself
+
+
+def header(path: str, declared_format: str = "auto") -> list[str] | None:
+    """The column names of a local data file from its header (CSV) or footer (Parquet), rows
+    unread; None for a remote source or a file that does not read (the validate stage reads the
+    whole file and reports why)."""
+    if not is_local(path):
+        return None
+    local = path.removeprefix("file://")
+    try:
+        if source_format(path, declared_format) == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(local).names)
+        if Path(local).suffix.lower() in COMPRESSED:
+            import pandas as pd
+
+            return [str(c) for c in pd.read_csv(local, nrows=0, encoding="utf-8").columns]
+        with open(local, newline="", encoding="utf-8-sig") as fh:  # pandas drops a BOM too
+            return next(csv.reader(fh), [])
+    except (OSError, ValueError, csv.Error):
+        return None

@@ -6,8 +6,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import budget, dataio, provenance
-from mlplat.core.config import PlatformConfig
+from mlplat.core.config import PlatformConfig, bounds, columns, keys, lightgbm_params
+from mlplat.core.config.ops import MonitoringConfig
 from mlplat.core.errors import ConfigError
+from mlplat.stages.data.contract import DTYPES
 from mlplat.stages.evaluate.gates import check_metrics as check_gates
 
 if TYPE_CHECKING:
@@ -20,7 +22,22 @@ ENGINES = ("local", "dask")  # mlplat.stages.train.stage dispatches on these
 def check(cfg: PlatformConfig) -> PlatformConfig:
     """Refuse a declaration that would fail later, naming the key, before any work starts."""
     dataio.check_source(cfg.data.path)
+    columns.check(cfg)  # reads the data file's header only
+    bounds.check(cfg)
+    bounds.check_column_bounds(cfg.schema.columns)
+    bounds.check_overrides(
+        cfg.monitoring.feature_thresholds, MonitoringConfig, "monitoring.feature_thresholds"
+    )
     budget.check_policies(cfg.budget)
+    _check_vocabulary(cfg)
+    _check_model_name(cfg)
+    lightgbm_params.check(cfg.model.params, cfg.model.task)
+    if cfg.registry.register:  # gates are judged at registration: refuse bad ones before training
+        check_gates(cfg)
+    return cfg
+
+
+def _check_vocabulary(cfg: PlatformConfig) -> None:
     if cfg.model.task not in TASKS:
         raise ConfigError(
             f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task"
@@ -30,6 +47,15 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
             f"unknown engine '{cfg.model.engine}'; choose one of {', '.join(ENGINES)}",
             key="model.engine",
         )
+    for name, column in cfg.schema.columns.items():
+        if column.dtype not in DTYPES:
+            raise ConfigError(
+                f"unknown dtype '{column.dtype}'; choose one of {', '.join(DTYPES)}",
+                key=f"schema.columns.{name}.dtype",
+            )
+
+
+def _check_model_name(cfg: PlatformConfig) -> None:
     name = provenance.model_name(cfg)
     try:
         matches = re.fullmatch(cfg.registry.name_pattern, name)
@@ -46,11 +72,6 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
             "({domain}-{target}-{algorithm}, lower case)",
             key="registry.model_name",
         )
-    if not 0.0 < cfg.data.split.test_size < 1.0:
-        raise ConfigError("test_size must be between 0 and 1", key="data.split.test_size")
-    if cfg.registry.register:  # gates are judged at registration: refuse bad ones before training
-        check_gates(cfg)
-    return cfg
 
 
 def to_platform(cfg: DictConfig | Any) -> PlatformConfig:
@@ -60,6 +81,7 @@ def to_platform(cfg: DictConfig | Any) -> PlatformConfig:
     body = (
         OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
     )
+    keys.refuse_unknown(body)
     typed = OmegaConf.to_object(body)
     if not isinstance(typed, PlatformConfig):
         raise ConfigError(

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mlplat.core.config.bounds import bounded
+
 
 class Unseen(StrEnum):
     """What a value outside a column's `isin` does: fail the contract, or pass and be read by
@@ -17,8 +19,8 @@ class Unseen(StrEnum):
 
 @dataclass
 class StrLengthConfig:
-    min: int | None = None
-    max: int | None = None
+    min: int | None = bounded(None, ge=0)
+    max: int | None = bounded(None, ge=0)
 
 
 @dataclass
@@ -41,15 +43,15 @@ class ColumnConfig:
     str_matches: str | None = None
     str_length: StrLengthConfig | None = None
     # A feed stuck on one value passes every range check; demand some variety instead.
-    min_distinct: int | None = None
+    min_distinct: int | None = bounded(None, ge=1)
 
 
 @dataclass
 class TargetBalanceConfig:
     """Bounds on the share of the positive class (the largest label: 1 for a 0/1 target)."""
 
-    min: float | None = None
-    max: float | None = None
+    min: float | None = bounded(None, ge=0, le=1)
+    max: float | None = bounded(None, ge=0, le=1)
 
 
 @dataclass
@@ -58,8 +60,8 @@ class SchemaConfig:
     columns: dict[str, ColumnConfig] = field(default_factory=dict)
     strict: bool = False
     ordered: bool = False
-    min_rows: int | None = None
-    max_rows: int | None = None
+    min_rows: int | None = bounded(None, ge=0)
+    max_rows: int | None = bounded(None, ge=0)
     unique_together: list[list[str]] = field(default_factory=list)
     target_balance: TargetBalanceConfig | None = None
 
@@ -78,7 +80,7 @@ class FeatureConfig:
     bins: list[float] | None = None
     part: str | None = None  # year | month | day | dayofweek | hour | quarter
     reference_date: str | None = None
-    min_frequency: int = 1
+    min_frequency: int = bounded(1, ge=1)
 
 
 @dataclass

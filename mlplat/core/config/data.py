@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
+from mlplat.core.config.bounds import bounded
+
 
 @dataclass
 class SplitConfig:
     strategy: str = "stratified"  # stratified | random | time | group
-    test_size: float = 0.2
-    seed: int = 42
+    test_size: float = bounded(0.2, gt=0, lt=1)
+    seed: int = bounded(42, ge=0, le=2**32 - 1)  # numpy and scikit-learn take 0..2**32-1
     cutoff: str | None = None  # time split: rows with timestamp >= cutoff are the holdout
     group_column: str | None = None  # group split: no value of this column on both sides
 

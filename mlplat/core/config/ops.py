@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlplat.core.config.bounds import bounded
+
 
 @dataclass
 class LimitConfig:
-    limit: float | None = None  # None: no limit
+    limit: float | None = bounded(None, ge=0)  # None: no limit
     policy: str = "fail"  # fail | warn | stop_early (stop_early: max_train_seconds only)
 
 
@@ -15,18 +17,20 @@ class LimitConfig:
 class SweepBudgetConfig:
     """Read by the `mlplat_optuna` sweeper: it stops launching trials once one is reached."""
 
-    max_trials: int | None = None
-    max_total_cost: float | None = None  # in `budget.currency`, summed over finished trials
-    max_total_wall: float | None = None  # seconds since the sweep started
+    max_trials: int | None = bounded(None, ge=1)
+    # in `budget.currency`, summed over finished trials
+    max_total_cost: float | None = bounded(None, ge=0)
+    max_total_wall: float | None = bounded(None, ge=0)  # seconds since the sweep started
 
 
 @dataclass
 class BudgetConfig:
     currency: str = "USD"
-    price_per_cpu_hour: float = 0.05
-    price_per_gb_hour: float = 0.006  # per GB of peak resident memory, per hour of wall time
-    price_per_gpu_hour: float = 0.0
-    gpus: int = 0  # GPUs held for the whole run (billed on wall time)
+    price_per_cpu_hour: float = bounded(0.05, ge=0)
+    # per GB of peak resident memory, per hour of wall time
+    price_per_gb_hour: float = bounded(0.006, ge=0)
+    price_per_gpu_hour: float = bounded(0.0, ge=0)
+    gpus: int = bounded(0, ge=0)  # GPUs held for the whole run (billed on wall time)
     max_wall_seconds: LimitConfig = field(default_factory=LimitConfig)
     max_train_seconds: LimitConfig = field(default_factory=LimitConfig)
     max_peak_memory_mb: LimitConfig = field(default_factory=LimitConfig)
@@ -55,23 +59,25 @@ class RegistryConfig:
 
 @dataclass
 class SloConfig:
-    p99_ms: float = 10.0
-    min_qps: float = 100.0
+    p99_ms: float = bounded(10.0, gt=0)
+    min_qps: float = bounded(100.0, ge=0)
 
 
 @dataclass
 class ServingConfig:
     host: str = "127.0.0.1"
-    port: int = 5000
-    workers: int = 1
-    max_payload_bytes: int = 10_000_000
-    max_batch_rows: int = 100_000  # rows per request; more is a 413
-    poll_interval_seconds: float = 10.0  # how often the server re-resolves its registry alias
+    port: int = bounded(5000, ge=0, le=65535)  # 0: any free port
+    workers: int = bounded(1, ge=1)
+    max_payload_bytes: int = bounded(10_000_000, ge=1)
+    max_batch_rows: int = bounded(100_000, ge=1)  # rows per request; more is a 413
+    # how often the server re-resolves its registry alias
+    poll_interval_seconds: float = bounded(10.0, gt=0)
     request_log_dir: str | None = None  # None: no request log
-    request_log_sample: float = 1.0  # share of requests logged
-    request_log_queue_size: int = 10_000  # records waiting to be written; beyond it they drop
-    request_log_rotate_bytes: int = 50_000_000
-    request_log_rotate_seconds: float = 300.0
+    request_log_sample: float = bounded(1.0, ge=0, le=1)  # share of requests logged
+    # records waiting to be written; beyond it they drop
+    request_log_queue_size: int = bounded(10_000, ge=1)
+    request_log_rotate_bytes: int = bounded(50_000_000, ge=1)
+    request_log_rotate_seconds: float = bounded(300.0, gt=0)
     schema_change: str = "refuse"  # a new version that breaks current clients: refuse | warn
     # Pinned by digest (the multi-arch index of python:3.11-slim): a pull gets exactly this base.
     base_image: str = (
@@ -84,17 +90,26 @@ class ServingConfig:
 class MonitoringConfig:
     """Read by `mlplat monitor`/`retrain`; a check breaches when its statistic crosses the line."""
 
-    psi_threshold: float = 0.2  # population stability index on the reference quantile bins
-    ks_pvalue: float = 0.01  # KS test at the reference bin edges: breach when p < this
-    js_threshold: float = 0.1  # Jensen-Shannon distance (base 2, 0..1) of categoricals
-    chi2_pvalue: float = 0.01  # chi-square homogeneity test of categoricals: breach when p < this
-    max_null_rate_delta: float = 0.1  # |null rate now - null rate in training|
-    max_unseen_rate: float = 0.01  # share of categorical values the model never saw
-    max_out_of_range_rate: float = 0.01  # share of numeric values outside the training min..max
-    max_schema_violation_rate: float = 0.0  # share of rows breaking the input schema
-    max_model_age_days: float = 30.0
-    max_p99_regression: float = 1.2  # bench p99 may grow to this multiple of the last champion's
-    min_rows: int = 100  # fewer current rows: the statistics mean little; reported, not breached
+    # population stability index on the reference quantile bins
+    psi_threshold: float = bounded(0.2, ge=0)
+    # KS test at the reference bin edges: breach when p < this
+    ks_pvalue: float = bounded(0.01, ge=0, le=1)
+    # Jensen-Shannon distance (base 2, 0..1) of categoricals
+    js_threshold: float = bounded(0.1, ge=0, le=1)
+    # chi-square homogeneity test of categoricals: breach when p < this
+    chi2_pvalue: float = bounded(0.01, ge=0, le=1)
+    max_null_rate_delta: float = bounded(0.1, ge=0, le=1)  # |null rate now - null rate in training|
+    # share of categorical values the model never saw
+    max_unseen_rate: float = bounded(0.01, ge=0, le=1)
+    # share of numeric values outside the training min..max
+    max_out_of_range_rate: float = bounded(0.01, ge=0, le=1)
+    # share of rows breaking the input schema
+    max_schema_violation_rate: float = bounded(0.0, ge=0, le=1)
+    max_model_age_days: float = bounded(30.0, gt=0)
+    # bench p99 may grow to this multiple of the last champion's
+    max_p99_regression: float = bounded(1.2, gt=0)
+    # fewer current rows: the statistics mean little; reported, not breached
+    min_rows: int = bounded(100, ge=1)
     # Per feature (or `prediction`) overrides of the keys above,
     # e.g. {monthly_charges: {psi_threshold: 0.3}}
     feature_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)

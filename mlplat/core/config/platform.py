@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlplat import __version__
+from mlplat.core.config.bounds import bounded
 from mlplat.core.config.contract import FeaturesConfig, SchemaConfig
 from mlplat.core.config.data import DataConfig
 from mlplat.core.config.model import ModelConfig
@@ -23,7 +24,7 @@ SCHEMA_NAME = "mlplat_schema"
 @dataclass
 class PlatformConfig:
     experiment_name: str = "default"
-    seed: int = 42
+    seed: int = bounded(42, ge=0, le=2**32 - 1)  # numpy and scikit-learn take 0..2**32-1
     artifacts_dir: str = "artifacts"
     # the mlplat that composed this config; a stage dependency of every compiled pipeline
     mlplat_version: str = __version__
@@ -41,7 +42,14 @@ class PlatformConfig:
 
 
 def register_schemas() -> None:
-    """Register the root schema; `conf/config.yaml` lists it first in its defaults."""
-    from hydra.core.config_store import ConfigStore
+    """Register the root schema; `conf/config.yaml` lists it first in its defaults.
 
-    ConfigStore.instance().store(name=SCHEMA_NAME, node=PlatformConfig)
+    `model.params` is left open (not struct): any LightGBM parameter or alias can be set without
+    `+`, and LightGBM's own table checks the names and types at the boundary instead.
+    """
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    schema = OmegaConf.structured(PlatformConfig)
+    OmegaConf.set_struct(schema.model.params, False)
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=schema)

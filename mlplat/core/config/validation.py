@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlplat.core.config.bounds import bounded
+
 
 @dataclass
 class SegmentConfig:
@@ -17,7 +19,7 @@ class SegmentConfig:
     bins: list[float] | None = None  # one slice per bin
     each_value: bool = False  # one slice per value of `column`
     cross: list[str] | None = None  # every pair of values of two columns
-    min_support: int | None = None  # None: segments.min_support
+    min_support: int | None = bounded(None, ge=1)  # None: segments.min_support
 
 
 @dataclass
@@ -25,19 +27,24 @@ class DiscoveryConfig:
     """The weak-segment scan over single-column slices nobody declared."""
 
     enabled: bool = True
-    quantile_bins: int = 5  # numeric columns with more distinct values are cut into quantile bins
-    max_categories: int = 50  # other columns with at most this many values: one slice per value
-    alpha: float = 0.05  # false discovery rate over all slices tested (Benjamini-Hochberg)
-    min_effect_size: float = 0.2  # Cohen's d of the per-row loss: smaller gaps are not reported
-    min_support: int = 100
+    # numeric columns with more distinct values are cut into quantile bins
+    quantile_bins: int = bounded(5, ge=2)
+    # other columns with at most this many values: one slice per value
+    max_categories: int = bounded(50, ge=1)
+    # false discovery rate over all slices tested (Benjamini-Hochberg)
+    alpha: float = bounded(0.05, gt=0, lt=1)
+    # Cohen's d of the per-row loss: smaller gaps are not reported
+    min_effect_size: float = bounded(0.2, ge=0)
+    min_support: int = bounded(100, ge=1)
 
 
 @dataclass
 class SegmentsConfig:
     name: str = "default"
-    min_support: int = 100
-    bootstrap: int = 200  # resamples per segment for the confidence intervals; 0: none
-    confidence: float = 0.95
+    min_support: int = bounded(100, ge=1)
+    # resamples per segment for the confidence intervals; 0: none
+    bootstrap: int = bounded(200, ge=0)
+    confidence: float = bounded(0.95, gt=0, lt=1)
     slices: dict[str, SegmentConfig] = field(default_factory=dict)
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
 
@@ -53,8 +60,10 @@ class GatesConfig:
     name: str = "default"
     floors: dict[str, float] = field(default_factory=dict)  # metric -> bound, overall
     segment_floors: dict[str, float] = field(default_factory=dict)  # metric -> bound, per segment
-    segment_min_support: int = 200  # segments with less support are reported, not gated
+    # segments with less support are reported, not gated
+    segment_min_support: int = bounded(200, ge=1)
     champion_metric: str | None = None  # None: no comparison with the champion
-    champion_tolerance: float = 0.01  # a regression must exceed this AND be significant to block
+    # a regression must exceed this AND be significant to block
+    champion_tolerance: float = bounded(0.01, ge=0)
     min_lift: dict[str, float] = field(default_factory=dict)  # baseline (constant|linear) -> lift
     lift_metric: str | None = None  # None: the task's primary metric (auc, log_loss, rmse)
