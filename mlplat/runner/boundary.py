@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core import budget, dataio, provenance
+from mlplat.core import budget, dataio, provenance, tracking_store
 from mlplat.core.config import PlatformConfig
 from mlplat.core.errors import ConfigError
 from mlplat.stages.evaluate.gates import check_metrics as check_gates
@@ -21,6 +21,7 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
     """Refuse a declaration that would fail later, naming the key, before any work starts."""
     dataio.check_source(cfg.data.path)
     budget.check_policies(cfg.budget)
+    tracking_store.check_limits(cfg.tracking)
     if cfg.model.task not in TASKS:
         raise ConfigError(
             f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task"
