@@ -116,9 +116,9 @@ def _run(job: _Job, extra_tags: dict[str, str]) -> RunResult:
         with tracking.tracked_run(
             job.cfg, job.project, experiment_id, _tags(job, extra_tags), parent, job.name
         ) as run:
-            if job.place:
-                job.place.note(run_id=run.info.run_id)
             try:
+                if job.place:
+                    job.place.note(run_id=run.info.run_id)
                 return _track(job, running, run, experiment_id)
             except BaseException as exc:
                 _log_failure(exc, job, running)
