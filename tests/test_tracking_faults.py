@@ -198,3 +198,20 @@ def test_credentials_in_the_tracking_uri_reach_no_record(
     assert (logged / "config" / "resolved.yaml").is_file()
     assert _files_holding(logged, SECRET.encode()) == []  # no artifact of the run holds it
     assert _files_holding(root, SECRET.encode()) == []  # nor any file the run wrote (logs too)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        pytest.param("tracking.max_retries=11", id="retries"),
+        pytest.param("tracking.request_timeout_seconds=0", id="timeout"),
+        pytest.param("tracking.backoff_factor=-1", id="backoff"),
+    ],
+)
+def test_a_retry_budget_mlflow_would_refuse_is_refused_by_key(project: Path, override: str) -> None:
+    from mlplat.core.errors import ConfigError
+    from mlplat.runner.compose import compose
+
+    with pytest.raises(ConfigError) as err:
+        compose(project, ["+experiment=churn_baseline", override])
+    assert err.value.key == override.split("=")[0]

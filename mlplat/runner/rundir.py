@@ -25,7 +25,7 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mlplat.core.io import read_json, write_json, write_text
@@ -121,7 +121,7 @@ class RunDir:
 
     def note(self, **recorded: str) -> None:
         """Add where the run is recorded (store, experiment_id, run_id) to its lease."""
-        write_json(self.root / LEASE, asdict(replace(self.lease(), **recorded)))
+        write_json(self.root / LEASE, {**asdict(self.lease()), **recorded})
 
     def note_stage(self, name: str) -> None:
         write_text(self.stage_file, name)
