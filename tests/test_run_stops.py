@@ -191,3 +191,20 @@ def test_a_run_killed_outright_is_found_and_failed_by_the_next(frozen_at: Any, s
     assert f"pid {lease['pid']}" in reason and f"during {stage}" in reason, reason
     assert f"run {run.info.run_name} marked FAILED" in " ".join(after.stderr.split())
     assert run_dirs(frozen.root) == []  # its directory went with it
+
+
+def _lease(**changes: Any) -> Any:
+    from dataclasses import replace
+
+    from mlplat.runner.rundir import Lease
+
+    return replace(Lease.mine(), **changes)
+
+
+def test_a_lease_tells_a_process_that_is_gone_from_one_at_work() -> None:
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    assert not _lease().gone()  # this process
+    assert _lease(pid=ended.pid).gone()  # ended (and its pid free, or soon another's)
+    assert _lease(started=_lease().started - 3600).gone()  # the pid, reused by a newer process
+    assert not _lease(pid=ended.pid, host="elsewhere").gone()  # another host's: not judged

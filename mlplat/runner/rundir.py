@@ -61,7 +61,8 @@ class Lease:
 
     def gone(self) -> bool:
         """True when the process that took this lease has ended (a zombie has ended too); a
-        lease from another host (a shared disk) is never judged from here."""
+        lease from another host (a shared disk) is never judged from here, nor a process this
+        user may not see."""
         import psutil
 
         if self.host != socket.gethostname():
@@ -73,6 +74,8 @@ class Lease:
             return abs(process.create_time() - self.started) > SAME_START
         except psutil.NoSuchProcess:
             return True
+        except psutil.AccessDenied:  # a process this user may not inspect: not ours to judge
+            return False
 
 
 @dataclass(frozen=True)
