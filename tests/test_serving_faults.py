@@ -261,10 +261,10 @@ def store_model_file(root: Path, version: str) -> Path:
 def test_a_version_refused_for_its_checksum_is_fetched_again_once_the_store_is_repaired(
     root: Path, tmp_path: Path
 ) -> None:
-    tampered = shutil.copytree(bundle_dir(root), tmp_path / "tampered")
-    with (tampered / "model.txt").open("a") as handle:
-        handle.write("\n")
-    bad = register(root, tampered, "repair-src")
+    bad = register(root, bundle_dir(root), "repair-src")  # registration verifies: tamper after
+    stored = store_model_file(root, bad)
+    good = stored.read_bytes()
+    stored.write_bytes(good + b"\n")
     alias(root, "repair", "1")
     with served(root, "repair", "--poll-interval", "0.5") as (proc, port):
         alias(root, "repair", bad)
@@ -272,7 +272,7 @@ def test_a_version_refused_for_its_checksum_is_fetched_again_once_the_store_is_r
             lambda: (get(port, "/version")[1].get("last_refused") or {}).get("kind") == "checksum",
             what="the checksum refusal",
         )
-        shutil.copyfile(bundle_dir(root) / "model.txt", store_model_file(root, bad))
+        stored.write_bytes(good)
         wait_for(
             lambda: get(port, "/version")[1]["model_version"] == bad,
             what="the repaired version to be served",

@@ -64,7 +64,7 @@ def test_an_existing_store_is_never_replaced(
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-def test_an_unusable_cache_leaves_the_store_to_mlflow(
+def test_an_unusable_cache_builds_the_store_beside_it_then_moves_it_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "cache").write_text("a file where the cache directory should be")
@@ -72,8 +72,9 @@ def test_an_unusable_cache_leaves_the_store_to_mlflow(
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracking.seed_sqlite_store(uri)
-    assert not (tmp_path / "mlflow.db").exists()
+    assert (tmp_path / "mlflow.db").is_file()
     assert [e[1] for e in _experiments(uri)] == ["Default", "churn"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import signal
 
-from mlplat.core.errors import MlplatError
+from mlplat.core.errors import MlplatError, Stopped
+from mlplat.core.tracking_store import scrub
 
 USAGE = 2
 
@@ -59,8 +61,16 @@ def _yaml_line(exc: Exception) -> str:
 
 
 def describe(exc: BaseException) -> tuple[int, str]:
-    if isinstance(exc, MlplatError):
+    """The exit code and the line to print, with any remembered credentials masked."""
+    code, line = _describe(exc)
+    return code, scrub(line)
+
+
+def _describe(exc: BaseException) -> tuple[int, str]:
+    if isinstance(exc, (MlplatError, Stopped)):
         return exc.exit_code, exc.one_line()
+    if isinstance(exc, KeyboardInterrupt):
+        return 128 + signal.SIGINT, "stopped by SIGINT"
     module = type(exc).__module__
     if module.startswith("omegaconf"):
         return USAGE, _omegaconf_line(exc)
@@ -68,6 +78,6 @@ def describe(exc: BaseException) -> tuple[int, str]:
         return USAGE, _yaml_line(exc)  # type: ignore[arg-type]
     if module.startswith("hydra"):
         if isinstance(exc.__cause__, MlplatError):  # raised in a class Hydra instantiated
-            return describe(exc.__cause__)
+            return _describe(exc.__cause__)
         return USAGE, _hydra_line(exc)  # type: ignore[arg-type]
     return 1, f"{type(exc).__name__}: {exc}"

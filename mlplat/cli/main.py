@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,6 +49,16 @@ def fail(exc: BaseException) -> None:
     raise SystemExit(code)
 
 
+@contextmanager
+def _stops_reported() -> Iterator[None]:
+    """Typer turns a KeyboardInterrupt into a silent exit 130: a stop of a run (SIGTERM, SIGHUP,
+    Ctrl-C) is reported as one line naming the signal and the run, with exit 128 + its number."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        fail(exc)
+
+
 def _split_debug(args: list[str]) -> list[str]:
     if "--debug" in args:
         STATE["debug"] = True
@@ -69,7 +81,8 @@ def run(ctx: typer.Context) -> None:
     """
     from mlplat.cli import jobs
 
-    jobs.run_command(Path.cwd(), _split_debug(list(ctx.args)), _console())
+    with _stops_reported():
+        jobs.run_command(Path.cwd(), _split_debug(list(ctx.args)), _console())
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -159,7 +172,8 @@ def stage(
     """Run one stage of a compiled pipeline with its params file's config (dvc.yaml's cmd)."""
     from mlplat.cli import pipeline
 
-    pipeline.stage_command(Path.cwd(), name, experiment, params, _console())
+    with _stops_reported():
+        pipeline.stage_command(Path.cwd(), name, experiment, params, _console())
 
 
 @app.command()
@@ -330,9 +344,10 @@ def retrain(
     """Run `+experiment=NAME` again (same gates and registry rules), recording why."""
     from mlplat.cli import monitor as monitor_cli
 
-    monitor_cli.retrain_command(
-        Path.cwd(), _split_debug(list(ctx.args)), current, if_drift, _console()
-    )
+    with _stops_reported():
+        monitor_cli.retrain_command(
+            Path.cwd(), _split_debug(list(ctx.args)), current, if_drift, _console()
+        )
 
 
 @app.command(context_settings=HYDRA_EXTRA)

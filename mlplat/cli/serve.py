@@ -25,11 +25,14 @@ def project_config(project: Path, overrides: list[str]) -> tuple[ServingConfig, 
                 "overrides need a project: no conf/config.yaml here", key=overrides[0]
             )
         return ServingConfig(), os.environ.get("MLFLOW_TRACKING_URI")
+    from mlplat.core import tracking_store
     from mlplat.runner.compose import compose
     from mlplat.runner.tracking import tracking_uri
 
     cfg = compose(project, overrides)
-    return cfg.serving, tracking_uri(cfg, project)
+    uri = tracking_uri(cfg, project)
+    tracking_store.apply_limits(cfg.tracking, uri)  # the project's declared HTTP budget
+    return cfg.serving, uri
 
 
 def serve_settings(
@@ -67,21 +70,22 @@ def serve_settings(
 def serve_command(
     project: Path, model: str, flags: dict[str, Any], overrides: list[str], console: Console
 ) -> None:
+    from mlplat.core import tracking_store
     from mlplat.serving.server import serve
-    from mlplat.serving.source import make_source, redact
+    from mlplat.serving.source import make_source
 
     serving, tracking = project_config(project, overrides)
     settings = serve_settings(model, serving, tracking, flags)
     source = make_source(settings.model, settings.tracking_uri)
     where = (
-        f" in the tracking store {redact(tracking)}"
+        f" in the tracking store {tracking_store.redact(tracking)}"
         if tracking and model.startswith("models:/")
         else ""
     )
     try:  # fail fast, with one clear line, on a model that does not exist or a store that is down
         source.resolve()
     except Exception as exc:
-        message = redact(" ".join(str(exc).split()))
+        message = tracking_store.scrub(" ".join(str(exc).split()))
         raise RegistryError(f"cannot resolve {model}{where}: {message}", key="model") from exc
     console.print(
         f"serving {model} on http://{settings.host}:{settings.port} "

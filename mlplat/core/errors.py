@@ -47,3 +47,31 @@ class BudgetExceededError(MlplatError):
 
 class RegistryError(MlplatError):
     """A registry operation was refused (bad name, missing version or alias)."""
+
+
+class TrackingStoreError(MlplatError):
+    """The tracking store cannot be reached or created (server down, disk full, refused).
+
+    Exit 1, not 2: the declaration may well be right, and the same command works once the store
+    is back."""
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) ended the command. A KeyboardInterrupt, so code
+    that lets Ctrl-C through (MLflow's retries, Hydra) lets every stop through; the command exits
+    128 + the signal's number, as a shell reports a process a signal ended."""
+
+    def __init__(self, signum: int, where: str = "") -> None:
+        import signal
+
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        self.where = where  # what was running, for the message: "stage train of run NAME"
+        super().__init__(self.signal_name)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    def one_line(self) -> str:
+        return f"stopped by {self.signal_name}" + (f" during {self.where}" if self.where else "")

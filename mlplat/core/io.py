@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,17 +46,18 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def copy_if_absent(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> bool:
-    """Copy `source` to `target` unless `target` exists, even if made by another process meanwhile.
+def create_if_absent(target: str | os.PathLike[str], make: Callable[[Path], object]) -> bool:
+    """Make `target` with `make(temp)` on a temp file beside it, then link it into place unless
+    `target` exists, even if made by another process meanwhile.
 
-    The copy is complete before it appears (a link from a temp file, which unlike a rename never
-    replaces a file); True if this call made `target`."""
+    It is complete before it appears (a link, which unlike a rename never replaces a file), and
+    a `make` that fails (a full disk) leaves nothing behind; True if this call made `target`."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        shutil.copyfile(source, tmp)
+        make(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())
         os.link(tmp, target)
         return True
@@ -64,6 +65,11 @@ def copy_if_absent(source: str | os.PathLike[str], target: str | os.PathLike[str
         return False
     finally:
         os.unlink(tmp)
+
+
+def copy_if_absent(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> bool:
+    """Copy `source` to `target` unless `target` exists (see `create_if_absent`)."""
+    return create_if_absent(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
 def cache_dir(name: str) -> Path:

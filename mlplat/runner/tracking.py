@@ -11,9 +11,10 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core import provenance
+from mlplat.core import provenance, tracking_store
 from mlplat.core.bundle import MANIFEST_TAG, copy_bundle
-from mlplat.core.io import atomic_path, cache_dir, copy_if_absent
+from mlplat.core.errors import ConfigError, TrackingStoreError
+from mlplat.core.io import atomic_path, cache_dir, copy_if_absent, create_if_absent
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from mlplat.core.config import PlatformConfig
 
 _log = logging.getLogger(__name__)
+STOP_TAG = "mlplat.stop_signal"  # the signal that stopped a run (KILLED)
+ERROR_TAG = "mlplat.error"  # why a run failed or was stopped, in one line
 PYFUNC_FILE = Path(__file__).resolve().parent.parent / "core" / "bundle_pyfunc.py"
 
 
@@ -49,16 +52,29 @@ def connect(cfg: PlatformConfig, project: Path) -> str:
     """Point MLflow at the store and make sure the experiment exists; returns its id.
 
     Creating the store and experiment once, before any run (and before parallel trials), avoids
-    MLflow's races on a brand-new sqlite store.
+    MLflow's races on a brand-new sqlite store. A store that cannot be used is reported within
+    the declared timeout and retries, by its URI with any credentials masked.
     """
     import mlflow
+    from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(cfg, project)
+    tracking_store.apply_limits(cfg.tracking, uri)
     seed_sqlite_store(uri)
     mlflow.set_tracking_uri(uri)
     name = experiment_name(cfg)
-    existing = mlflow.get_experiment_by_name(name)
+    try:
+        existing = mlflow.get_experiment_by_name(name)
+    except UnsupportedModelRegistryStoreURIException:
+        source = "" if cfg.tracking.uri else " (from $MLFLOW_TRACKING_URI)"
+        raise ConfigError(
+            f"'{tracking_store.redact(uri)}'{source} is not a tracking store URI MLflow knows "
+            "(sqlite:///..., http(s)://..., postgresql://...)",
+            key="tracking.uri" if cfg.tracking.uri else None,
+        ) from None
+    except mlflow.exceptions.MlflowException as exc:
+        raise tracking_store.unreachable(uri, exc, cfg.tracking) from None
     if existing is not None:
         return str(existing.experiment_id)
     try:
@@ -78,7 +94,8 @@ def seed_sqlite_store(uri: str) -> None:
     per MLflow version, in mlplat's cache. It holds no experiment: MLflow adds its Default
     experiment as it opens the copy, with the artifact location it would have given it anyway.
     An existing store is never touched, nor a missing directory made; if the cache cannot be used,
-    MLflow builds the store.
+    MLflow builds the store, on a temp file beside it that is linked into place once complete:
+    a build that fails (a full disk) leaves no store, never one MLflow cannot open again.
     """
     path = _sqlite_path(uri)
     if path is None or path.exists() or not path.parent.is_dir():  # MLflow says what is missing
@@ -86,7 +103,14 @@ def seed_sqlite_store(uri: str) -> None:
     try:
         copy_if_absent(_empty_store(), path)
     except (OSError, sqlite3.Error) as err:
-        _log.debug("no empty store copied to %s (%s); MLflow builds it", path, err)
+        _log.debug("no empty store copied to %s (%s); building it there", path, err)
+        try:
+            create_if_absent(path, _build_empty)
+        except Exception as exc:  # MLflow's migrations raise SQLAlchemy's errors, among others
+            reason = tracking_store.scrub(str(exc).splitlines()[0] if str(exc) else repr(exc))
+            raise TrackingStoreError(
+                f"cannot create the MLflow store: {reason}", file=str(path)
+            ) from None
 
 
 def _sqlite_path(uri: str) -> Path | None:
@@ -105,10 +129,23 @@ def _empty_store() -> Path:
     if empty.exists():
         return empty
     with atomic_path(empty) as building:
-        mlflow.MlflowClient(f"sqlite:///{building}").search_experiments(max_results=1)
-        with closing(sqlite3.connect(building)) as db, db:
-            db.execute("DELETE FROM experiments")  # the Default experiment, made for this path
+        _build_empty(building)
     return empty
+
+
+def _build_empty(path: Path) -> None:
+    """MLflow's schema in the sqlite file `path`, with no experiment; sqlite's own files beside
+    it (a rollback journal) go with a build that fails."""
+    import mlflow
+
+    try:
+        mlflow.MlflowClient(f"sqlite:///{path}").search_experiments(max_results=1)
+        with closing(sqlite3.connect(path)) as db, db:
+            db.execute("DELETE FROM experiments")  # the Default experiment, made for this path
+    except BaseException:
+        for suffix in ("-journal", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise
 
 
 def flat_params(tree: Any, prefix: str = "") -> dict[str, str]:
@@ -128,8 +165,13 @@ def tracked_run(
     experiment_id: str,
     tags: dict[str, str] | None = None,
     parent_run_id: str | None = None,
+    name: str | None = None,
 ) -> Iterator[ActiveRun]:
-    """A run that always ends: FINISHED on success, FAILED on any error (never left RUNNING)."""
+    """A run that always ends: FINISHED on success, KILLED with the signal as a tag when a stop
+    (Ctrl-C, SIGTERM, SIGHUP) ends it, FAILED on any error (never left RUNNING by any of them).
+
+    Ending it may fail too (the store went away): that is logged, and the error that ended the
+    run is the one raised; the next run in the project marks it FAILED (see `rundir`)."""
     import mlflow
 
     all_tags = {
@@ -140,13 +182,53 @@ def tracked_run(
     }
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name(cfg), tags=all_tags)
-    status = "FAILED"
+    run = mlflow.start_run(
+        experiment_id=experiment_id, run_name=name or run_name(cfg), tags=all_tags
+    )
     try:
         yield run
-        status = "FINISHED"
-    finally:
-        mlflow.end_run(status=status)
+    except BaseException as exc:
+        _end_quietly(exc)
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
+def _end_quietly(exc: BaseException) -> None:
+    import mlflow
+
+    try:
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C, or a Stopped from a stop signal
+            mlflow.set_tag(STOP_TAG, getattr(exc, "signal_name", "SIGINT"))
+        mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+    except Exception as err:
+        _log.warning("could not end the run: %s", tracking_store.scrub(str(err)))
+
+
+def tag_failure(text: str) -> None:
+    """Why the active run failed or stopped, as its error tag (credentials masked)."""
+    import mlflow
+
+    mlflow.set_tag(ERROR_TAG, tracking_store.scrub(text)[:5000])
+
+
+def end_abandoned(experiment_id: str, run_id: str | None, name: str, reason: str) -> str | None:
+    """Mark FAILED, with `reason`, the run `run_id` (or the RUNNING run named `name`, whose id
+    its process did not live to record) if it is still RUNNING; its id, if one was marked."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    if run_id is None:
+        found = client.search_runs(
+            [experiment_id],
+            f"attributes.run_name = '{name}' AND attributes.status = 'RUNNING'",
+            max_results=1,
+        )
+        run_id = found[0].info.run_id if found else None
+    if run_id is None or client.get_run(run_id).info.status != "RUNNING":
+        return None
+    client.set_tag(run_id, ERROR_TAG, reason)
+    client.set_terminated(run_id, "FAILED")
+    return run_id
 
 
 def log_config(cfg: PlatformConfig) -> None:
@@ -154,6 +236,8 @@ def log_config(cfg: PlatformConfig) -> None:
     import yaml
 
     tree = provenance.config_dict(cfg)
+    if tree["tracking"]["uri"]:  # never its credentials, in params or the logged config
+        tree["tracking"]["uri"] = tracking_store.redact(tree["tracking"]["uri"])
     mlflow.log_text(yaml.safe_dump(tree, sort_keys=False), "config/resolved.yaml")
     mlflow.log_params({k: v for k, v in flat_params(tree).items() if not k.startswith("schema.")})
 

@@ -11,6 +11,10 @@ The child is spawned, not forked: a process that has trained or scored with Ligh
 OpenMP thread pool that a forked child deadlocks on at its first parallel loop (seen in the test
 suite, which runs many jobs in one process). A spawned child costs ~0.2 s more to start.
 
+The stage process never outlives `mlplat run`: a stop the parent handles kills it (`halt`), and
+on Linux the kernel kills it when the parent dies, even by SIGKILL (the parent-death signal); a
+stage left running would go on writing a run's files after the run was over.
+
 Set MLPLAT_INPROCESS_STAGES=1 to run the stages in the calling process instead (a debugger's
 breakpoint in stage code needs that).
 """
@@ -18,11 +22,15 @@ breakpoint in stage code needs that).
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import dataio
+from mlplat.core.io import write_text
 from mlplat.runner.cost import RunCost
 
 if TYPE_CHECKING:
@@ -54,8 +62,16 @@ class RemoteTracebackError(Exception):
         return f"\n\n{self.args[0]}" if self.args else ""
 
 
-def run_stage(stage: Stage, cfg: PlatformConfig, paths: ArtifactPaths, cost: RunCost) -> None:
-    """One stage under its spinner and cost profile, then a line with its wall time."""
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def run_stage(
+    stage: Stage, cfg: PlatformConfig, paths: ArtifactPaths, cost: RunCost, progress: Path | None
+) -> None:
+    """One stage under its spinner and cost profile, then a line with its wall time; its name
+    goes to `progress` first (the run's stage file: where a stop found it)."""
+    if progress is not None:
+        write_text(progress, stage.name)
     console = cost.console
     if console is None:
         with cost.stage(stage.name):
@@ -81,11 +97,11 @@ def _portable(exc: BaseException) -> BaseException:
 def _run_job(conn: Connection, job: tuple[Any, ...]) -> None:
     from rich.console import Console
 
-    cfg, paths, stages, console = job
+    cfg, paths, stages, console, progress = job
     cost = RunCost(cfg.budget, None if console is None else Console(**console))
     try:
         for stage in stages:
-            run_stage(stage, cfg, paths, cost)
+            run_stage(stage, cfg, paths, cost, progress)
             conn.send(("done", stage.name, cost.stages, cost.exceeded))
     except BaseException as exc:  # Ctrl-C included: the parent decides what the run becomes
         cost.note_failure(exc)
@@ -106,13 +122,26 @@ def _preload(conn: Connection) -> None:
         importlib.import_module(name)
 
 
-def _serve(conn: Connection) -> None:
+def _die_with(parent: int) -> None:
+    """Be killed when `parent` ends, however it ends (Linux; elsewhere the parent's own stop
+    handling and its closed pipe end this process). The kernel sends the signal when the thread
+    that started this process exits: `_Child.get` runs in the main thread."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before the line above
+        os._exit(1)
+
+
+def _serve(conn: Connection, parent: int) -> None:
     """The child: run each job the parent sends, until the parent closes its end (or exits).
 
-    Ctrl-C reaches the whole process group; the parent alone handles it (and stops this one)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    Ctrl-C and a terminal's hang-up reach the whole process group; the parent alone handles
+    them (and stops this one)."""
+    _die_with(parent)
+    for number in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, signal.SIG_IGN)
     _preload(conn)
     while True:
         try:
@@ -155,21 +184,45 @@ class _Child:
             context = multiprocessing.get_context("spawn")
             cls.conn, theirs = context.Pipe()
             cls.process = context.Process(
-                target=_serve, args=(theirs,), name="mlplat-stages", daemon=True
+                target=_serve, args=(theirs, os.getpid()), name="mlplat-stages", daemon=True
             )
             cls.process.start()
             theirs.close()
         return cls.process, cls.conn
 
     @classmethod
+    def kill(cls) -> None:
+        """End it now, without waiting (a signal handler calls this): SIGKILL, which also ends
+        a process that was stopped (SIGSTOP). It writes only to its run's own directory, by
+        atomic replacement, so nothing it leaves looks complete."""
+        if cls.process is not None and cls.process.pid is not None:
+            try:
+                os.kill(cls.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return
+
+    @classmethod
     def discard(cls) -> None:
         """Stop it mid-job (the parent failed first); the next run spawns a new one."""
         if cls.process is not None:
-            cls.process.terminate()
+            cls.kill()
             cls.process.join()
         if cls.conn is not None:
             cls.conn.close()
         cls.process = cls.conn = None
+
+
+def _ending() -> str:
+    """How the stage process ended: its exit code, or the signal that killed it (the kernel's
+    out-of-memory killer sends SIGKILL)."""
+    process = _Child.process
+    if process is None:
+        return "exit code unknown"
+    process.join(5)  # its pipe closes a moment before it can be reaped
+    code = process.exitcode
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 def prestart() -> None:
@@ -191,8 +244,9 @@ class StageWorker:
         stages: tuple[Stage, ...],
         console: Console | None = None,
         separate_process: bool = True,
+        progress: Path | None = None,
     ) -> None:
-        self.cfg, self.paths, self.stages = cfg, paths, stages
+        self.cfg, self.paths, self.stages, self.progress = cfg, paths, stages, progress
         self.cost = RunCost(cfg.budget, console)
         self.separate = bool(stages) and separate_process and separate()
         self._conn: Connection | None = None
@@ -202,14 +256,14 @@ class StageWorker:
         if self.separate:
             _, self._conn = _Child.get()
             console = _console_settings(self.cost.console)
-            self._conn.send((self.cfg, self.paths, self.stages, console))
+            self._conn.send((self.cfg, self.paths, self.stages, console, self.progress))
         return self
 
     def finished(self) -> Iterator[str]:
         if self._conn is None:
             try:
                 for stage in self.stages:
-                    run_stage(stage, self.cfg, self.paths, self.cost)
+                    run_stage(stage, self.cfg, self.paths, self.cost, self.progress)
                     yield stage.name
             except BaseException as exc:  # as the child does: a budget breach is recorded
                 self.cost.note_failure(exc)
@@ -225,11 +279,7 @@ class StageWorker:
         try:
             message: tuple[Any, ...] = self._conn.recv()
         except EOFError:
-            process = _Child.process
-            code = process.exitcode if process else None
-            raise RuntimeError(
-                f"the stage process ended without a word (exit code {code})"
-            ) from None
+            raise RuntimeError(f"the stage process ended without a word ({_ending()})") from None
         kind, *body = message
         self.cost.stages, self.cost.exceeded = dict(body[-2]), dict(body[-1])
         if kind == "failed":
@@ -246,6 +296,11 @@ class StageWorker:
         assert self._conn is not None
         self._conn.recv()
         self._over = True
+
+    def halt(self) -> None:
+        """Kill the stage process now if it is running this job (a stop signal's first act)."""
+        if self._conn is not None and not self._over:
+            _Child.kill()
 
     def __exit__(self, *exc: object) -> None:
         if self._conn is not None and not self._over:  # the parent failed or was interrupted

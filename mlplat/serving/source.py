@@ -15,31 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlplat.core import tracking_store
 from mlplat.core.bundle import MANIFEST, verify_registered
 from mlplat.core.io import atomic_dir, sha256_file
 
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
 BUNDLE_IN_MODEL = ("artifacts", "bundle")  # where tracking.log_bundle logs the bundle
-# The server polls again anyway, so a registry call may fail fast: MLflow's defaults (120 s
-# timeout, 7 retries with backoff) kept `mlplat serve` silent for minutes on an unreachable
-# store. These bound it to seconds; a value set in the environment wins.
-REGISTRY_HTTP_ENV = {
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-}
-USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-def redact(text: str) -> str:
-    """`scheme://user:secret@host` -> `scheme://***@host`, anywhere in a message."""
-    return USERINFO.sub("***@", text)
 
 
 def registry_client(tracking_uri: str) -> Any:
-    """The MLflow client for the store at `tracking_uri`, with serving's short HTTP budget."""
-    for name, value in REGISTRY_HTTP_ENV.items():
-        os.environ.setdefault(name, value)
+    """The MLflow client for the store at `tracking_uri`, with a short HTTP budget (the server
+    polls again anyway; MLflow's own defaults kept `mlplat serve` silent for minutes)."""
+    tracking_store.default_limits(tracking_uri)
     import mlflow
     from mlflow import MlflowClient
 
@@ -135,7 +122,7 @@ class RegistrySource:
                 mv = client.get_model_version(found["name"], found["version"])
         except Exception as exc:
             if _missing(exc):
-                message = f"{self.uri} no longer resolves: {redact(str(exc))}"
+                message = f"{self.uri} no longer resolves: {tracking_store.scrub(str(exc))}"
                 raise VersionGoneError(message) from exc
             raise
         return Resolved(str(mv.version), mv.run_id)

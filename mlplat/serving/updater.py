@@ -16,11 +16,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from mlplat.core import tracking_store
 from mlplat.core.bundle import BundleError
 from mlplat.serving.compat import SchemaChange, schema_breaks
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ModelRefusedError, ServedModel, load_model
-from mlplat.serving.source import Resolved, Source, VersionGoneError, redact
+from mlplat.serving.source import Resolved, Source, VersionGoneError
 
 log = logging.getLogger("mlplat.serving")
 CLOSE_WAIT_SECONDS = 10.0  # at shutdown, how long to let a running attempt finish
@@ -52,7 +53,7 @@ class Updater:
         except VersionGoneError as exc:
             return self._gone(str(exc))
         except Exception as exc:  # the registry being down is no reason to stop serving
-            reason = f"could not resolve {self.source.uri}: {redact(str(exc))}"
+            reason = f"could not resolve {self.source.uri}: {tracking_store.scrub(str(exc))}"
             return self._refused("?", ModelRefusedError("resolve", reason))
         current = self.holder.current
         if current is not None and current.version == resolved.version:
@@ -79,7 +80,7 @@ class Updater:
         except BundleError as exc:  # the manifest, a file or the digest pinned on the version
             raise ModelRefusedError("checksum", str(exc)) from exc
         except Exception as exc:
-            raise ModelRefusedError("fetch", redact(str(exc))) from exc
+            raise ModelRefusedError("fetch", tracking_store.scrub(str(exc))) from exc
         try:
             model = load_model(
                 directory, resolved.version, self.source.uri, self.max_rows, run_id=resolved.run_id

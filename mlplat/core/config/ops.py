@@ -46,6 +46,13 @@ class TrackingConfig:
     # Where a NEW experiment keeps its artifacts, e.g. s3://bucket/mlflow (endpoint and keys from
     # MLFLOW_S3_ENDPOINT_URL / AWS_*); None: the store's default (a server's own destination).
     artifact_location: str | None = None
+    # An HTTP store (mlflow server): each request's timeout, how often a failed one is retried,
+    # and the backoff between retries (factor x 2^n s), set as MLflow's MLFLOW_HTTP_REQUEST_*
+    # variables. MLflow's own (120 s, 7 retries, factor 2) report a server that is down after
+    # about four minutes; these, after 3-4 s (refused) or ~45 s (no answer at all).
+    request_timeout_seconds: int = bounded(15, ge=1)
+    max_retries: int = bounded(2, ge=0, le=10)  # MLflow's own limits
+    backoff_factor: int = bounded(1, ge=0, le=120)
 
 
 @dataclass
