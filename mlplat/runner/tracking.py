@@ -215,7 +215,12 @@ def register(model_uri: str, name: str, tags: dict[str, str], alias: str = "chal
     """A new version of `name` from a logged model, with its tags, and `alias` on it."""
     import mlflow
     from mlflow import MlflowClient
+    from mlflow.utils.logging_utils import disable_logging, enable_logging
 
-    version = str(mlflow.register_model(model_uri, name, tags=tags).version)
+    disable_logging()  # MLflow prints "Created version ..."; the caller prints its own line
+    try:
+        version = str(mlflow.register_model(model_uri, name, tags=tags).version)
+    finally:
+        enable_logging()
     MlflowClient().set_registered_model_alias(name, alias, version)
     return version
