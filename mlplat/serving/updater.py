@@ -51,7 +51,7 @@ class Updater:
         self.holder.swap(model)
         self.metrics.set_model(model.info())
         self.metrics.reloads.inc()
-        log.warning("serving %s version %s", model.name, model.version)
+        log.info("serving %s version %s", model.name, model.version)
         return "swapped"
 
     def _refused(self, version: str, exc: ModelRefusedError) -> str:
