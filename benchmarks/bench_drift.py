@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlplat.core.bounds import family_alpha
 from mlplat.core.config.ops import MonitoringConfig
 from mlplat.core.profile import build_profile
 from mlplat.stages.monitor import drift
@@ -85,7 +86,8 @@ def main() -> None:
     spec = {"features": [{"name": f"f{i}", "kind": "passthrough"} for i in range(FEATURES)]}
     profile = build_profile(spec, reference, np.zeros(REFERENCE_ROWS))
     cfg = MonitoringConfig()
-    checks = lambda: drift.feature_drift(spec, profile, current, {}, cfg)  # noqa: E731
+    alpha = family_alpha(cfg.confidence, FEATURES + 1)
+    checks = lambda: drift.feature_drift(spec, profile, current, {}, cfg, alpha)  # noqa: E731
     found = checks()
     drifting = sorted(
         f.name for f in found if any(c.breached and c.group == "drift" for c in f.checks)

@@ -82,13 +82,21 @@ def validate(
     data: Annotated[
         str | None, typer.Option(help="Validate this file instead of data.path.")
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Learn invariants from this model's training data (models:/... or a bundle "
+            "dir); default: the experiment's last bundle."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Validate the data against the declared schema; exit 1 if any check fails."""
+    """Validate the data against the declared schema and the invariants learned from training;
+    exit 1 if any check fails."""
     from mlplat.cli import data as data_cli
 
     ok = data_cli.validate_command(
-        Path.cwd(), _split_debug(list(ctx.args)), data, _console(), as_json
+        Path.cwd(), _split_debug(list(ctx.args)), (data, reference), _console(), as_json
     )
     raise typer.Exit(0 if ok else 1)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlplat.core.bundle import load_bundle
 from mlplat.core.errors import ConfigError
+from mlplat.core.invariants import Reference, Rules
 from mlplat.core.io import write_json, write_text
 
 if TYPE_CHECKING:
@@ -54,6 +55,28 @@ def resolve(model: str, tracking: str, cache: Path) -> Served:
     return Served(registry.fetch(resolved), found["name"], resolved.version, resolved.run_id)
 
 
+def learned_reference(cfg: PlatformConfig, project: Path, model: str | None) -> Reference | None:
+    """The training statistics new data is validated against: those in the bundle of `model`
+    (a bundle directory or models:/ URI), else in the bundle this experiment's last run built
+    (None before the first run: the learned invariants are then skipped, and the report says so)."""
+    from mlplat.core.stage import ArtifactPaths
+    from mlplat.runner.tracking import tracking_uri
+
+    if model is None:
+        return Reference.of_bundle(ArtifactPaths.for_config(cfg, project)["bundle"])
+    with tempfile.TemporaryDirectory(prefix="mlplat-reference-") as tmp:
+        found = Reference.of_bundle(
+            resolve(model, tracking_uri(cfg, project), Path(tmp)).bundle_dir
+        )
+    if found is None:
+        raise ConfigError(
+            f"{model} has no column profile (its bundle predates learned invariants); "
+            "retrain it, or validate without --reference",
+            key="--reference",
+        )
+    return Reference(found.columns, model)
+
+
 def _bench(client: Any, run_id: str | None) -> dict[str, float] | None:
     if not run_id:
         return None
@@ -93,8 +116,9 @@ def assess(
         served = resolve(model, tracking, Path(tmp))
         bundle = load_bundle(served.bundle_dir)
         bench = bench_figures(served, tracking)
+        rules = Rules.of(cfg.schema, cfg.data)
         assessment = run_checks(
-            bundle, read_current(current), cfg.monitoring, cfg.serving.slo, now, bench
+            bundle, read_current(current), cfg.monitoring, cfg.serving.slo, rules, now, bench
         )
     assessment.model.update({"uri": model, "version": served.version, "run_id": served.run_id})
     return assessment, served

@@ -94,6 +94,9 @@ class MonitoringConfig:
     max_model_age_days: float = 30.0
     max_p99_regression: float = 1.2  # bench p99 may grow to this multiple of the last champion's
     min_rows: int = 100  # fewer current rows: the statistics mean little; reported, not breached
+    # Limits widen with small samples: a limit above is raised to what chance alone produces at
+    # this confidence, shared over all features (docs/monitoring.md#thresholds-and-sample-size)
+    confidence: float = 0.99
     # Per feature (or `prediction`) overrides of the keys above,
     # e.g. {monthly_charges: {psi_threshold: 0.3}}
     feature_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
