@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 Cell = str | tuple[str, str]  # plain text, or (text, rich style) such as ("BREACH", "bold red")
 GAP = 2  # spaces between columns
+PROSE_WIDTH = 20
 INDENT = "  "
 
 
@@ -61,14 +62,18 @@ def _longest_word(value: str) -> int:
 
 def needs(table: Table) -> list[tuple[int, int]]:
     """(narrowest, natural) width of each column: the narrowest keeps every identifier whole and
-    every word of prose unbroken; headers may wrap between their words."""
+    every word of prose unbroken (and prose at least PROSE_WIDTH wide: squeezed thinner, a
+    sentence becomes a column of single words, better listed below the table); headers may wrap
+    between their words."""
     out = []
     for i, column in enumerate(table.columns):
         cells = [text(row[i]) for row in table.rows]
-        fit = _longest_word if column.prose else _width
         header = _longest_word(column.header) if table.show_header else 0
-        narrowest = max([header, *(fit(c) for c in cells)], default=1)
         natural = max([_width(column.header) if table.show_header else 0, *map(_width, cells)])
+        if column.prose:
+            narrowest = max([header, min(natural, PROSE_WIDTH), *map(_longest_word, cells)])
+        else:
+            narrowest = max([header, *map(_width, cells)])
         out.append((max(narrowest, 1), max(natural, narrowest, 1)))
     return out
 
@@ -125,11 +130,9 @@ def _styled(cell: Cell) -> Any:
 
 
 def _moved(table: Table, ranges: list[tuple[int, int]], width: int) -> list[int] | None:
-    """The prose columns to list below the table, widest first, so the rest fits; None if even
-    the table without any prose column does not fit (or there is nothing to move)."""
-    prose = sorted(
-        (i for i, c in enumerate(table.columns) if c.prose and i), key=lambda i: -ranges[i][0]
-    )
+    """The prose columns to list below the table, the rightmost (least important) first, so the
+    rest fits; None if even the table without any prose column does not fit."""
+    prose = [i for i, c in reversed(list(enumerate(table.columns))) if c.prose and i]
     moved: list[int] = []
     for i in prose:
         moved.append(i)
@@ -177,9 +180,12 @@ def print_line(console: Console, line: str | Any, indent: str = INDENT) -> None:
 def _print_below(console: Console, table: Table, moved: list[int], kept: list[int]) -> None:
     keys = _keys(table, kept)
     for i in moved:
-        print_line(console, f"{table.columns[i].header}:")
-        for key, row in zip(keys, table.rows, strict=True):
-            print_line(console, f"{INDENT}{key}: {text(row[i])}")
+        listed = [(key, text(row[i])) for key, row in zip(keys, table.rows, strict=True)]
+        listed = [(key, value) for key, value in listed if value.strip()]
+        if listed:
+            print_line(console, f"{table.columns[i].header}:")
+        for key, value in listed:
+            print_line(console, f"{INDENT}{key}: {value}")
 
 
 def _print_records(console: Console, table: Table) -> None:

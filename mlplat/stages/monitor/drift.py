@@ -48,7 +48,9 @@ def _raised(configured: float, used: float, rows: str) -> str:
     return f"limit {configured:.4g} raised to {used:.4g} for {rows}" if used > configured else ""
 
 
-def _psi(name: str, reference: np.ndarray, counts: np.ndarray, cfg: MonitoringConfig, alpha: float):
+def _psi(
+    name: str, reference: np.ndarray, counts: np.ndarray, cfg: MonitoringConfig, alpha: float
+) -> Check:
     configured = limit(cfg, name, "psi_threshold")
     n, m = float(counts.sum()), float(reference.sum())
     used = max(configured, bounds.chi2_allowance(len(reference) - 1, n, m, alpha))
@@ -129,7 +131,9 @@ def numeric_drift(
     )
 
 
-def _js(name: str, reference: np.ndarray, counts: np.ndarray, cfg: MonitoringConfig, alpha: float):
+def _js(
+    name: str, reference: np.ndarray, counts: np.ndarray, cfg: MonitoringConfig, alpha: float
+) -> Check:
     configured = limit(cfg, name, "js_threshold")
     n, m = float(counts.sum()), float(reference.sum())
     seen = int(np.count_nonzero(reference + counts))
