@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 COLUMN_KEY = "schema.columns."
 LEARNED = "learned"
+LEARNED_HINT = (
+    "learned.* checks compare with the last model's training data; a column meant to change "
+    "goes under schema.learned.ignore"
+)
 FIRST_RUN = (
     "no reference yet: invariants learned from training are checked once a model of this "
     "experiment has been trained (its bundle's column profile)"
@@ -93,10 +97,12 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     if not report["valid"]:
         first = report["failures"][0]
         columns = sorted({f["column"] for f in report["failures"]})
+        learned_ones = any(f["check"].startswith(f"{LEARNED}.") for f in report["failures"])
+        hint = f" ({LEARNED_HINT})" if learned_ones else ""
         raise DataValidationError(
             f"{len(report['failures'])} check(s) failed on column(s) {', '.join(columns)}; "
             f"first: column '{first['column']}' failed {first['check']} on "
-            f"{first['failing_rows']} row(s)",
+            f"{first['failing_rows']} row(s){hint}",
             file=source,
             key=None if first["column"].startswith("<") else f"{COLUMN_KEY}{first['column']}",
             report_path=str(paths["validation"]),
