@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -72,7 +73,9 @@ def test_run(project: Path) -> None:
     line = cli(project, "run", EXPERIMENT, FAST, "--json").stdout.strip().splitlines()[-1]
     result = json.loads(line)
     gates = result["gates"]["verdicts"]
-    readable(output, [*result["metrics"], result["run_name"], result["run_id"]])
+    readable(output, [*result["metrics"], result["model_name"]])
+    assert re.search(r"churn_baseline-lgbm-\d{8}-\d{6}", output)  # this run's name, whole
+    assert re.search(r"\([0-9a-f]{32}\)", output)  # and its id
     readable(output, [v[key] for v in gates for key in ("gate", "scope", "metric")])
     readable(output, [*result["cost"]["stages"], "gates.segment_min_support"])
     assert "Created version" not in output and " INFO " not in output  # MLflow's chatter
@@ -84,7 +87,7 @@ def test_validate(project: Path) -> None:
     output, report = both(project, "validate", EXPERIMENT, "--data", "broken.csv", code=1)
     assert report["valid"] is False
     readable(output, [f[key] for f in report["failures"] for key in ("column", "check")])
-    readable(output, [str(v) for f in report["failures"] for v in f["examples"]])
+    readable(output, [w for f in report["failures"] for v in f["examples"] for w in str(v).split()])
 
 
 @pytest.mark.slow
