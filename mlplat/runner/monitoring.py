@@ -4,6 +4,7 @@ assess the current rows, write and log the reports; retrain through the normal r
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +134,12 @@ def write_reports(assessment: Assessment, directory: Path) -> tuple[Path, Path]:
     return summary, report
 
 
+def metric_key(name: str) -> str:
+    """An MLflow metric name for a check: raw column names (`petal length (cm)`) may hold
+    characters MLflow refuses; those become `_`."""
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", name)
+
+
 def log_reports(assessment: Assessment, files: tuple[Path, Path], tracking: str) -> str:
     """One run per check in the `mlplat-monitor` experiment: metrics, verdict tags, both files."""
     import mlflow
@@ -149,7 +156,7 @@ def log_reports(assessment: Assessment, files: tuple[Path, Path], tracking: str)
         run_name=f"monitor-{assessment.model.get('model_name')}", tags=tags
     ) as run:
         values = {
-            f"{c.group}.{c.name}" + (f".{c.feature}" if c.feature else ""): c.value
+            metric_key(f"{c.group}.{c.name}" + (f".{c.feature}" if c.feature else "")): c.value
             for c in assessment.checks
             if c.value is not None
         }
