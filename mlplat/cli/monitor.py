@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 CHECK_COLUMNS = (
     Column("check"),
-    Column("feature"),
+    Column("feature/column"),  # learned invariants are on the raw columns
     Column("value", right=True),
     Column("limit", right=True),
     Column("severity", right=True),

@@ -1,15 +1,18 @@
 """Tables a person reads, laid out so that no identifier is ever cut or split.
 
-Every command prints its tables through `print_table`. The layout is chosen for the console's
-width (a terminal's, `COLUMNS`, or 80 in a CI log), never by shrinking a cell:
+Every command prints its tables through `print_table` (and its `--json` through `print_json`).
+The layout is chosen for the console's width (a terminal's, `COLUMNS`, or 80 in a CI log),
+never by shrinking a cell:
 
 1. a table, when every identifier cell fits whole on one line and every prose cell fits with
-   its longest word on one line (prose wraps between words, never inside one);
-2. else the table without its widest prose columns, which are listed below it, keyed by the
-   row's first cell;
-3. else one record per row, `header: value` lines that the console never breaks.
+   its longest word on one line and at least PROSE_WIDTH wide (prose wraps between words,
+   never inside one);
+2. else the table without its rightmost prose columns, which are listed below it, each entry
+   keyed by its row;
+3. else one record per row, `header: value` lines.
 
-Titles and listed lines are printed unwrapped (a long path stays whole; the terminal wraps it).
+Titles and lines outside the table wrap between words only: a word longer than the width (a
+path) stays whole on its own line, for the terminal to wrap or a CI log to keep.
 """
 
 from __future__ import annotations
