@@ -57,12 +57,16 @@ class Reference:
 
     @classmethod
     def of_bundle(cls, directory: Path) -> Reference | None:
-        """From a bundle's profile.json; None when absent or built before column profiles."""
+        """From a bundle's profile.json, once the bundle checks out against its manifest;
+        None when there is no bundle, or it was built before column profiles."""
         import json
 
-        path = directory / "profile.json"
-        if not path.is_file():
+        from mlplat.core.bundle import MANIFEST, verify
+
+        if not (directory / MANIFEST).is_file():
             return None
+        verify(directory)
+        path = directory / "profile.json"
         columns = json.loads(path.read_text(encoding="utf-8")).get("columns")
         here = Path.cwd()
         shown = path.relative_to(here) if path.is_absolute() and path.is_relative_to(here) else path
