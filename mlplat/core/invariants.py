@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import bounds
-from mlplat.core.profile import value_keys
+from mlplat.core.profile import key_counts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,20 +89,44 @@ class Rules:
         return cls(schema.learned, frozenset({*schema.learned.ignore, *stamp}), frozenset(dates))
 
 
-def _constant(name: str, ref: dict[str, Any], keys: pd.Series, alpha: float) -> Finding | None:
-    n = int(keys.size)
+@dataclass(frozen=True)
+class Seen:
+    """One column of new data, as much as the checks need."""
+
+    values: int  # non-null
+    nulls: int
+    single: str | None  # the key of the one value of a constant column
+    counts: pd.Series | None  # rows per key, commonest first (for new_category only)
+
+
+def observe(series: pd.Series, count: bool) -> Seen:
+    """Numbers are checked for constancy by min == max, a pass without hashing; rows per value
+    are counted only when `count` (text columns with a category profile)."""
+    import numpy as np
+    import pandas as pd
+
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if numeric and not count:
+        numbers = series.to_numpy(dtype="float64", na_value=np.nan)
+        present = numbers[~np.isnan(numbers)]
+        single = (
+            repr(float(present[0])) if present.size and present.min() == present.max() else None
+        )
+        return Seen(int(present.size), int(numbers.size - present.size), single, None)
+    counts = key_counts(series.dropna())
+    single = str(counts.index[0]) if counts.size == 1 else None
+    return Seen(int(counts.sum()), int(series.size - counts.sum()), single, counts)
+
+
+def _constant(name: str, ref: dict[str, Any], seen: Seen, alpha: float) -> Finding | None:
+    n = seen.values
     if ref["distinct"] < 2 or n < 2:
         return None  # constant in training (nothing learned), or too few values to tell
-    distinct = keys.unique()
-    seen = ref["rows"] - ref["nulls"]
-    chance = bounds.upper_rate(ref["top"], seen, alpha) ** (n - 1) if distinct.size == 1 else 1.0
-    detail = (
-        f"all {n} values are {distinct[0]}; {ref['distinct']} distinct values in training"
-        if distinct.size == 1
-        else f"{distinct.size} distinct values"
-    )
-    examples = (str(distinct[0]),) if distinct.size == 1 else ()
-    return Finding(name, "constant", chance, alpha, chance < alpha, n, detail, examples)
+    if seen.single is None:
+        return Finding(name, "constant", 1.0, alpha, False, n, "more than one value")
+    chance = bounds.upper_rate(ref["top"], ref["rows"] - ref["nulls"], alpha) ** (n - 1)
+    detail = f"all {n} values are {seen.single}; {ref['distinct']} distinct values in training"
+    return Finding(name, "constant", chance, alpha, chance < alpha, n, detail, (seen.single,))
 
 
 def _null_rate(
@@ -118,21 +142,22 @@ def _null_rate(
 
 
 def _new_category(
-    name: str, ref: dict[str, Any], keys: pd.Series, settings: LearnedConfig, alpha: float
+    name: str, ref: dict[str, Any], now: pd.Series, settings: LearnedConfig, alpha: float
 ) -> Finding | None:
+    """`now`: rows per key of the new data."""
     import numpy as np
 
-    trained = ref.get("frequencies")
-    if trained is None or keys.empty:
+    trained = ref["frequencies"]
+    n = int(now.sum())
+    if n == 0:
         return None
-    now = keys.value_counts()
     total = sum(trained.values())
     before = np.asarray([trained.get(str(v), 0) for v in now.index], dtype="int64")
     rare = bounds.upper_rates(before, total, alpha) <= settings.rare_share
-    shares = now.to_numpy() / keys.size
-    limit = bounds.rate_limit(settings.new_share, int(keys.size), alpha)
+    shares = now.to_numpy() / n
+    limit = bounds.rate_limit(settings.new_share, n, alpha)
     worst = float(shares[rare].max()) if rare.any() else 0.0
-    hits = [i for i in np.argsort(-shares) if rare[i] and shares[i] > limit]
+    hits = [i for i in np.argsort(-shares, kind="stable") if rare[i] and shares[i] > limit]
     detail = "; ".join(
         f"{now.index[i]} now {shares[i]:.3f} (training {before[i] / total:.4f})"
         for i in hits[:MAX_EXAMPLES]
@@ -145,14 +170,14 @@ def _new_category(
 def _column(
     name: str, ref: dict[str, Any], series: pd.Series, rules: Rules, alpha: float
 ) -> list[Finding]:
-    values = series.dropna()
-    keys = value_keys(values)
-    nulls = int(series.size - values.size)
+    shares = "frequencies" in ref and name not in rules.dates
+    seen = observe(series, count=shares)
     found = [
-        _constant(name, ref, keys, alpha),
-        _null_rate(name, ref, nulls, int(series.size), rules.settings.null_rate_margin, alpha),
-        None if name in rules.dates else _new_category(name, ref, keys, rules.settings, alpha),
+        _constant(name, ref, seen, alpha),
+        _null_rate(name, ref, seen.nulls, int(series.size), rules.settings.null_rate_margin, alpha),
     ]
+    if shares and seen.counts is not None:
+        found.append(_new_category(name, ref, seen.counts, rules.settings, alpha))
     return [f for f in found if f is not None]
 
 
