@@ -156,3 +156,11 @@ def test_validate_in_init_projects_fails_a_pinned_column(
     failures = json.loads(done.stdout)["failures"]
     assert (column, "learned.constant") in {(f["column"], f["check"]) for f in failures}
     assert mlplat("validate", "+experiment=baseline", cwd=root, check=False).returncode == 0
+
+
+@pytest.mark.parametrize(("n", "m"), [(263, 210), (50, 120), (2000, 400), (5000, 50), (1, 2)])
+def test_the_fast_out_of_range_quantile_is_scipys(n: int, m: int) -> None:
+    from scipy.stats import betabinom
+
+    alpha = 0.01 / 15
+    assert bounds.outside_range_limit(n, m, alpha) == betabinom.ppf(1 - alpha, n, 2, m - 1) / n
