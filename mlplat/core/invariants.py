@@ -44,8 +44,7 @@ class Finding:
     limit: float  # constant: alpha; otherwise the highest share chance allows
     breached: bool
     rows: int  # rows showing it: all (constant), the nulls, the rows holding new values
-    detail: str
-    examples: tuple[str, ...] = ()
+    detail: str  # what was seen, for the report and the monitor table
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def _constant(name: str, ref: dict[str, Any], seen: Seen, alpha: float) -> Findi
         return Finding(name, "constant", 1.0, alpha, False, n, "more than one value")
     chance = bounds.upper_rate(ref["top"], ref["rows"] - ref["nulls"], alpha) ** (n - 1)
     detail = f"all {n} values are {seen.single}; {ref['distinct']} distinct values in training"
-    return Finding(name, "constant", chance, alpha, chance < alpha, n, detail, (seen.single,))
+    return Finding(name, "constant", chance, alpha, chance < alpha, n, detail)
 
 
 def _null_rate(
@@ -163,8 +162,7 @@ def _new_category(
         for i in hits[:MAX_EXAMPLES]
     )
     rows = int(sum(now.iloc[i] for i in hits))
-    examples = tuple(str(now.index[i]) for i in hits[:MAX_EXAMPLES])
-    return Finding(name, "new_category", worst, limit, bool(hits), rows, detail, examples)
+    return Finding(name, "new_category", worst, limit, bool(hits), rows, detail)
 
 
 def _column(
