@@ -17,9 +17,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from mlplat.core import invariants
+from mlplat.core.bounds import family_alpha
+from mlplat.core.config.contract import LearnedConfig
 from mlplat.core.config.ops import MonitoringConfig
-from mlplat.core.profile import build_profile
+from mlplat.core.invariants import Rules
+from mlplat.core.profile import build_profile, column_profile
 from mlplat.stages.monitor import drift
 
 FEATURES = 30
@@ -85,7 +90,8 @@ def main() -> None:
     spec = {"features": [{"name": f"f{i}", "kind": "passthrough"} for i in range(FEATURES)]}
     profile = build_profile(spec, reference, np.zeros(REFERENCE_ROWS))
     cfg = MonitoringConfig()
-    checks = lambda: drift.feature_drift(spec, profile, current, {}, cfg)  # noqa: E731
+    alpha = family_alpha(cfg.confidence, FEATURES + 1)
+    checks = lambda: drift.feature_drift(spec, profile, current, {}, cfg, alpha)  # noqa: E731
     found = checks()
     drifting = sorted(
         f.name for f in found if any(c.breached and c.group == "drift" for c in f.checks)
@@ -97,6 +103,12 @@ def main() -> None:
     ours = timed(checks, args.repeats)
     naive = timed(lambda: naive_psi(reference, current), args.repeats)
     print(f"mlplat drift checks (PSI+KS+skew)  median {ours:.3f} s")
+    names = [f"f{i}" for i in range(FEATURES)]
+    columns = column_profile(pd.DataFrame(reference, columns=names))
+    frame = pd.DataFrame(current, columns=names)
+    rules = Rules(LearnedConfig())
+    learned = timed(lambda: invariants.check(columns, frame, rules), args.repeats)
+    print(f"learned invariants (30 columns)   median {learned:.3f} s")
     print(f"naive per-column numpy PSI         median {naive:.3f} s  ({naive / ours:.1f}x)")
     if args.evidently_python:
         with tempfile.TemporaryDirectory() as tmp:

@@ -189,17 +189,21 @@ def test_features_list_shows_definitions_and_which_experiments_use_them(tmp_path
     root = make_project(tmp_path / "proj", rows=50)
     (root / "conf" / "features" / "lean.yaml").write_text(LEAN)
     (root / "conf" / "experiment" / "churn_lean.yaml").write_text(LEAN_EXPERIMENT)
-    done = mlplat("features", "list", cwd=root)
+    done = mlplat("features", "list", "--json", cwd=root)
     assert done.returncode == 0, done.stderr
-    rows = {}
-    for line in done.stdout.splitlines():
-        cells = [c.strip() for c in line.strip("│ ").split("│")]
-        if len(cells) == 5 and cells[0] not in ("feature", ""):
-            rows[(cells[0], cells[2])] = cells
+    rows = {(r["name"], r["definition"]): r for r in json.loads(done.stdout)}
     shared = rows[("tenure_days", "days_since(signup_date, 2024-07-01)")]
-    assert shared[1] == "days_since" and shared[3] == "Days from signup to the snapshot date"
-    assert shared[4] == "churn_baseline, churn_lean"
-    assert rows[("support_calls", "passthrough(support_calls)")][4] == "churn_baseline"
-    assert rows[("support_calls", "clip(support_calls, 0.0, 10.0)")][4] == "churn_lean"
-    assert rows[("charges_ratio", "ratio(total_charges / monthly_charges)")][4] == "churn_baseline"
+    assert shared["kind"] == "days_since"
+    assert shared["description"] == "Days from signup to the snapshot date"
+    assert shared["experiments"] == ["churn_baseline", "churn_lean"]
+    assert rows[("support_calls", "passthrough(support_calls)")]["experiments"] == [
+        "churn_baseline"
+    ]
+    assert rows[("support_calls", "clip(support_calls, 0.0, 10.0)")]["experiments"] == [
+        "churn_lean"
+    ]
+    ratio = rows[("charges_ratio", "ratio(total_charges / monthly_charges)")]
+    assert ratio["experiments"] == ["churn_baseline"]
     assert len(rows) == len(declared().definitions) + 1
+    table = mlplat("features", "list", cwd=root).stdout  # the same, for a person
+    assert "tenure_days" in table and "days_since(signup_date, 2024-07-01)" in table

@@ -89,7 +89,7 @@ def test_cli_promote_rollback_history(tmp_path: Path) -> None:
         "rollback",
         "@champion -> v1",
     ):
-        assert text in done.stderr
+        assert text in done.stdout  # the history is the command's result: stdout
 
     bad = mlplat("promote", "Churn_Model", "1", "--reason", "x", cwd=root)
     assert bad.returncode == 1

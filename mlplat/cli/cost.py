@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core.tables import Cell, Column, Table, print_table
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -24,30 +26,24 @@ def _cell(value: float, fmt: str) -> str:
 
 def print_cost(report: dict[str, Any], console: Console) -> None:
     """One row per stage and a total row; money in the declared currency; breached budgets."""
-    from rich import box
-    from rich.table import Table
-
     if not report:
         return
     currency = report["currency"]
-    table = Table(
-        title="cost",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
+    columns = (
+        Column("stage"),
+        *(Column(title, right=True) for title, _, _ in COLUMNS),
+        Column(currency, right=True),
     )
-    table.add_column("stage", style="bold", no_wrap=True)
-    for title, _, _ in COLUMNS:
-        table.add_column(title, justify="right", no_wrap=True)
-    table.add_column(currency, justify="right", no_wrap=True)
     order = report.get("order") or sorted(report["stages"])
-    rows = [*((name, report["stages"][name]) for name in order), ("total", report["total"])]
-    for name, usage in rows:
-        cells = [_cell(usage[key], fmt) for _, key, fmt in COLUMNS]
-        table.add_row(
-            name, *cells, f"{usage['money']:.2e}", style="bold" if name == "total" else None
+    named = [*((name, report["stages"][name]) for name in order), ("total", report["total"])]
+    rows: list[tuple[Cell, ...]] = [
+        (
+            (name, "bold") if name == "total" else name,
+            *(_cell(usage[key], fmt) for _, key, fmt in COLUMNS),
+            f"{usage['money']:.2e}",
         )
-    console.print(table)
+        for name, usage in named
+    ]
+    print_table(console, Table("cost", columns, rows))
     for budget, policy in report.get("budget_exceeded", {}).items():
         console.print(f"[yellow]budget exceeded:[/] {budget} (policy {policy})")

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
+from mlplat.core.tables import Column, Table, print_json, print_table
 
-def list_command(project: Path) -> None:
+COLUMNS = (
+    Column("feature"),
+    Column("kind"),
+    Column("definition", prose=True),
+    Column("description", prose=True),
+    Column("experiments", prose=True),
+)
+
+
+def list_command(project: Path, as_json: bool = False) -> None:
     """The table goes to stdout: it is the command's output, to read, page or grep."""
-    from rich.console import Console
-    from rich.table import Table
-
+    from mlplat.cli.jobs import stdout_console
     from mlplat.runner.catalog import feature_catalog
 
-    console = Console()
-    if not console.is_terminal:  # piped or captured: do not fold formulas into 80 columns
-        console.width = max(console.width, 160)
-    table = Table(title="features", title_justify="left")
-    for name in ("feature", "kind", "definition", "description", "experiments"):
-        table.add_column(name, overflow="fold")
-    for row in feature_catalog(project):
-        table.add_row(
-            row.name, row.kind, row.definition, row.description, ", ".join(row.experiments) or "-"
-        )
-    console.print(table)
+    catalog = feature_catalog(project)
+    if as_json:
+        print_json([asdict(row) for row in catalog])
+        return
+    rows = [
+        (r.name, r.kind, r.definition, r.description, ", ".join(r.experiments) or "-")
+        for r in catalog
+    ]
+    print_table(stdout_console(), Table("features", COLUMNS, rows))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import DataValidationError
+from mlplat.core.tables import Cell, Column, Table, print_json, print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,24 +23,32 @@ def stdout_console() -> Console:
 
 
 def print_summary(result: RunResult, console: Console) -> None:
-    from rich.table import Table
-
-    table = Table(title="run summary", title_justify="left", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("run", f"{result.run_name} ({result.run_id})")
-    for name, value in sorted(result.metrics.items()):
-        table.add_row(name, f"{value:.4f}")
+    rows: list[tuple[Cell, ...]] = [("run", f"{result.run_name} ({result.run_id})")]
+    rows += [(name, f"{value:.4f}") for name, value in sorted(result.metrics.items())]
     if result.model_version:
-        table.add_row("model", f"models:/{result.model_name}/{result.model_version} (@challenger)")
-    table.add_row("stages", ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items()))
-    console.print(table)
+        rows.append(("model", f"models:/{result.model_name}/{result.model_version} (@challenger)"))
+    rows.append(("stages", ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())))
+    columns = (Column("item"), Column("value", prose=True))
+    print_table(console, Table("run summary", columns, rows, show_header=False))
     console.print(
         f"Open the MLflow UI: [bold]mlflow ui --backend-store-uri {result.tracking_uri}[/]"
     )
 
 
-def _run_job(project: Path) -> Any:
+def run_json(result: RunResult, project: Path, cfg: PlatformConfig) -> dict[str, Any]:
+    """The run's summary, cost and (when it registered a version) its gate verdicts."""
+    from dataclasses import asdict
+
+    from mlplat.core.io import read_json
+    from mlplat.core.stage import ArtifactPaths
+    from mlplat.runner.gating import GATES_FILE
+
+    gates = ArtifactPaths.for_config(cfg, project).root / GATES_FILE
+    verdict = read_json(gates) if result.model_version and gates.is_file() else None
+    return asdict(result) | {"gates": verdict}
+
+
+def _run_job(project: Path, as_json: bool) -> Any:
     """The Hydra task. It captures nothing unpicklable (no Console): joblib ships it to workers."""
 
     def task(cfg: PlatformConfig) -> RunResult:
@@ -60,14 +69,17 @@ def _run_job(project: Path) -> Any:
 
                 print_validation(read_json(exc.report_path), console)
             raise
-        print_summary(result, stdout_console())
-        print_cost(result.cost, stdout_console())
+        if as_json:  # one line per run: a sweep prints JSON Lines
+            print_json(run_json(result, project, cfg), one_line=True)
+        else:
+            print_summary(result, stdout_console())
+            print_cost(result.cost, stdout_console())
         return result
 
     return task
 
 
-def run_command(project: Path, args: list[str], console: Console) -> None:
+def run_command(project: Path, args: list[str], console: Console, as_json: bool = False) -> None:
     from mlplat.runner import sweep, worker
     from mlplat.runner.compose import hydra_main
 
@@ -76,7 +88,7 @@ def run_command(project: Path, args: list[str], console: Console) -> None:
     else:
         sweep.prestart(project, args)
     try:
-        hydra_main(project, args, _run_job(project), prog="mlplat run")
+        hydra_main(project, args, _run_job(project, as_json), prog="mlplat run")
     finally:
         sweep.abandon()  # a sweep that stopped on an error leaves no parent run RUNNING
     sweep.raise_end_failure()

@@ -24,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 HYDRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 STATE = {"debug": False}
 
@@ -77,12 +78,15 @@ def run(ctx: typer.Context) -> None:
     """Run an experiment in process: validate, featurize, train, evaluate, register.
 
     Takes Hydra's whole command line: `+experiment=NAME`, overrides, `-m` sweeps, `--cfg job`,
-    `hydra/launcher=...`, and Hydra's `--help`.
+    `hydra/launcher=...`, and Hydra's `--help`; `--json` prints each run's result as one line
+    of JSON on stdout instead of the tables.
     """
     from mlplat.cli import jobs
 
+    args = _split_debug(list(ctx.args))
+    as_json = "--json" in args
     with _stops_reported():
-        jobs.run_command(Path.cwd(), _split_debug(list(ctx.args)), _console())
+        jobs.run_command(Path.cwd(), [a for a in args if a != "--json"], _console(), as_json)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -91,11 +95,22 @@ def validate(
     data: Annotated[
         str | None, typer.Option(help="Validate this file instead of data.path.")
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Learn invariants from this model's training data (models:/... or a bundle "
+            "dir); default: the experiment's last bundle."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Validate the data against the declared schema; exit 1 if any check fails."""
+    """Validate the data against the declared schema and the invariants learned from training;
+    exit 1 if any check fails."""
     from mlplat.cli import data as data_cli
 
-    ok = data_cli.validate_command(Path.cwd(), _split_debug(list(ctx.args)), data, _console())
+    ok = data_cli.validate_command(
+        Path.cwd(), _split_debug(list(ctx.args)), (data, reference), _console(), as_json
+    )
     raise typer.Exit(0 if ok else 1)
 
 
@@ -106,11 +121,11 @@ app.add_typer(features_app, name="features")
 
 
 @features_app.command("list")
-def features_list() -> None:
+def features_list(as_json: JsonFlag = False) -> None:
     """Show every feature: kind, definition, description and the experiments using it."""
     from mlplat.cli import features as features_cli
 
-    features_cli.list_command(Path.cwd())
+    features_cli.list_command(Path.cwd(), as_json)
 
 
 image_app = typer.Typer(
@@ -241,6 +256,7 @@ def bench(
     model: Annotated[str | None, Opt(help="The served models:/NAME@ALIAS.")] = None,
     swap: Annotated[str | None, Opt("--swap", help="Move the alias here midway.")] = None,
     output: Annotated[Path | None, Opt(help="Also write the results here as JSON.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Load-test a scoring server: QPS, latency percentiles, errors; --swap: update downtime."""
     from mlplat.cli import serve as serve_cli
@@ -255,6 +271,7 @@ def bench(
         "model": model,
         "swap_to": swap,
         "output": output,
+        "json": as_json,
     }
     ok = serve_cli.bench_command(Path.cwd(), options, _console())
     raise typer.Exit(0 if ok else 1)
@@ -288,11 +305,14 @@ app.add_typer(registry_app, name="registry")
 
 
 @registry_app.command("history")
-def registry_history(name: Annotated[str, typer.Argument(help="Registered model name.")]) -> None:
+def registry_history(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    as_json: JsonFlag = False,
+) -> None:
     """Every move of @champion (and other aliases): when, who, why, from which version."""
     from mlplat.cli import registry as registry_cli
 
-    registry_cli.history_command(Path.cwd(), name, _console())
+    registry_cli.history_command(Path.cwd(), name, as_json)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -302,12 +322,13 @@ def profile(
     data: Annotated[str, typer.Option(help="Representative rows (CSV/Parquet) to predict on.")],
     seconds: Annotated[float, typer.Option(help="Timing per batch size.")] = 0.5,
     slo: Annotated[bool, typer.Option("--slo", help="Exit 1 if 1-row p99 misses the SLO.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Deployment profile: latency per batch size (p50/p99), throughput, peak memory, sizing."""
     from mlplat.cli import profile as profile_cli
 
     ok = profile_cli.profile_command(
-        Path.cwd(), model, data, _split_debug(list(ctx.args)), seconds, _console()
+        Path.cwd(), model, data, _split_debug(list(ctx.args)), seconds, _console(), as_json
     )
     raise typer.Exit(0 if ok or not slo else 1)
 
@@ -323,12 +344,13 @@ def monitor(
     output: Annotated[
         Path | None, Opt(help="Report directory (default artifacts/monitor/...).")
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Drift, skew, staleness, stability, latency checks; HTML + JSON report; exit 1 on a breach."""
     from mlplat.cli import monitor as monitor_cli
 
     ok = monitor_cli.monitor_command(
-        Path.cwd(), model, current, output, _split_debug(list(ctx.args)), _console()
+        Path.cwd(), model, current, output, _split_debug(list(ctx.args)), _console(), as_json
     )
     raise typer.Exit(0 if ok else 1)
 
@@ -340,13 +362,14 @@ def retrain(
         bool, Opt("--if-drift", help="Retrain only if the monitor breaches.")
     ] = False,
     current: Annotated[str | None, Opt(help="Data to monitor (default: data.path).")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Run `+experiment=NAME` again (same gates and registry rules), recording why."""
     from mlplat.cli import monitor as monitor_cli
 
     with _stops_reported():
         monitor_cli.retrain_command(
-            Path.cwd(), _split_debug(list(ctx.args)), current, if_drift, _console()
+            Path.cwd(), _split_debug(list(ctx.args)), current, if_drift, _console(), as_json
         )
 
 
@@ -357,12 +380,13 @@ def score(
         float | None, Opt(help="Exit 1 when the final score is below this.")
     ] = None,
     output: Annotated[Path | None, Opt(help="Also write the result here as JSON.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """The ML Test Score (Breck et al. 2017) of this project, from evidence and attestations."""
     from mlplat.cli import score as score_cli
 
     ok = score_cli.score_command(
-        Path.cwd(), _split_debug(list(ctx.args)), min_score, output, _console()
+        Path.cwd(), _split_debug(list(ctx.args)), min_score, output, _console(), as_json
     )
     raise typer.Exit(0 if ok else 1)
 
@@ -375,7 +399,15 @@ def version() -> None:
     typer.echo(mlplat.__version__)
 
 
+def quiet_libraries() -> None:
+    """Library chatter is not the command's output: MLflow's INFO lines ("Creating a new
+    experiment") are dropped unless MLFLOW_LOGGING_LEVEL asks for them. Set in the environment,
+    so the stage worker and `dvc repro`'s stage processes inherit it."""
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+
+
 def main() -> None:
+    quiet_libraries()
     try:
         app(prog_name="mlplat")
     except Exception as exc:  # every command's errors end here: one line, one exit code

@@ -4,32 +4,58 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.tables import Cell, Column, Table, print_json, print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mlplat.stages.monitor.checks import Check
     from mlplat.stages.monitor.monitor import Assessment
 
 
-def print_assessment(assessment: Assessment, console: Console, limit: int = 15) -> None:
-    from rich.table import Table
+CHECK_COLUMNS = (
+    Column("check"),
+    Column("feature/column"),  # learned invariants are on the raw columns
+    Column("value", right=True),
+    Column("limit", right=True),
+    Column("severity", right=True),
+    Column("status"),
+)
 
-    table = Table(
-        title=f"monitor: {assessment.model.get('model_name')} ({assessment.rows} rows)",
-        title_justify="left",
-    )
-    for column in ("check", "feature", "value", "threshold", "severity", "status"):
-        table.add_column(column)
-    for c in assessment.checks[:limit]:
-        status = "[red]BREACH[/]" if c.breached else ("no evidence" if c.value is None else "ok")
-        value = "n/a" if c.value is None else f"{c.value:.4g}"
-        table.add_row(
-            f"{c.group}.{c.name}", c.feature, value, str(c.threshold), f"{c.severity:.2f}", status
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def _status(check: Check) -> Cell:
+    if check.breached:
+        return ("BREACH", "bold red")
+    return "no data" if check.value is None else "ok"
+
+
+def print_assessment(assessment: Assessment, console: Console, limit: int = 15) -> None:
+    """Every breach, then the most severe of the rest up to `limit` rows; says how many more."""
+    shown = assessment.checks[: max(limit, len(assessment.breaches))]
+    rows = [
+        (
+            f"{c.group}.{c.name}",
+            c.feature or "-",
+            _number(c.value),
+            _number(c.threshold),
+            f"{c.severity:.2f}",
+            _status(c),
         )
-    console.print(table)
+        for c in shown
+    ]
+    title = f"monitor: {assessment.model.get('model_name')} ({assessment.rows} rows)"
+    print_table(console, Table(title, CHECK_COLUMNS, rows))
+    hidden = len(assessment.checks) - len(shown)
+    if hidden:
+        console.print(f"{hidden} more checks within their limits: summary.json or --json")
     for note in assessment.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"note: {note}", style="yellow", markup=False, highlight=False)
     verdict = (
         "[green]healthy[/]"
         if assessment.healthy
@@ -53,8 +79,9 @@ def monitor_command(
     output: Path | None,
     overrides: list[str],
     console: Console,
+    as_json: bool = False,
 ) -> bool:
-    """Assess, write, log, print; True when healthy."""
+    """Assess, write, log, print (a table, or the summary as JSON); True when healthy."""
     from mlplat.cli.jobs import stdout_console
     from mlplat.runner import monitoring
     from mlplat.runner.compose import compose
@@ -68,7 +95,10 @@ def monitor_command(
             assessment, _output(project / cfg.artifacts_dir, output, assessment)
         )
         run_id = monitoring.log_reports(assessment, files, tracking)
-    print_assessment(assessment, stdout_console())
+    if as_json:
+        print_json(assessment.summary())
+    else:
+        print_assessment(assessment, stdout_console())
     console.print(
         f"report {files[1]}\nsummary {files[0]}\nlogged to MLflow run {run_id}",
         highlight=False,
@@ -78,11 +108,19 @@ def monitor_command(
 
 
 def retrain_command(
-    project: Path, overrides: list[str], current: str | None, if_drift: bool, console: Console
+    project: Path,
+    overrides: list[str],
+    current: str | None,
+    if_drift: bool,
+    console: Console,
+    as_json: bool = False,
 ) -> None:
     """Monitor the champion on the new data; on a breach (or without --if-drift) run the
-    experiment; its errors (data validation, budgets) raise."""
-    from mlplat.cli.jobs import print_summary, stdout_console
+    experiment; its errors (data validation, budgets) raise. `as_json`: one JSON object with
+    the monitor summary (if it ran), whether and why it retrained, and the run."""
+    from rich.markup import escape
+
+    from mlplat.cli.jobs import print_summary, run_json, stdout_console
     from mlplat.runner import monitoring
     from mlplat.runner.compose import compose
     from mlplat.runner.tracking import tracking_uri
@@ -90,6 +128,7 @@ def retrain_command(
     cfg = compose(project, overrides)
     tracking = tracking_uri(cfg, project)
     reason = "requested (no --if-drift)"
+    out: dict[str, Any] = {"monitor": None, "retrained": False, "reason": None, "run": None}
     if if_drift:
         champion = monitoring.champion_uri(cfg, tracking)
         if champion is None:
@@ -97,11 +136,19 @@ def retrain_command(
         else:
             data = current or cfg.data.path
             assessment, _ = monitoring.assess(cfg, champion, data, tracking)
-            print_assessment(assessment, stdout_console())
+            out["monitor"] = assessment.summary()
+            if not as_json:
+                print_assessment(assessment, stdout_console())
             if assessment.healthy:
                 console.print(f"{champion} is healthy on {data}: no retrain", highlight=False)
+                if as_json:
+                    print_json(out)
                 return
             reason = monitoring.retrain_reason(assessment)
-    console.print(f"[bold]retrain[/] {cfg.experiment_name}: {reason}", highlight=False)
+    console.print(f"[bold]retrain[/] {cfg.experiment_name}: {escape(reason)}", highlight=False)
     result = monitoring.retrain(cfg, project, reason, console)
-    print_summary(result, stdout_console())
+    if as_json:
+        run = run_json(result, project, cfg)
+        print_json(out | {"retrained": True, "reason": reason, "run": run})
+    else:
+        print_summary(result, stdout_console())

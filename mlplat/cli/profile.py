@@ -5,28 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core.tables import Column, Table, print_json, print_table
+
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-def print_profile(report: dict[str, Any], console: Console) -> None:
-    from rich import box
-    from rich.table import Table
+PROFILE_COLUMNS = tuple(
+    Column(name, right=True) for name in ("batch", "calls", "p50 ms", "p99 ms", "rows/s")
+)
 
-    table = Table(
-        title=f"deployment profile: {report['model']}", title_justify="left", box=box.SIMPLE_HEAD
-    )
-    for name in ("batch", "calls", "p50 ms", "p99 ms", "rows/s"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for b in report["batches"]:
-        table.add_row(
+
+def print_profile(report: dict[str, Any], console: Console) -> None:
+    rows = [
+        (
             str(b["batch"]),
             str(b["calls"]),
             f"{b['p50_ms']:.3f}",
             f"{b['p99_ms']:.3f}",
             f"{b['rows_per_second']:,.0f}",
         )
-    console.print(table)
+        for b in report["batches"]
+    ]
+    print_table(console, Table(f"deployment profile: {report['model']}", PROFILE_COLUMNS, rows))
     rec, slo = report["recommendation"], report["recommendation"]["slo"]
     verdict = "[green]meets[/]" if rec["meets_p99"] else "[red]misses[/]"
     console.print(
@@ -43,12 +44,21 @@ def print_profile(report: dict[str, Any], console: Console) -> None:
 
 
 def profile_command(
-    project: Path, model: str, data: str, overrides: list[str], seconds: float, console: Console
+    project: Path,
+    model: str,
+    data: str,
+    overrides: list[str],
+    seconds: float,
+    console: Console,
+    as_json: bool = False,
 ) -> bool:
     """Exit status: whether one-row latency meets serving.slo.p99_ms."""
     from mlplat.runner.deploy_profile import run_profile
 
     with console.status("profiling predict latency per batch size"):
         report = run_profile(project, model, data, overrides, seconds)
-    print_profile(report, console)
+    if as_json:
+        print_json(report)
+    else:
+        print_profile(report, console)
     return bool(report["recommendation"]["meets_p99"])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from mlplat.core.tables import Column, Table, print_json, print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,22 +30,30 @@ def rollback_command(project: Path, name: str, reason: str, console: Console) ->
     console.print(f"[green]✓[/] {name}@champion rolled back {moved} by {event.by}")
 
 
-def history_command(project: Path, name: str, console: Console) -> None:
-    from rich.table import Table
+HISTORY_COLUMNS = (
+    Column("when (UTC)"),
+    Column("alias"),
+    Column("version", right=True),
+    Column("previous", right=True),
+    Column("action"),
+    Column("by"),
+    Column("reason", prose=True),
+)
 
+
+def history_command(project: Path, name: str, as_json: bool = False) -> None:
+    from mlplat.cli.jobs import stdout_console
     from mlplat.runner import promotion
 
     events, now = promotion.history(project, name)
-    if not console.is_terminal:  # piped: keep rows whole instead of folding into 80 columns
-        console.width = max(console.width, 160)
-    table = Table(title=f"alias history of {name}", title_justify="left")
-    for column in ("when (UTC)", "alias", "version", "previous", "action", "by", "reason"):
-        table.add_column(column, overflow="fold")
-    for e in events:
-        table.add_row(e.at, e.alias, e.version, e.previous or "-", e.action, e.by, e.reason)
-    console.print(table)
+    if as_json:
+        print_json({"model": name, "events": [asdict(e) for e in events], "aliases": now})
+        return
+    rows = [(e.at, e.alias, e.version, e.previous or "-", e.action, e.by, e.reason) for e in events]
+    out = stdout_console()
+    print_table(out, Table(f"alias history of {name}", HISTORY_COLUMNS, rows))
     pointers = (
         ", ".join(f"@{alias} -> v{version}" for alias, version in sorted(now.items()))
         or "no aliases"
     )
-    console.print(f"now: {pointers}")
+    out.print(f"now: {pointers}", highlight=False)

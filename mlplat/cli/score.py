@@ -6,22 +6,31 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core.tables import Cell, Column, Table, print_json, print_table
+
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-def print_score(result: dict[str, Any], console: Console) -> None:
-    from rich.table import Table
+SCORE_COLUMNS = (
+    Column("test"),
+    Column("title", prose=True),
+    Column("points", right=True),
+    Column("source"),
+    Column("evidence", prose=True),
+)
 
-    table = Table(title="ML Test Score", title_justify="left")
-    for column in ("test", "title", "points", "source", "evidence"):
-        table.add_column(column, overflow="fold")
-    for t in result["tests"]:
-        color = "green" if t["points"] >= 1 else "yellow" if t["points"] else "red"
-        table.add_row(
-            t["id"], t["title"], f"[{color}]{t['points']:.1f}[/]", t["source"], t["evidence"]
-        )
-    console.print(table)
+
+def _points(points: float) -> Cell:
+    return (f"{points:.1f}", "green" if points >= 1 else "yellow" if points else "red")
+
+
+def print_score(result: dict[str, Any], console: Console) -> None:
+    rows = [
+        (t["id"], t["title"], _points(t["points"]), t["source"], t["evidence"])
+        for t in result["tests"]
+    ]
+    print_table(console, Table("ML Test Score", SCORE_COLUMNS, rows))
     sums = ", ".join(f"{k} {v:.1f}" for k, v in result["sections"].items())
     console.print(f"sections: {sums}", highlight=False)
     console.print(
@@ -37,6 +46,7 @@ def score_command(
     min_score: float | None,
     output: Path | None,
     console: Console,
+    as_json: bool = False,
 ) -> bool:
     from mlplat.cli.jobs import stdout_console
     from mlplat.core.io import write_json
@@ -50,7 +60,10 @@ def score_command(
     file = output or project / cfg.artifacts_dir / "score" / f"score-{stamp}.json"
     write_json(file, result)
     run_id = log_score(result, file)
-    print_score(result, stdout_console())
+    if as_json:
+        print_json(result)
+    else:
+        print_score(result, stdout_console())
     console.print(f"wrote {file}; logged to MLflow run {run_id}", highlight=False, soft_wrap=True)
     if min_score is not None and result["final"] < min_score:
         console.print(

@@ -96,21 +96,16 @@ def serve_command(
 
 
 def _print_summary(summary: dict[str, Any], console: Console) -> None:
-    from rich.table import Table
+    from mlplat.core.tables import Column, Table, print_table
 
-    table = Table(title="bench", title_justify="left", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in summary.items():
-        text = (
-            f"{value:.2f}"
-            if isinstance(value, float)
-            else json.dumps(value)
-            if isinstance(value, dict)
-            else str(value)
-        )
-        table.add_row(key, text)
-    console.print(table)
+    def text(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.2f}"
+        return json.dumps(value) if isinstance(value, dict) else str(value)
+
+    rows = [(key, text(value)) for key, value in summary.items()]
+    columns = (Column("figure"), Column("value", prose=True))
+    print_table(console, Table("bench", columns, rows, show_header=False))
 
 
 def bench_command(project: Path, options: dict[str, Any], console: Console) -> bool:
@@ -142,7 +137,12 @@ def bench_command(project: Path, options: dict[str, Any], console: Console) -> b
         swap=swap,
     )
     summary = result.summary()
-    _print_summary(summary, console)
+    if options.get("json"):
+        from mlplat.core.tables import print_json
+
+        print_json(summary)
+    else:
+        _print_summary(summary, console)
     if options.get("output"):
         from mlplat.core.io import write_json
 

@@ -130,31 +130,38 @@ def version_tags(verdict: dict[str, Any]) -> dict[str, str]:
 
 def print_verdicts(verdict: dict[str, Any], console: Console) -> None:
     """One row per judged gate; segments skipped for lack of support are counted, not listed."""
-    from rich.table import Table
+    from mlplat.core.tables import Cell, Column, Table, print_table
 
-    table = Table(title="gates", title_justify="left")
-    for column in ("gate", "scope", "metric", "verdict", "detail"):
-        table.add_column(column, overflow="fold")
     style = {"pass": "green", "fail": "bold red", "skip": "dim"}
     small = [
         v
         for v in verdict["verdicts"]
         if v["status"] == "skip" and v["detail"].startswith("support")
     ]
-    for v in verdict["verdicts"]:
-        if v not in small:
-            status = f"[{style[v['status']]}]{v['status']}[/]"
-            table.add_row(v["gate"], v["scope"], v["metric"], status, v["detail"])
+    rows: list[tuple[Cell, ...]] = [
+        (v["gate"], v["scope"], v["metric"], (v["status"], style[v["status"]]), v["detail"])
+        for v in verdict["verdicts"]
+        if v not in small
+    ]
     if small:
         scopes = sorted({v["scope"] for v in small})
-        table.add_row(
-            "segment_floor",
-            f"{len(scopes)} segments",
-            "",
-            "[dim]skip[/]",
-            "support below gates.segment_min_support",
+        rows.append(
+            (
+                "segment_floor",
+                f"{len(scopes)} segments",
+                "",
+                ("skip", "dim"),
+                "support below gates.segment_min_support",
+            )
         )
-    console.print(table)
+    columns = (
+        Column("gate"),
+        Column("scope"),
+        Column("metric"),
+        Column("verdict"),
+        Column("detail", prose=True),
+    )
+    print_table(console, Table("gates", columns, rows))
 
 
 def log_evaluation(paths: ArtifactPaths) -> None:

@@ -4,6 +4,7 @@ assess the current rows, write and log the reports; retrain through the normal r
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlplat.core.bundle import load_bundle
 from mlplat.core.errors import ConfigError
+from mlplat.core.invariants import Reference, Rules
 from mlplat.core.io import write_json, write_text
 from mlplat.core.probe import ProbeError, probe
 
@@ -53,6 +55,28 @@ def resolve(model: str, tracking: str, cache: Path) -> Served:
     except (MlflowException, VersionGoneError) as exc:
         raise ConfigError(f"cannot resolve {model}: {exc}", key="model") from exc
     return Served(registry.fetch(resolved), found["name"], resolved.version, resolved.run_id)
+
+
+def learned_reference(cfg: PlatformConfig, project: Path, model: str | None) -> Reference | None:
+    """The training statistics new data is validated against: those in the bundle of `model`
+    (a bundle directory or models:/ URI), else in the bundle this experiment's last run built
+    (None before the first run: the learned invariants are then skipped, and the report says so)."""
+    from mlplat.core.stage import ArtifactPaths
+    from mlplat.runner.tracking import tracking_uri
+
+    if model is None:
+        return Reference.of_bundle(ArtifactPaths.for_config(cfg, project)["bundle"])
+    with tempfile.TemporaryDirectory(prefix="mlplat-reference-") as tmp:
+        found = Reference.of_bundle(
+            resolve(model, tracking_uri(cfg, project), Path(tmp)).bundle_dir
+        )
+    if found is None:
+        raise ConfigError(
+            f"{model} has no column profile (its bundle predates learned invariants); "
+            "retrain it, or validate without --reference",
+            key="--reference",
+        )
+    return Reference(found.columns, model)
 
 
 def _bench(client: Any, run_id: str | None) -> dict[str, float] | None:
@@ -98,8 +122,9 @@ def assess(
             raise ProbeError(f"{model} cannot be monitored: {exc}", key="model") from exc
         bundle = load_bundle(served.bundle_dir)
         bench = bench_figures(served, tracking)
+        rules = Rules.of(cfg.schema, cfg.data)
         assessment = run_checks(
-            bundle, read_current(current), cfg.monitoring, cfg.serving.slo, now, bench
+            bundle, read_current(current), cfg.monitoring, cfg.serving.slo, rules, now, bench
         )
     assessment.model.update({"uri": model, "version": served.version, "run_id": served.run_id})
     return assessment, served
@@ -112,6 +137,12 @@ def write_reports(assessment: Assessment, directory: Path) -> tuple[Path, Path]:
     write_json(summary, assessment.summary())
     write_text(report, render(assessment))
     return summary, report
+
+
+def metric_key(name: str) -> str:
+    """An MLflow metric name for a check: raw column names (`petal length (cm)`) may hold
+    characters MLflow refuses; those become `_`."""
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", name)
 
 
 def log_reports(assessment: Assessment, files: tuple[Path, Path], tracking: str) -> str:
@@ -130,7 +161,7 @@ def log_reports(assessment: Assessment, files: tuple[Path, Path], tracking: str)
         run_name=f"monitor-{assessment.model.get('model_name')}", tags=tags
     ) as run:
         values = {
-            f"{c.group}.{c.name}" + (f".{c.feature}" if c.feature else ""): c.value
+            metric_key(f"{c.group}.{c.name}" + (f".{c.feature}" if c.feature else "")): c.value
             for c in assessment.checks
             if c.value is not None
         }

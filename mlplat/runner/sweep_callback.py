@@ -49,14 +49,20 @@ def _fmt(value: Any, digits: int = 4) -> str:
 def print_summary(summary: dict[str, Any]) -> None:
     """The comparison table of all trials, the best one and the total cost, on stderr."""
     from rich.console import Console
-    from rich.table import Table
+
+    from mlplat.core.tables import Column, Table, print_table
 
     metric, currency = summary["metric"], summary["currency"]
-    table = Table(title=f"sweep {summary['parent_run_id']}", title_justify="left")
-    for name in ("trial", "overrides", metric, f"cost ({currency})", "wall s", "status"):
-        table.add_column(name, overflow="fold")
-    for row in summary["trials"]:
-        table.add_row(
+    columns = (
+        Column("trial", right=True),
+        Column("overrides", prose=True),
+        Column(metric, right=True),
+        Column(f"cost ({currency})", right=True),
+        Column("wall s", right=True),
+        Column("status"),
+    )
+    rows = [
+        (
             str(row["trial"]),
             row["overrides"],
             _fmt(row[metric]),
@@ -64,8 +70,10 @@ def print_summary(summary: dict[str, Any]) -> None:
             _fmt(row["wall_seconds"], 3),
             row["status"],
         )
+        for row in summary["trials"]
+    ]
     console = Console(stderr=True)
-    console.print(table)
+    print_table(console, Table(f"sweep {summary['parent_run_id']}", columns, rows))
     totals, best = summary["totals"], summary["best"]
     console.print(
         f"total cost {totals['cost.total.money']:.3g} {currency} over {totals['sweep.trials']} "

@@ -309,9 +309,14 @@ def register(model_uri: str, name: str, tags: dict[str, str], alias: str = "chal
     on it. The bundle manifest's sha256 is pinned on the version: every load checks it."""
     import mlflow
     from mlflow import MlflowClient
+    from mlflow.utils.logging_utils import disable_logging, enable_logging
 
     logged = mlflow.get_logged_model(model_uri.removeprefix("models:/"))
     pin = {MANIFEST_TAG: logged.tags[MANIFEST_TAG]}  # set by log_bundle, on every bundle
-    version = str(mlflow.register_model(model_uri, name, tags={**tags, **pin}).version)
+    disable_logging()  # MLflow prints "Created version ..."; the caller prints its own line
+    try:
+        version = str(mlflow.register_model(model_uri, name, tags={**tags, **pin}).version)
+    finally:
+        enable_logging()
     MlflowClient().set_registered_model_alias(name, alias, version)
     return version

@@ -21,6 +21,8 @@ def serve(settings: ServeSettings) -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
+    # Our own events (which version is served, a refused one) at INFO; libraries at WARNING.
+    logging.getLogger("mlplat.serving").setLevel(logging.INFO)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,

@@ -71,7 +71,7 @@ class Updater:
         self.metrics.set_model(model.info())
         self.metrics.reloads.inc()
         seconds = time.perf_counter() - started
-        log.warning("serving %s version %s (loaded in %.2f s)", model.name, model.version, seconds)
+        log.info("serving %s version %s (loaded in %.2f s)", model.name, model.version, seconds)
         return "swapped"
 
     def _load(self, resolved: Resolved, current: ServedModel | None) -> ServedModel:

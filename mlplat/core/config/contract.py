@@ -55,6 +55,19 @@ class TargetBalanceConfig:
 
 
 @dataclass
+class LearnedConfig:
+    """Invariants learned from the training data, checked without being declared
+    (docs/data-contracts.md#invariants-learned-from-training)."""
+
+    enabled: bool = True
+    confidence: float = 0.99  # an unchanged batch fails any of them with chance at most 1%
+    null_rate_margin: float = 0.05  # the null rate may exceed training's by this much
+    rare_share: float = 0.01  # a value under this share of training ...
+    new_share: float = 0.05  # ... fails when it now takes more than this share
+    ignore: list[str] = field(default_factory=list)  # columns exempt (e.g. a batch date)
+
+
+@dataclass
 class SchemaConfig:
     name: str = "default"
     columns: dict[str, ColumnConfig] = field(default_factory=dict)
@@ -64,6 +77,7 @@ class SchemaConfig:
     max_rows: int | None = bounded(None, ge=0)
     unique_together: list[list[str]] = field(default_factory=list)
     target_balance: TargetBalanceConfig | None = None
+    learned: LearnedConfig = field(default_factory=LearnedConfig)
 
 
 @dataclass

@@ -117,6 +117,9 @@ class MonitoringConfig:
     max_p99_regression: float = bounded(1.2, gt=0)
     # fewer current rows: the statistics mean little; reported, not breached
     min_rows: int = bounded(100, ge=1)
+    # Limits widen with small samples: a limit above is raised to what chance alone produces at
+    # this confidence, shared over all features (docs/monitoring.md#thresholds-and-sample-size)
+    confidence: float = bounded(0.99, gt=0, lt=1)
     # Per feature (or `prediction`) overrides of the keys above,
     # e.g. {monthly_charges: {psi_threshold: 0.3}}
     feature_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)

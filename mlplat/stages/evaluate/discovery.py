@@ -9,6 +9,7 @@ Slices are every value of a low-cardinality column and quantile bins of numeric 
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from mlplat.stages.evaluate import fast
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlplat.core.config.validation import DiscoveryConfig
+
+NEGLIGIBLE = 1e-9  # a loss spread this small relative to the loss itself is rounding
 
 Candidate = tuple[str, str, str, "np.ndarray"]  # (name, column, description, mask)
 
@@ -68,8 +71,16 @@ def _test(loss: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
 
     inside, outside = loss[mask], loss[~mask]
     pooled = np.sqrt((inside.var(ddof=1) + outside.var(ddof=1)) / 2.0)
-    effect = float((inside.mean() - outside.mean()) / pooled) if pooled > 0 else 0.0
-    result = stats.ttest_ind(inside, outside, equal_var=False, alternative="greater")
+    if pooled <= NEGLIGIBLE * max(abs(inside.mean()), abs(outside.mean()), 1.0):
+        # (nearly) equal losses, e.g. one prediction for every row: rounding noise, not
+        # evidence; the t-test would call it significant and scipy warn on the console
+        return 1.0, 0.0
+    effect = float((inside.mean() - outside.mean()) / pooled)
+    with warnings.catch_warnings():
+        # one side of equal losses (a slice with one prediction) is valid for Welch's test;
+        # scipy still warns about it, on the user's console
+        warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+        result = stats.ttest_ind(inside, outside, equal_var=False, alternative="greater")
     return float(result.pvalue), effect
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from mlplat.core import bounds
 from mlplat.core.config.ops import MonitoringConfig
 from mlplat.stages.monitor import stats
 from mlplat.stages.monitor.checks import Check, above, below_pvalue, limit
@@ -41,38 +43,78 @@ def _range(profile: dict[str, Any]) -> tuple[float, float]:
     return (-np.inf if lo is None else float(lo)), (np.inf if hi is None else float(hi))
 
 
+def _raised(configured: float, used: float, rows: str) -> str:
+    """Says when sampling raised a declared limit, so the table's limit is never a surprise."""
+    return f"limit {configured:.4g} raised to {used:.4g} for {rows}" if used > configured else ""
+
+
+def _psi(
+    name: str, reference: np.ndarray, counts: np.ndarray, cfg: MonitoringConfig, alpha: float
+) -> Check:
+    configured = limit(cfg, name, "psi_threshold")
+    n, m = float(counts.sum()), float(reference.sum())
+    used = max(configured, bounds.chi2_allowance(len(reference) - 1, n, m, alpha))
+    note = _raised(configured, used, f"{n:.0f} vs {m:.0f} training rows")
+    return above("drift", "psi", name, stats.psi(reference, counts), used, note)
+
+
+def _null_rate(
+    name: str, nulls: int, n: int, profile: dict[str, Any], cfg: MonitoringConfig, alpha: float
+) -> Check:
+    """|null rate now - in training|, against the declared delta plus what chance allows."""
+    trained, m = float(profile["null_rate"]), int(profile.get("count") or 0)
+    now = nulls / n if n else 0.0
+    pooled = (nulls + trained * m) / (n + m) if n + m else 0.0
+    configured = limit(cfg, name, "max_null_rate_delta")
+    used = configured + bounds.two_rate_margin(pooled, n, m, alpha)
+    note = f"training {trained:.3f}, now {now:.3f}; " + (
+        _raised(configured, used, f"{n} rows") or f"limit {used:.4g}"
+    )
+    return above("skew", "null_rate", name, abs(now - trained), used, note)
+
+
+def _rate(
+    name: str,
+    check: str,
+    counted: tuple[int, int],
+    chance: float,
+    cfg: MonitoringConfig,
+    alpha: float,
+    note: str,
+) -> Check:
+    """A share of rows (`counted`: count, rows) that should stay under its declared limit: it
+    breaches only when the count is more than both that limit and `chance` (the share that an
+    unchanged batch of this size reaches at level alpha) allow."""
+    count, n = counted
+    configured = limit(cfg, name, f"max_{check}_rate")
+    used = max(bounds.rate_limit(configured, n, alpha), chance)
+    extra = _raised(configured, used, f"{n} rows")
+    value = count / n if n else 0.0
+    return above("skew", check, name, value, used, "; ".join(filter(None, [note, extra])))
+
+
 def numeric_drift(
-    name: str, profile: dict[str, Any], binned: stats.Binned, cfg: MonitoringConfig
+    name: str, profile: dict[str, Any], binned: stats.Binned, cfg: MonitoringConfig, alpha: float
 ) -> FeatureDrift:
+    """`alpha`: the significance of each sampling allowance (bounds.family_alpha)."""
     edges = list(profile.get("edges") or [])
     reference = np.asarray(profile.get("counts") or [0], dtype="float64")
     lo, hi = _range(profile)
     n = int(binned.counts.sum()) + binned.nulls
     finite = n - binned.nulls
     d, p = stats.ks(reference, binned.counts)
+    outside = binned.below_min + binned.above_max
     checks = [
-        above(
-            "drift",
-            "psi",
-            name,
-            stats.psi(reference, binned.counts),
-            limit(cfg, name, "psi_threshold"),
-        ),
+        _psi(name, reference, binned.counts, cfg, alpha),
         below_pvalue("drift", "ks", name, p, limit(cfg, name, "ks_pvalue"), f"D={d:.4f}"),
-        above(
-            "skew",
-            "null_rate",
+        _null_rate(name, binned.nulls, n, profile, cfg, alpha),
+        _rate(
             name,
-            abs(binned.nulls / n - profile["null_rate"]) if n else 0.0,
-            limit(cfg, name, "max_null_rate_delta"),
-            f"training {profile['null_rate']:.3f}, now {binned.nulls / n if n else 0:.3f}",
-        ),
-        above(
-            "skew",
             "out_of_range",
-            name,
-            (binned.below_min + binned.above_max) / finite if finite else 0.0,
-            limit(cfg, name, "max_out_of_range_rate"),
+            (outside, finite),
+            bounds.outside_range_limit(finite, int(reference.sum()), alpha),
+            cfg,
+            alpha,
             f"{binned.below_min} below {lo:.4g}, {binned.above_max} above {hi:.4g}",
         ),
         above(
@@ -89,8 +131,32 @@ def numeric_drift(
     )
 
 
+def _js(
+    name: str, reference: np.ndarray, counts: np.ndarray, cfg: MonitoringConfig, alpha: float
+) -> Check:
+    configured = limit(cfg, name, "js_threshold")
+    n, m = float(counts.sum()), float(reference.sum())
+    seen = int(np.count_nonzero(reference + counts))
+    chance = bounds.chi2_allowance(seen - 1, n, m, alpha) / (8.0 * math.log(2.0))
+    used = max(configured, math.sqrt(chance))
+    note = _raised(configured, used, f"{n:.0f} vs {m:.0f} training rows")
+    return above("drift", "js", name, stats.jensen_shannon(reference, counts), used, note)
+
+
+def good_turing(frequencies: dict[str, int]) -> float:
+    """The share of new rows expected to hold a category training never saw: the share of
+    training rows whose category was seen exactly once (Good-Turing)."""
+    total = sum(frequencies.values())
+    return sum(1 for c in frequencies.values() if c == 1) / total if total else 0.0
+
+
 def categorical_drift(
-    name: str, profile: dict[str, Any], binned: stats.Binned, present: int, cfg: MonitoringConfig
+    name: str,
+    profile: dict[str, Any],
+    binned: stats.Binned,
+    present: int,
+    cfg: MonitoringConfig,
+    alpha: float,
 ) -> FeatureDrift:
     """`present`: non-null raw values, so codeless rows split into nulls and unseen values."""
     categories = list(profile["frequencies"])
@@ -107,26 +173,15 @@ def categorical_drift(
         below_pvalue(
             "drift", "chi2", name, p, limit(cfg, name, "chi2_pvalue"), f"chi2={statistic:.1f}"
         ),
-        above(
-            "drift",
-            "js",
+        _js(name, reference, counts, cfg, alpha),
+        _null_rate(name, codeless - unseen, n, profile, cfg, alpha),
+        _rate(
             name,
-            stats.jensen_shannon(reference, counts),
-            limit(cfg, name, "js_threshold"),
-        ),
-        above(
-            "skew",
-            "null_rate",
-            name,
-            abs((codeless - unseen) / n - profile["null_rate"]) if n else 0.0,
-            limit(cfg, name, "max_null_rate_delta"),
-        ),
-        above(
-            "skew",
             "unseen",
-            name,
-            unseen / n if n else 0.0,
-            limit(cfg, name, "max_unseen_rate"),
+            (unseen, n),
+            bounds.rate_limit(good_turing(profile["frequencies"]), n, alpha),
+            cfg,
+            alpha,
             f"{unseen} values not seen in training",
         ),
     ]
@@ -149,12 +204,12 @@ def _bins(profile: dict[str, Any]) -> tuple[np.ndarray, float, float]:
 
 
 def prediction_drift(
-    profile: dict[str, Any], predictions: np.ndarray, cfg: MonitoringConfig
+    profile: dict[str, Any], predictions: np.ndarray, cfg: MonitoringConfig, alpha: float
 ) -> FeatureDrift:
     values = predictions if predictions.ndim == 1 else predictions.max(axis=1)
     edges, lo, hi = _bins(profile)
     binned = stats.bin_column(values.astype("float64"), edges, lo, hi)
-    out = numeric_drift("prediction", profile, binned, cfg)
+    out = numeric_drift("prediction", profile, binned, cfg, alpha)
     out.checks = [c for c in out.checks if c.group == "drift"]
     out.checks.append(
         above(
@@ -175,8 +230,10 @@ def feature_drift(
     matrix: np.ndarray,
     present: dict[str, int],
     cfg: MonitoringConfig,
+    alpha: float,
 ) -> list[FeatureDrift]:
-    """Every profiled feature of the spec; `matrix`: the transformed current rows."""
+    """Every profiled feature of the spec; `matrix`: the transformed current rows; `alpha`: the
+    significance of each sampling allowance."""
     names = [f["name"] for f in spec["features"]]
     kept = [i for i, name in enumerate(names) if name in profile["features"]]
     refs = [profile["features"][names[i]] for i in kept]
@@ -190,7 +247,8 @@ def feature_drift(
     out = []
     for i, ref, counted in zip(kept, refs, binned, strict=True):
         if ref["type"] == "categorical":
-            out.append(categorical_drift(names[i], ref, counted, present.get(names[i], 0), cfg))
+            seen = present.get(names[i], 0)
+            out.append(categorical_drift(names[i], ref, counted, seen, cfg, alpha))
         else:
-            out.append(numeric_drift(names[i], ref, counted, cfg))
+            out.append(numeric_drift(names[i], ref, counted, cfg, alpha))
     return out

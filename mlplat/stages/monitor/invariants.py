@@ -1,12 +1,14 @@
-"""Invariants of serving inputs and of the model: schema, staleness, stability, latency."""
+"""Invariants of serving inputs and of the model: schema, the invariants learned from the
+training rows, staleness, stability, latency."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import invariants as learned
 from mlplat.core.config.ops import MonitoringConfig, SloConfig
-from mlplat.stages.monitor.checks import Check, above, missing
+from mlplat.stages.monitor.checks import Check, above, below_pvalue, missing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,6 +61,23 @@ def schema_checks(frame: pd.DataFrame, schema: dict[str, Any], cfg: MonitoringCo
         cfg.max_schema_violation_rate,
         f"rows breaking the schema ({note})" if note else "all rows match the schema",
     )
+
+
+def learned_checks(
+    profile: dict[str, Any], frame: pd.DataFrame, rules: learned.Rules
+) -> tuple[list[Check], str | None]:
+    """The invariants learned from training, one check per (invariant, column); a note instead
+    when the bundle predates column profiles."""
+    columns = profile.get("columns")
+    if not columns:
+        return [], "the bundle has no column profile (built before mlplat learned invariants)"
+    checks = []
+    for f in learned.check(columns, frame, rules):
+        if f.check == "constant":
+            checks.append(below_pvalue("invariant", f.check, f.column, f.value, f.limit, f.detail))
+        else:
+            checks.append(above("invariant", f.check, f.column, f.value, f.limit, f.detail))
+    return checks, None
 
 
 def staleness_check(metadata: dict[str, Any], cfg: MonitoringConfig, now: dt.datetime) -> Check:

@@ -6,9 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import bounds
 from mlplat.core.config.ops import MonitoringConfig, SloConfig
-from mlplat.core.errors import DataValidationError
+from mlplat.core.errors import ConfigError, DataValidationError
 from mlplat.core.features import raw_columns
+from mlplat.core.invariants import Rules
 from mlplat.stages.monitor import drift, invariants
 from mlplat.stages.monitor.checks import Check
 from mlplat.stages.monitor.current import LOGGED
@@ -76,11 +78,21 @@ def _present(frame: pd.DataFrame, spec: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def _alpha(cfg: MonitoringConfig, tests: int) -> float:
+    if not 0.0 < cfg.confidence < 1.0:
+        raise ConfigError(
+            f"monitoring.confidence must be between 0 and 1, not {cfg.confidence}",
+            key="monitoring.confidence",
+        )
+    return bounds.family_alpha(cfg.confidence, tests)
+
+
 def assess(
     bundle: Bundle,
     frame: pd.DataFrame,
     cfg: MonitoringConfig,
     slo: SloConfig,
+    rules: Rules,
     now: dt.datetime | None = None,
     bench: tuple[dict[str, float] | None, dict[str, float] | None] = (None, None),
 ) -> Assessment:
@@ -90,17 +102,19 @@ def assess(
     _require_columns(frame, bundle.feature_spec)
     matrix = bundle.features(frame)
     predictions = np.asarray(bundle.booster.predict(matrix))
-    features = drift.feature_drift(
-        bundle.feature_spec, bundle.profile, matrix, _present(frame, bundle.feature_spec), cfg
-    )
-    features.append(drift.prediction_drift(bundle.profile["prediction"], predictions, cfg))
+    alpha = _alpha(cfg, len(bundle.profile["features"]) + 1)  # every feature and the prediction
+    present = _present(frame, bundle.feature_spec)
+    features = drift.feature_drift(bundle.feature_spec, bundle.profile, matrix, present, cfg, alpha)
+    features.append(drift.prediction_drift(bundle.profile["prediction"], predictions, cfg, alpha))
     checks = [c for f in features for c in f.checks]
     checks.append(invariants.schema_checks(frame, bundle.schema, cfg))
+    found, missing_profile = invariants.learned_checks(bundle.profile, frame, rules)
+    checks.extend(found)
     if LOGGED in frame.columns:
         checks.append(invariants.prediction_skew(frame[LOGGED], predictions))
     checks.append(invariants.staleness_check(bundle.metadata, cfg, now or dt.datetime.now(dt.UTC)))
     checks.extend(invariants.performance_checks(*bench, slo, cfg))
-    notes = []
+    notes = [missing_profile] if missing_profile else []
     if len(frame) < cfg.min_rows:
         notes.append(f"only {len(frame)} current rows (min_rows {cfg.min_rows}): tests are weak")
     return Assessment(

@@ -58,7 +58,8 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     # training rows: a decile's share is then known to +-0.2 points, far inside any drift
     # threshold. Predicting all of a large table was most of this stage (7.7 s of 9 on
     # 800,000 rows; 100,000 rows still cost 1.1 s).
-    matrix = transform(spec, train.iloc[at_most(len(train), PROFILE_ROWS, cfg.seed)])
+    rows = train.iloc[at_most(len(train), PROFILE_ROWS, cfg.seed)]
+    matrix = transform(spec, rows)
     booster = lightgbm.Booster(model_file=str(paths["model"]))
     inputs = raw_columns(spec)
     write_bundle(
@@ -67,7 +68,7 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
         {
             "feature_spec": spec,
             "schema": {"input_columns": inputs, **asdict(cfg.schema)},
-            "profile": build_profile(spec, matrix, np.asarray(booster.predict(matrix))),
+            "profile": build_profile(spec, matrix, np.asarray(booster.predict(matrix)), rows),
             "metadata": metadata(cfg, paths),
             "sample": sample_rows(holdout, inputs),
         },
