@@ -99,7 +99,8 @@ def payload(bundle: Path, rows: int, work: Path) -> Path:
     sample = json.loads((bundle / "sample.json").read_text())
     data = (sample["data"] * (rows // len(sample["data"]) + 1))[:rows]
     path = work / f"payload-{rows}.json"
-    path.write_text(json.dumps({"dataframe_split": {"columns": sample["columns"], "data": data}}))
+    split = {"dataframe_split": {"columns": sample["columns"], "data": data}}
+    path.write_text(json.dumps(split, separators=(",", ":")))  # compact: 100k rows fit 10 MB
     return path
 
 
