@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import collections
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
+
+if TYPE_CHECKING:
+    from mlplat.serving.scoring import Scored
 
 LATENCY_BUCKETS = (
     0.0005,
@@ -25,6 +34,38 @@ LATENCY_BUCKETS = (
 )
 ROW_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 100000)
 SCORE_BUCKETS = tuple(i / 10 for i in range(1, 11))
+
+
+class BatchHistogram:
+    """A histogram that takes a request's values at once: one numpy pass, not one
+    `Histogram.observe` per row (100,000 of those cost a third of a second of GIL)."""
+
+    def __init__(self, name: str, documentation: str, buckets: tuple[float, ...]) -> None:
+        self.name, self.documentation = name, documentation
+        self.bounds = np.asarray([*buckets, np.inf])
+        self.counts = np.zeros(len(self.bounds), dtype=np.int64)
+        self.sum = 0.0
+        self.lock = threading.Lock()
+
+    def observe(self, values: np.ndarray) -> None:
+        counts = np.bincount(
+            np.searchsorted(self.bounds, values, side="left"), minlength=len(self.bounds)
+        )[: len(self.bounds)]  # NaN sorts past +Inf: not counted in any bucket
+        total = float(np.nansum(values))
+        with self.lock:
+            self.counts += counts
+            self.sum += total
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        with self.lock:
+            cumulative, total = np.cumsum(self.counts).tolist(), self.sum
+        labels = [floatToGoString(b) for b in self.bounds]
+        yield HistogramMetricFamily(
+            self.name,
+            self.documentation,
+            buckets=list(zip(labels, cumulative, strict=True)),
+            sum_value=total,
+        )
 
 
 @dataclass
@@ -55,10 +96,17 @@ class Metrics:
         self.rows = Histogram(
             "mlplat_payload_rows", "Rows per scoring request", buckets=ROW_BUCKETS, registry=r
         )
-        self.predictions = Histogram(
+        self.predictions = BatchHistogram(
             "mlplat_prediction",
-            "Distribution of predicted values",
-            buckets=SCORE_BUCKETS,
+            "Predicted values: P(positive class), the top class's probability (multiclass) "
+            "or the predicted value (regression)",
+            SCORE_BUCKETS,
+        )
+        r.register(self.predictions)
+        self.classes = Counter(
+            "mlplat_predicted_class",
+            "Rows by most probable class (multiclass models)",
+            ["class"],
             registry=r,
         )
         self.model = Info("mlplat_model", "The model being served", registry=r)
@@ -88,10 +136,13 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def observe_predictions(self, values: list[float]) -> None:
-        observe = self.predictions.observe
-        for value in values:
-            observe(value)
+    def observe(self, scored: Scored) -> None:
+        """A scored request: its size, its predictions and (multiclass) its predicted classes."""
+        self.rows.observe(scored.rows)
+        self.predictions.observe(scored.observed)
+        if scored.labels is not None:
+            for label, count in collections.Counter(scored.labels).items():
+                self.classes.labels(label).inc(count)
 
     def set_model(self, info: dict[str, object]) -> None:
         self.model.info({k: "" if v is None else str(v) for k, v in info.items()})

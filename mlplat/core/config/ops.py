@@ -72,6 +72,11 @@ class ServingConfig:
     request_log_queue_size: int = 10_000  # records waiting to be written; beyond it they drop
     request_log_rotate_bytes: int = 50_000_000
     request_log_rotate_seconds: float = 300.0
+    scoring_workers: int = 2  # worker processes (and threads) that score large requests
+    offload_min_bytes: int = 131_072  # bodies this large are scored off the event loop
+    header_timeout_seconds: float = 10.0  # a request's headers must arrive within this
+    body_timeout_seconds: float = 30.0  # and its body within this after them (else 408)
+    keep_alive_seconds: int = 5  # an idle keep-alive connection is closed after this
     # Pinned by digest (the multi-arch index of python:3.11-slim): a pull gets exactly this base.
     base_image: str = (
         "python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff"
