@@ -27,6 +27,10 @@ def print_profile(report: dict[str, Any], console: Console) -> None:
             f"{b['rows_per_second']:,.0f}",
         )
     console.print(table)
+    from mlplat.runner.deploy_profile import errors
+
+    for line in errors(report):
+        console.print(f"[bold red]errors:[/] {line}", highlight=False)
     rec, slo = report["recommendation"], report["recommendation"]["slo"]
     verdict = "[green]meets[/]" if rec["meets_p99"] else "[red]misses[/]"
     console.print(
@@ -44,11 +48,11 @@ def print_profile(report: dict[str, Any], console: Console) -> None:
 
 def profile_command(
     project: Path, model: str, data: str, overrides: list[str], seconds: float, console: Console
-) -> bool:
-    """Exit status: whether one-row latency meets serving.slo.p99_ms."""
-    from mlplat.runner.deploy_profile import run_profile
+) -> tuple[bool, bool]:
+    """Whether one-row latency meets serving.slo.p99_ms, and whether any call failed."""
+    from mlplat.runner.deploy_profile import errors, run_profile
 
     with console.status("profiling predict latency per batch size"):
         report = run_profile(project, model, data, overrides, seconds)
     print_profile(report, console)
-    return bool(report["recommendation"]["meets_p99"])
+    return bool(report["recommendation"]["meets_p99"]), bool(errors(report))
