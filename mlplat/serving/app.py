@@ -408,8 +408,11 @@ def create_app(settings: ServeSettings) -> ScoringApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, float]]:
-        outcome = await asyncio.to_thread(updater.attempt)
+        outcome, _ = await asyncio.gather(
+            asyncio.to_thread(updater.attempt), server.offload.start()
+        )
         if holder.current is None:
+            server.offload.close()
             raise RuntimeError(
                 f"the model could not be loaded ({outcome}): "
                 f"{(holder.last_error or {}).get('reason')}"

@@ -96,6 +96,16 @@ def prepare(
     return Prepared(table.n_rows, matrix, request_id, inputs)
 
 
+def warm() -> int:
+    """In a new worker process: the imports a first request would otherwise wait for."""
+    import os
+
+    from mlplat.core import fastfeatures  # noqa: F401
+    from mlplat.serving import payloads, validation  # noqa: F401
+
+    return os.getpid()
+
+
 class Offload:
     """A bounded pool of worker processes (parsing) and of threads (prediction, rendering)."""
 
@@ -108,6 +118,14 @@ class Offload:
     def _processes(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads (updater, request log) a fork would copy mid-use
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    async def start(self) -> None:
+        """Start every worker process now: spawning one (a fork of the whole server) on the
+        request path held the loop for ~80 ms, and its imports delayed the first request."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self.processes, warm) for _ in range(self.workers))
+        )
 
     async def prepare(
         self,
