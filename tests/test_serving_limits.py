@@ -354,3 +354,67 @@ def test_health_answers_while_three_clients_send_100k_row_requests(
     assert summary["load_statuses"] == {"200": summary["load_requests"]}
     assert summary["load_requests"] >= 3 and summary["health_probes"] >= 20
     assert summary["health_p99_ms"] < HEALTH_P99_BOUND_MS, summary
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of a server (its spawned children, not the resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_worker_process_costs_one_request(root: Path, split: dict[str, Any]) -> None:
+    import os
+    import signal
+
+    args = ("--model", str(bundle_dir(root)), "--poll-interval", "0")
+    with running_server(root, *args, "serving.offload_min_bytes=0") as (proc, port):
+        payload = {"dataframe_split": split}
+        assert score(port, payload)[0] == 200
+        workers = _children(proc.pid)
+        assert len(workers) == 2, workers  # serving.scoring_workers, started with the server
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        status, body = score(port, payload)
+        assert (status, body["errors"][0]["kind"]) == (503, "worker_lost"), body
+        statuses = [score(port, payload)[0] for _ in range(3)]
+        assert statuses == [200, 200, 200]
+        assert proc.poll() is None
+
+
+def test_too_many_large_requests_get_503_not_a_queue(root: Path) -> None:
+    """One worker process, at most 4 large requests waiting: of 8 sent at once, the rest are
+    refused at once with 503 `overloaded` and Retry-After, and the server keeps serving."""
+    import concurrent.futures
+
+    split = sample_split(root, rows=20)
+    rows = 20_000
+    body = orjson.dumps(
+        {"dataframe_split": {"columns": split["columns"], "data": (split["data"] * rows)[:rows]}}
+    )
+    args = ("--model", str(bundle_dir(root)), "--poll-interval", "0", "serving.scoring_workers=1")
+    with running_server(root, *args) as (_, port):
+        headers = {"Content-Type": "application/json"}
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(
+                pool.map(lambda _: request(port, "POST", "/invocations", body, headers), range(8))
+            )
+        statuses = sorted(status for status, _, _ in answers)
+        assert statuses.count(200) >= 4 and set(statuses) <= {200, 503}, statuses
+        refused = [(h, json.loads(raw)) for status, h, raw in answers if status == 503]
+        assert refused, statuses
+        for refusal_headers, refusal in refused:
+            assert refusal["errors"][0]["kind"] == "overloaded"
+            assert refusal_headers.get("retry-after") == "1"
+        assert request(port, "GET", "/health")[0] == 200

@@ -81,8 +81,11 @@ class InputError(Exception):
         return f"{first}; and {self.total - 1} more problem(s){columns}: see errors"
 
     def headers(self) -> list[tuple[bytes, bytes]]:
-        # a client too slow to send its body gets its connection closed, not kept alive
-        return [(b"connection", b"close")] if self.status == 408 else []
+        if self.status == 408:  # a client too slow to send its body is not kept alive
+            return [(b"connection", b"close")]
+        if self.kind == "overloaded":  # the large requests ahead of it take seconds
+            return [(b"retry-after", b"1")]
+        return []
 
 
 @dataclass
