@@ -269,14 +269,26 @@ def mlflow_server(uri: str, tracking: str) -> Server:
     )
 
 
-def mlplat_server(bundle: Path, work: Path, cwd: Path | None = None) -> Server:
+# Runs `mlplat` from another source tree (`--baseline DIR`, e.g. `git archive 3a13b46 mlplat |
+# tar -x -C DIR`): the editable install's import hook would otherwise win over sys.path.
+BASELINE_LAUNCHER = (
+    "import sys; "
+    "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in f.__module__]; "
+    "sys.path.insert(0, sys.argv.pop(1)); "
+    "from mlplat.cli.main import main; main()"
+)
+
+
+def mlplat_server(
+    bundle: Path, work: Path, cwd: Path | None = None, source: Path | None = None
+) -> Server:
     port = free_port()
+    launch = ["-m", "mlplat.cli.main"] if source is None else ["-c", BASELINE_LAUNCHER, str(source)]
     return Server(
-        "mlplat serve",
+        "mlplat serve" if source is None else f"mlplat serve ({source.name})",
         [
             PYTHON,
-            "-m",
-            "mlplat.cli.main",
+            *launch,
             "serve",
             "--model",
             str(bundle),
@@ -293,7 +305,9 @@ def mlplat_server(bundle: Path, work: Path, cwd: Path | None = None) -> Server:
     )
 
 
-def synthetic_servers(work: Path, skip_mlflow: bool) -> tuple[list[Server], Path]:
+def synthetic_servers(
+    work: Path, skip_mlflow: bool, baseline: Path | None
+) -> tuple[list[Server], Path]:
     bundle = make_bundle(work)
     (work / "bare.py").write_text(BARE_APP)
     servers = []
@@ -310,6 +324,8 @@ def synthetic_servers(work: Path, skip_mlflow: bool) -> tuple[list[Server], Path
             f"http://127.0.0.1:{port}/",
         )
     )
+    if baseline is not None:
+        servers.append(mlplat_server(bundle, work / "baseline", cwd=work, source=baseline))
     servers.append(mlplat_server(bundle, work))
     return servers, bundle
 
@@ -331,12 +347,17 @@ def example_project(work: Path) -> Path:
     return root
 
 
-def example_servers(root: Path, skip_mlflow: bool) -> tuple[list[Server], Path]:
+def example_servers(
+    root: Path, skip_mlflow: bool, baseline: Path | None
+) -> tuple[list[Server], Path]:
     bundle = root / "artifacts" / "churn_baseline" / "bundle"
     servers = []
     if not skip_mlflow:
         tracking = f"sqlite:///{root / 'mlflow.db'}"
         servers.append(mlflow_server(f"models:/{EXAMPLE_MODEL}/1", tracking))
+    if baseline is not None:
+        # outside the project: an older mlplat may not know every key of today's conf/serving
+        servers.append(mlplat_server(bundle, root / "baseline", cwd=root.parent, source=baseline))
     servers.append(mlplat_server(bundle, root, cwd=root))
     return servers, bundle
 
@@ -400,19 +421,26 @@ def main() -> None:
     parser.add_argument(
         "--health-seconds", type=float, default=15.0, help="0 skips /health under load"
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="Also serve with the mlplat package in this directory."
+    )
     args = parser.parse_args()
     if shutil.which("ab") is None:
         sys.exit("needs ab: apt-get install apache2-utils")
     work = Path(tempfile.mkdtemp(prefix="mlplat-bench-"))
     for name in args.models.split(","):
         if name == "synthetic":
-            servers, bundle = synthetic_servers(work, args.skip_mlflow)
+            servers, bundle = synthetic_servers(work, args.skip_mlflow, args.baseline)
         else:
-            servers, bundle = example_servers(example_project(work), args.skip_mlflow)
+            servers, bundle = example_servers(
+                example_project(work), args.skip_mlflow, args.baseline
+            )
         try:
             report(name, run_rounds(servers, bundle, work, args.seconds, args.rounds))
             if name == "example" and args.health_seconds > 0:
-                health_load(servers[-1], bundle, work, args.health_seconds)
+                for server in servers:
+                    if server.name.startswith("mlplat serve"):
+                        health_load(server, bundle, work, args.health_seconds)
         finally:
             for server in servers:
                 server.stop()

@@ -23,6 +23,7 @@ V2_INTEGERS = {
     **{f"UINT{b}": (0, 2**b - 1) for b in (8, 16, 32, 64)},
 }
 V2_FLOATS = {"FP16": 65504.0, "FP32": 3.4028234663852886e38, "FP64": float("inf")}
+V2_DATATYPES = ["BOOL", *V2_INTEGERS, *V2_FLOATS, "BYTES"]
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def _fits(datatype: str) -> Callable[[Any], bool] | None:
 def _v2_datatype(name: str, datatype: str, data: list[Any], problems: Problems) -> None:
     fits = _fits(datatype)
     if fits is None:
-        known = ", ".join(["BOOL", *V2_INTEGERS, *V2_FLOATS, "BYTES"])
+        known = ", ".join(V2_DATATYPES)
         message = f"unknown V2 datatype {datatype!r}: use {known}"
         problems.add(Problem("bad_datatype", message, name))
         return
