@@ -418,3 +418,23 @@ def test_too_many_large_requests_get_503_not_a_queue(root: Path) -> None:
             assert refusal["errors"][0]["kind"] == "overloaded"
             assert refusal_headers.get("retry-after") == "1"
         assert request(port, "GET", "/health")[0] == 200
+
+
+def test_the_request_log_records_the_same_on_both_paths(
+    root: Path, split: dict[str, Any], tmp_path: Path
+) -> None:
+    """A large request's validated inputs come back from the worker process as JSON: the record
+    must equal the one the event-loop path writes."""
+    logged = {}
+    for name, extra in (("inline", []), ("offload", ["serving.offload_min_bytes=0"])):
+        directory = tmp_path / name
+        args = ("--model", str(bundle_dir(root)), "--poll-interval", "0", *extra)
+        with running_server(root, *args, "--request-log-dir", str(directory)) as (_, port):
+            assert score(port, {"dataframe_split": split})[0] == 200
+        lines = [
+            json.loads(line)
+            for file in sorted(directory.glob("*.jsonl"))
+            for line in file.read_text().splitlines()
+        ]
+        logged[name] = [(r["rows"], r["inputs"], r["predictions"]) for r in lines]
+    assert len(logged["inline"]) == 1 and logged["inline"] == logged["offload"]
