@@ -73,7 +73,8 @@ def scored(target: Target, raw: np.ndarray) -> Scored:
     import numpy as np
 
     if target.task is not Task.MULTICLASS:
-        values = np.ascontiguousarray(raw, dtype="float64").reshape(-1)
+        one_d = raw.ndim == 1 and raw.dtype == np.float64 and raw.flags.c_contiguous
+        values = raw if one_d else np.ascontiguousarray(raw, dtype="float64").reshape(-1)
         return Scored(values, None, values)
     matrix = np.ascontiguousarray(raw, dtype="float64").reshape(len(raw), -1)
     if matrix.shape[1] != len(target.classes):
