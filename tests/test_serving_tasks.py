@@ -82,6 +82,21 @@ def test_every_valid_row_is_answered_with_its_labels(served: tuple[str, Path, in
     assert body["labels"] == [classes[i] for i in expected.argmax(axis=1)]
 
 
+def test_a_row_with_its_target_column_is_still_valid(served: tuple[str, Path, int]) -> None:
+    """Rows copied from the training file carry the target column; it is declared, not read."""
+    task, root, port = served
+    split = sample(root)
+    column = target_spec(root)["column"]
+    value = "setosa" if task == "multiclass" else 150.0
+    with_target = {
+        "columns": [*split["columns"], column],
+        "data": [[*row, value] for row in split["data"]],
+    }
+    status, body = score(port, {"dataframe_split": with_target})
+    assert status == 200, body
+    assert np.allclose(np.asarray(body["predictions"]), reference(root, split), rtol=1e-9)
+
+
 def _csv(split: dict[str, Any]) -> str:
     rows = [",".join(split["columns"])]
     rows += [",".join("" if v is None else str(v) for v in row) for row in split["data"]]

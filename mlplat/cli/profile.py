@@ -13,22 +13,23 @@ def print_profile(report: dict[str, Any], console: Console) -> None:
     from rich import box
     from rich.table import Table
 
+    from mlplat.runner.deploy_profile import errors
+
     table = Table(
         title=f"deployment profile: {report['model']}", title_justify="left", box=box.SIMPLE_HEAD
     )
-    for name in ("batch", "calls", "p50 ms", "p99 ms", "rows/s"):
+    for name in ("batch", "calls", "errors", "p50 ms", "p99 ms", "rows/s"):
         table.add_column(name, justify="right", no_wrap=True)
     for b in report["batches"]:
         table.add_row(
             str(b["batch"]),
             str(b["calls"]),
+            str(b["errors"]),
             f"{b['p50_ms']:.3f}",
             f"{b['p99_ms']:.3f}",
             f"{b['rows_per_second']:,.0f}",
         )
     console.print(table)
-    from mlplat.runner.deploy_profile import errors
-
     for line in errors(report):
         console.print(f"[bold red]errors:[/] {line}", highlight=False)
     rec, slo = report["recommendation"], report["recommendation"]["slo"]

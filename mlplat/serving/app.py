@@ -147,7 +147,7 @@ class Server:
             raise InputError(503, "not_ready", "no model is loaded yet")
         return current
 
-    def about(self, model: ServedModel) -> Compiled:
+    def compiled_for(self, model: ServedModel) -> Compiled:
         compiled = self.compiled
         if compiled is None or compiled.key != model.bundle.sha256:
             bundle = model.bundle
@@ -186,7 +186,12 @@ class Server:
             done: Answer | Refused
             if len(body) < settings.offload_min_bytes:
                 done = answer(
-                    model, self.about(model).target, protocol, content_type, body, self.metrics
+                    model,
+                    self.compiled_for(model).target,
+                    protocol,
+                    content_type,
+                    body,
+                    self.metrics,
                 )
             else:
                 done = await self._offloaded(model, protocol, content_type, body)
@@ -203,13 +208,13 @@ class Server:
     async def _offloaded(
         self, model: ServedModel, protocol: Protocol, content_type: str, body: bytes
     ) -> Answer | Refused:
-        about = self.about(model)
+        compiled = self.compiled_for(model)
         prepared = await self.offload.prepare(
-            about.contract, protocol, content_type, body, self.logger is not None
+            compiled.contract, protocol, content_type, body, self.logger is not None
         )
         if isinstance(prepared, Refused):
             return prepared
-        return await self.offload.run(self._predict, model, about.target, protocol, prepared)
+        return await self.offload.run(self._predict, model, compiled.target, protocol, prepared)
 
     def _predict(
         self, model: ServedModel, target: Target, protocol: Protocol, prepared: Prepared
