@@ -356,21 +356,64 @@ def test_health_answers_while_three_clients_send_100k_row_requests(
     assert summary["health_p99_ms"] < HEALTH_P99_BOUND_MS, summary
 
 
+def _processes() -> dict[int, tuple[int, bytes]]:
+    """pid -> (parent pid, command line) of every process (Linux /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+    return found
+
+
 def _children(pid: int) -> list[int]:
     """The worker processes of a server (its spawned children, not the resource tracker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-            found.append(int(entry.name))
+    return [
+        child
+        for child, (parent, cmdline) in _processes().items()
+        if parent == pid and b"spawn_main" in cmdline and b"resource_tracker" not in cmdline
+    ]
+
+
+def _descendants(pid: int) -> set[int]:
+    table, found, todo = _processes(), set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for child, (ppid, _) in table.items():
+            if ppid == parent and child not in found:
+                found.add(child)
+                todo.append(child)
     return found
+
+
+@pytest.mark.parametrize(
+    ("workers", "stop"),
+    [
+        pytest.param("1", "SIGKILL", id="server-killed"),
+        pytest.param("2", "SIGTERM", id="uvicorn-workers-stopped"),
+    ],
+)
+def test_worker_processes_end_with_the_server(root: Path, workers: str, stop: str) -> None:
+    """No worker process outlives its server: not after SIGKILL (they watch their parent), not
+    after SIGTERM of `--workers N` (each uvicorn worker waits for its pool)."""
+    import os
+    import signal
+
+    args = ("--model", str(bundle_dir(root)), "--poll-interval", "0", "--workers", workers)
+    with running_server(root, *args) as (proc, _):
+        spawned = _descendants(proc.pid)
+        assert len(spawned) >= 3, spawned  # the worker processes and the resource tracker
+        os.kill(proc.pid, getattr(signal, stop))
+        proc.wait(30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and spawned & set(_processes()):
+        time.sleep(0.2)
+    left = spawned & set(_processes())
+    assert not left, {pid: _processes().get(pid) for pid in left}
 
 
 def test_a_killed_worker_process_costs_one_request(root: Path, split: dict[str, Any]) -> None:

@@ -417,7 +417,7 @@ def create_app(settings: ServeSettings) -> ScoringApp:
             asyncio.to_thread(updater.attempt), server.offload.start()
         )
         if holder.current is None:
-            server.offload.close()
+            await asyncio.to_thread(server.offload.close)
             raise RuntimeError(
                 f"the model could not be loaded ({outcome}): "
                 f"{(holder.last_error or {}).get('reason')}"
@@ -435,7 +435,7 @@ def create_app(settings: ServeSettings) -> ScoringApp:
             yield {STATE_KEY: settings.header_timeout_seconds}  # read by protocol.HttpProtocol
         finally:
             poller.cancel()
-            server.offload.close()
+            await asyncio.to_thread(server.offload.close)
             if server.logger is not None:
                 await asyncio.to_thread(server.logger.close)
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -96,10 +99,22 @@ def prepare(
     return Prepared(table.n_rows, matrix, request_id, inputs)
 
 
+def _exit_with_the_server() -> None:
+    """In each worker process: exit when the server does, even one killed with SIGKILL (a worker
+    waits on its queue, whose pipe it holds open itself, and would live on as an orphan)."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        watch = threading.Thread(target=_exit_on, args=(parent.sentinel,), daemon=True)
+        watch.start()
+
+
+def _exit_on(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
+
+
 def warm() -> int:
     """In a new worker process: the imports a first request would otherwise wait for."""
-    import os
-
     from mlplat.core import fastfeatures  # noqa: F401
     from mlplat.serving import payloads, validation  # noqa: F401
 
@@ -117,7 +132,11 @@ class Offload:
 
     def _processes(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads (updater, request log) a fork would copy mid-use
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_the_server,
+        )
 
     async def start(self) -> None:
         """Start every worker process now: spawning one (a fork of the whole server) on the
@@ -157,5 +176,7 @@ class Offload:
         return await asyncio.get_running_loop().run_in_executor(self.threads, function, *args)
 
     def close(self) -> None:
-        self.processes.shutdown(wait=False, cancel_futures=True)
-        self.threads.shutdown(wait=False, cancel_futures=True)
+        """Stop the workers and wait for them: a uvicorn worker process ends with `os._exit`,
+        which does not run the executor's own clean-up, so not waiting left them orphaned."""
+        self.processes.shutdown(wait=True, cancel_futures=True)
+        self.threads.shutdown(wait=True, cancel_futures=True)
