@@ -143,7 +143,9 @@ def ab(url: str, body: Path, seconds: float, concurrency: int) -> dict[str, floa
     pct = {int(p): float(v) for p, v in re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M)}
     failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    done = int(re.search(r"Complete requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
     return {
+        "requests": done,
         "qps": qps,
         "p50_ms": pct[50],
         "p99_ms": pct[99],
@@ -186,8 +188,30 @@ class Server:
         self.log.unlink(missing_ok=True)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its live descendants, from Linux's /proc."""
+    table: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])))
+    tree = {pid}
+    for child, (parent, _) in sorted(table.items()):
+        if parent in tree:
+            tree.add(child)
+    total = sum(table[p][1] for p in tree if p in table)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure(server: Server, one: Path, batch: Path, seconds: float) -> dict[str, Any]:
+    cpu = cpu_seconds(server.proc.pid)
     single = ab(server.score, one, seconds, 8)
+    # The server's own CPU per request does not depend on what else the machine runs, unlike
+    # req/s and latency on a shared machine.
+    single["cpu_us"] = (cpu_seconds(server.proc.pid) - cpu) / max(single["requests"], 1) * 1e6
     many = ab(server.score, batch, seconds, 2)
     result = {
         "server": server.name,
@@ -449,11 +473,12 @@ def main() -> None:
 
 def report(model: str, results: list[dict[str, Any]]) -> None:
     by = {r["server"]: r for r in results}
-    head = ("server", "req/s", "p50 ms", "p99 ms", "errors", "1000-row rows/s")
-    print(f"\nmodel: {model}\n" + "{:30} {:>8} {:>7} {:>7} {:>6} {:>16}".format(*head))
+    head = ("server", "req/s", "p50 ms", "p99 ms", "errors", "CPU µs/req", "1000-row rows/s")
+    print(f"\nmodel: {model}\n" + "{:30} {:>8} {:>7} {:>7} {:>6} {:>10} {:>16}".format(*head))
     for r in results:
-        cells = (r["qps"], r["p50_ms"], r["p99_ms"], r["errors"], r["batch_rows_per_s"])
-        print("{:30} {:8.0f} {:7.0f} {:7.0f} {:6.0f} {:16.0f}".format(r["server"], *cells))
+        cells = (r["qps"], r["p50_ms"], r["p99_ms"], r["errors"], r["cpu_us"])
+        cells += (r["batch_rows_per_s"],)
+        print("{:30} {:8.0f} {:7.0f} {:7.0f} {:6.0f} {:10.0f} {:16.0f}".format(r["server"], *cells))
     ours = by["mlplat serve"]
     bare = by.get("bare ASGI (Booster.predict)")
     if bare:

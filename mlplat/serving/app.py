@@ -19,6 +19,7 @@ import contextlib
 import gc
 import hmac
 import logging
+import math
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -86,20 +87,14 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 async def read_body(scope: Scope, receive: Receive, limit: int, seconds: float) -> bytes:
     """Refuse early on Content-Length, stop reading a chunked body once it passes the limit, and
-    give up (408) on a body that has not arrived within `seconds` of its headers."""
+    give up (408) on a body still incomplete `seconds` after its headers. No timer per request:
+    the server's protocol wakes a request with an incomplete body twice a second
+    (`protocol.HttpProtocol.check`), and the deadline is checked then."""
     declared = header(scope, b"content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise InputError(413, "payload_too_large", f"the body is over the limit of {limit} bytes")
-    try:
-        async with asyncio.timeout(seconds if seconds > 0 else None):
-            return await _read_chunks(receive, limit)
-    except TimeoutError:
-        raise InputError(
-            408, "body_timeout", f"the body did not arrive within {seconds:g} s"
-        ) from None
-
-
-async def _read_chunks(receive: Receive, limit: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds if seconds > 0 else math.inf
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -114,6 +109,8 @@ async def _read_chunks(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body"):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if loop.time() > deadline:
+            raise InputError(408, "body_timeout", f"the body did not arrive within {seconds:g} s")
 
 
 @dataclass(frozen=True)
