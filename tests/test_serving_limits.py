@@ -4,6 +4,7 @@ what is wrong, the admin token only as `Bearer`, idle and half-sent connections 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -426,8 +427,9 @@ def test_a_killed_worker_process_costs_one_request(root: Path, split: dict[str, 
         assert score(port, payload)[0] == 200
         workers = _children(proc.pid)
         assert len(workers) == 2, workers  # serving.scoring_workers, started with the server
-        for pid in workers:
-            os.kill(pid, signal.SIGKILL)
+        for pid in workers:  # the pool may end the second itself once the first is gone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
         status, body = score(port, payload)
         assert (status, body["errors"][0]["kind"]) == (503, "worker_lost"), body
