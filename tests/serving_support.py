@@ -177,3 +177,45 @@ def score(port: int, payload: Any, path: str = "/invocations") -> tuple[int, Any
         port, "POST", path, json.dumps(payload), {"Content-Type": "application/json"}
     )
     return status, json.loads(body)
+
+
+def _iris(path: Path) -> str:
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame.columns = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
+    frame["species"] = frame["species"].map({0: "setosa", 1: "versicolor", 2: "virginica"})
+    frame.to_csv(path, index=False)
+    return "species"
+
+
+def _diabetes(path: Path) -> str:
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame.rename(
+        columns={"target": "progression"}
+    )
+    frame.to_csv(path, index=False)
+    return "progression"
+
+
+SKLEARN_SETS = {"multiclass": _iris, "regression": _diabetes}
+
+
+def task_project(dest: Path, task: str) -> Path:
+    """A user's project on a data set scikit-learn ships (iris: multiclass, diabetes:
+    regression): `mlplat init --data --target`, then one `mlplat run`; its bundle is
+    `task_bundle(root)`."""
+    dest.mkdir(parents=True)
+    data = dest / f"{task}.csv"
+    target = SKLEARN_SETS[task](data)
+    root = dest / "proj"
+    done = mlplat("init", str(root), "--data", str(data), "--target", target, cwd=dest)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = mlplat("run", "+experiment=baseline", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root
+
+
+def task_bundle(root: Path) -> Path:
+    return root / "artifacts" / "baseline" / "bundle"

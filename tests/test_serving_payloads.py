@@ -105,18 +105,27 @@ def test_csv(server, split, expected) -> None:
     assert json.loads(body)["predictions"] == pytest.approx(expected)
 
 
-def test_v2_infer_metadata_and_ready(server, split, expected) -> None:
-    types = {bool: "BOOL", int: "INT64", float: "FP64", str: "BYTES"}
-    cols = columnar(split)
-    inputs = [
-        {"name": c, "shape": [len(v)], "datatype": types.get(type(v[0]), "BYTES"), "data": v}
-        for c, v in cols.items()
+def v2_inputs(port: int, split: dict[str, Any]) -> list[dict[str, Any]]:
+    """One tensor per column, typed as the server's V2 metadata declares (as a client would)."""
+    status, _, meta = request(port, "GET", "/v2/models/telco-churn-lgbm")
+    assert status == 200, meta
+    types = {i["name"]: i["datatype"] for i in json.loads(meta)["inputs"]}
+    return [
+        {"name": c, "shape": [len(v)], "datatype": types[c], "data": v}
+        for c, v in columnar(split).items()
+        if c in types
     ]
+
+
+def test_v2_infer_metadata_and_ready(server, split, expected) -> None:
+    inputs = v2_inputs(server, split)
     status, body = score(
         server, {"id": "r1", "inputs": inputs}, "/v2/models/telco-churn-lgbm/infer"
     )
     assert status == 200, body
     assert body["id"] == "r1" and body["outputs"][0]["data"] == pytest.approx(expected)
+    assert body["outputs"][0]["parameters"] == {"positive_class": "1"}
+    cols = columnar(split)
     status, _, meta = request(server, "GET", "/v2/models/telco-churn-lgbm")
     assert status == 200 and {i["name"] for i in json.loads(meta)["inputs"]} == set(cols)
     assert request(server, "GET", "/v2/models/telco-churn-lgbm/ready")[0] == 200

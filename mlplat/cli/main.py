@@ -327,10 +327,10 @@ def profile(
     """Deployment profile: latency per batch size (p50/p99), throughput, peak memory, sizing."""
     from mlplat.cli import profile as profile_cli
 
-    ok = profile_cli.profile_command(
+    meets, failed = profile_cli.profile_command(
         Path.cwd(), model, data, _split_debug(list(ctx.args)), seconds, _console(), as_json
     )
-    raise typer.Exit(0 if ok or not slo else 1)
+    raise typer.Exit(1 if failed or (slo and not meets) else 0)  # failed calls: a failed check
 
 
 HYDRA_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}

@@ -5,22 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core.tables import Column, Table, print_json, print_table
+from mlplat.core.tables import Column, Table, print_json, print_line, print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
 PROFILE_COLUMNS = tuple(
-    Column(name, right=True) for name in ("batch", "calls", "p50 ms", "p99 ms", "rows/s")
+    Column(name, right=True) for name in ("batch", "calls", "errors", "p50 ms", "p99 ms", "rows/s")
 )
 
 
 def print_profile(report: dict[str, Any], console: Console) -> None:
+    from mlplat.runner.deploy_profile import errors
+
     rows = [
         (
             str(b["batch"]),
             str(b["calls"]),
+            str(b["errors"]),
             f"{b['p50_ms']:.3f}",
             f"{b['p99_ms']:.3f}",
             f"{b['rows_per_second']:,.0f}",
@@ -28,6 +31,8 @@ def print_profile(report: dict[str, Any], console: Console) -> None:
         for b in report["batches"]
     ]
     print_table(console, Table(f"deployment profile: {report['model']}", PROFILE_COLUMNS, rows))
+    for line in errors(report):
+        print_line(console, f"errors: {line}")
     rec, slo = report["recommendation"], report["recommendation"]["slo"]
     verdict = "[green]meets[/]" if rec["meets_p99"] else "[red]misses[/]"
     console.print(
@@ -44,21 +49,10 @@ def print_profile(report: dict[str, Any], console: Console) -> None:
 
 
 def profile_command(
-    project: Path,
-    model: str,
-    data: str,
-    overrides: list[str],
-    seconds: float,
-    console: Console,
-    as_json: bool = False,
-) -> bool:
-    """Exit status: whether one-row latency meets serving.slo.p99_ms."""
-    from mlplat.runner.deploy_profile import run_profile
 
-    with console.status("profiling predict latency per batch size"):
-        report = run_profile(project, model, data, overrides, seconds)
-    if as_json:
-        print_json(report)
-    else:
-        print_profile(report, console)
-    return bool(report["recommendation"]["meets_p99"])
+
+def print_profile(report: dict[str, Any], console: Console) -> None:
+    from mlplat.runner.deploy_profile import errors
+
+    rows = [
+        (

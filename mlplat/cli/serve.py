@@ -52,6 +52,11 @@ def serve_settings(
         "poll_interval_seconds": values["poll_interval_seconds"] >= 0,
         "request_log_sample": 0.0 <= values["request_log_sample"] <= 1.0,
         "request_log_queue_size": values["request_log_queue_size"] > 0,
+        "scoring_workers": values["scoring_workers"] >= 1,
+        "offload_min_bytes": values["offload_min_bytes"] >= 0,
+        "header_timeout_seconds": values["header_timeout_seconds"] > 0,
+        "body_timeout_seconds": values["body_timeout_seconds"] > 0,
+        "keep_alive_seconds": values["keep_alive_seconds"] >= 1,
     }
     for key, ok in checks.items():
         if not ok:

@@ -1,8 +1,10 @@
 """`mlplat profile`: what a model needs in production, measured on representative rows.
 
-Latency is measured in process on the serving path (`mlplat.serving.model`: input validation,
-compiled features, LightGBM), per batch size, for a JSON `dataframe_split` body parsed as the
-server parses it; it excludes the HTTP round trip, which `mlplat bench` measures against a server.
+Latency is measured in process on the server's own request path (`mlplat.serving.scoring.answer`:
+parsing a JSON `dataframe_split` body, input validation, compiled features, LightGBM, the
+response body and the metrics), per batch size; it excludes the HTTP round trip, which
+`mlplat bench` measures against a server. A call the server would answer with an error is
+counted as one, with the status and message: a model that errors cannot meet its SLO.
 The recommendation sizes a deployment against `serving.slo`: enough single-row workers for
 `min_qps` at 70% utilisation (from the mean one-row latency), one CPU per worker (prediction is
 CPU bound), and the measured peak resident memory per worker plus 25% headroom.
@@ -23,8 +25,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlplat.core.config.ops import SloConfig
+    from mlplat.serving.metrics import Metrics
     from mlplat.serving.model import ServedModel
-    from mlplat.serving.payloads import Table
+    from mlplat.serving.scoring import Target
 
 BATCH_SIZES = (1, 10, 100, 1000)
 UTILISATION = 0.7
@@ -38,6 +41,8 @@ class BatchLatency:
     p50_ms: float
     p99_ms: float
     rows_per_second: float
+    errors: int = 0  # calls the server would have answered with an error status
+    error: str | None = None  # the first one: status and message
 
 
 @dataclass(frozen=True)
@@ -59,37 +64,68 @@ def load_model(model: str, tracking_uri: str | None) -> Loaded:
     return Loaded(served, resolved.run_id or served.bundle.metadata.get("run_id"), model)
 
 
-def batch_table(frame: pd.DataFrame, size: int) -> Table:
+def batch_body(frame: pd.DataFrame, size: int) -> bytes:
     """`size` rows of the file (drawn with replacement when it has fewer), seeded, as the
     server receives them: a JSON `dataframe_split` body."""
-    from mlplat.serving.payloads import mlflow_table
-
     if frame.empty:
         raise ConfigError("the data file has no rows to profile with", key="--data")
     rows = frame.sample(n=size, replace=len(frame) < size, random_state=0)
     body = rows.to_json(orient="split", index=False, date_format="iso")
-    return mlflow_table(('{"dataframe_split": ' + body + "}").encode())
+    return ('{"dataframe_split": ' + body + "}").encode()
 
 
-def measure(served: ServedModel, table: Table, seconds: float, min_calls: int = 20) -> BatchLatency:
-    """Time predict calls on one batch for about `seconds` (>= `min_calls`, after a warm-up)."""
+def call(served: ServedModel, target: Target, body: bytes, metrics: Metrics) -> str | None:
+    """One request on the server's path; None, or how the server would have failed it."""
+    from mlplat.serving.errors import InputError
+    from mlplat.serving.payloads import Protocol
+    from mlplat.serving.scoring import answer
+
+    try:
+        answer(served, target, Protocol.MLFLOW, "application/json", body, metrics)
+    except InputError as exc:
+        return f"{exc.status} {exc.describe()}"
+    except Exception as exc:  # the server answers anything else with a 500
+        return f"500 {type(exc).__name__}: {exc}"
+    return None
+
+
+def measure(
+    served: ServedModel, body: bytes, rows: int, seconds: float, min_calls: int = 20
+) -> BatchLatency:
+    """Time calls on one batch for about `seconds` (>= `min_calls`, after a warm-up)."""
     import numpy as np
 
-    served.predict_table(table)
+    from mlplat.serving.metrics import Metrics
+    from mlplat.serving.scoring import Target
+
+    metrics, target = Metrics(), Target.of(served.bundle)
+    first = call(served, target, body, metrics)
+    if first is not None:  # it would fail every time: nothing to time
+        return BatchLatency(rows, 1, math.nan, math.nan, math.nan, 1, first)
     times: list[float] = []
+    errors: list[str] = []
     deadline = time.perf_counter() + seconds
-    while len(times) < min_calls or time.perf_counter() < deadline:
+    while len(times) + len(errors) < min_calls or time.perf_counter() < deadline:
         started = time.perf_counter()
-        served.predict_table(table)
-        times.append(time.perf_counter() - started)
+        failed = call(served, target, body, metrics)
+        if failed is None:
+            times.append(time.perf_counter() - started)
+        else:
+            errors.append(failed)
+    if not times:
+        return BatchLatency(rows, len(errors), math.nan, math.nan, math.nan, len(errors), errors[0])
     p50, p99 = (float(v) * 1000 for v in np.percentile(times, [50, 99]))
-    return BatchLatency(table.n_rows, len(times), p50, p99, table.n_rows / float(np.mean(times)))
+    error = errors[0] if errors else None
+    rate = rows / float(np.mean(times))
+    return BatchLatency(rows, len(times) + len(errors), p50, p99, rate, len(errors), error)
 
 
 def recommend(latencies: list[BatchLatency], peak_rss_mb: float, slo: SloConfig) -> dict[str, Any]:
     """Workers, CPUs and memory to request so one-row requests meet the SLO."""
     single = min(latencies, key=lambda b: b.batch)
     qps_per_worker = single.rows_per_second  # from the mean latency: the tail costs capacity too
+    if not qps_per_worker > 0:  # NaN: one-row requests fail, there is nothing to size
+        qps_per_worker = math.inf
     workers = max(1, math.ceil(slo.min_qps / (qps_per_worker * UTILISATION)))
     memory_mb = workers * math.ceil(peak_rss_mb * HEADROOM / 64) * 64
     return {
@@ -98,15 +134,19 @@ def recommend(latencies: list[BatchLatency], peak_rss_mb: float, slo: SloConfig)
         "memory_mb": memory_mb,
         "qps_per_worker": round(qps_per_worker, 1),
         "p99_ms": round(single.p99_ms, 3),
-        "meets_p99": single.p99_ms <= slo.p99_ms,
+        # NaN (nothing timed) compares False: a model whose requests fail never meets its SLO
+        "meets_p99": single.p99_ms <= slo.p99_ms and not any(b.errors for b in latencies),
         "slo": {"p99_ms": slo.p99_ms, "min_qps": slo.min_qps},
     }
 
 
 def profile(loaded: Loaded, frame: pd.DataFrame, slo: SloConfig, seconds: float) -> dict[str, Any]:
     with Sampler(interval=0.02) as sampler:
-        tables = [batch_table(frame, n) for n in BATCH_SIZES]
-        latencies = [measure(loaded.served, table, seconds) for table in tables]
+        bodies = [batch_body(frame, n) for n in BATCH_SIZES]
+        latencies = [
+            measure(loaded.served, body, n, seconds)
+            for body, n in zip(bodies, BATCH_SIZES, strict=True)
+        ]
     peak = sampler.usage.peak_rss_mb
     return {
         "model": loaded.uri,
@@ -117,6 +157,15 @@ def profile(loaded: Loaded, frame: pd.DataFrame, slo: SloConfig, seconds: float)
         "peak_rss_mb": round(peak, 1),
         "recommendation": recommend(latencies, peak, slo),
     }
+
+
+def errors(report: dict[str, Any]) -> list[str]:
+    """One line per batch size whose calls failed: how many, and the first failure."""
+    return [
+        f"{b['batch']}-row batches: {b['errors']} of {b['calls']} calls failed: {b['error']}"
+        for b in report["batches"]
+        if b["errors"]
+    ]
 
 
 def metrics(report: dict[str, Any]) -> dict[str, float]:
@@ -130,8 +179,9 @@ def metrics(report: dict[str, Any]) -> dict[str, float]:
 
 
 def log(report: dict[str, Any], tracking_uri: str | None) -> bool:
-    """On the model's own run: metrics `profile.*` and profile/deployment.json."""
-    if not report["run_id"] or not tracking_uri:
+    """On the model's own run: metrics `profile.*` and profile/deployment.json. A profile with
+    failed calls is not logged: its figures describe errors, not the model."""
+    if not report["run_id"] or not tracking_uri or errors(report):
         return False
     from mlflow import MlflowClient
 

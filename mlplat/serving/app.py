@@ -1,11 +1,15 @@
 """The scoring ASGI app: MLflow `/invocations`, Open Inference Protocol V2, health, metrics, admin.
 
-The request path is: read the body (bounded) -> parse to columns -> validate -> fast features
--> Booster.predict -> JSON. Client mistakes are `InputError`s (4xx naming column and row);
-anything else is caught too and answered with a JSON 500, so a worker never dies on a request.
-The two scoring endpoints are raw ASGI callables (no Request/Response objects), and
-`POST /invocations` skips Starlette's router altogether: on a one-row request that framework
-work cost as much CPU as validating, featurizing and predicting.
+The request path is: read the body (bounded in size and time) -> parse to columns -> validate ->
+fast features -> Booster.predict -> JSON. A small body is scored on the event loop (a thread hop
+would cost a one-row request more than scoring it); a large one is parsed, validated and
+featurized in a worker process and predicted in a bounded thread pool (`offload.py`), so health
+checks answer while it is scored. Client mistakes are `InputError`s (4xx naming every bad column
+and row); anything else is caught too and answered with a JSON 500, so a worker never dies on a
+request. Metrics count the status actually sent. The two scoring endpoints are raw ASGI
+callables (no Request/Response objects), and `POST /invocations` skips Starlette's router
+altogether: on a one-row request that framework work cost as much CPU as validating,
+featurizing and predicting.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import gc
 import hmac
 import logging
+import math
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -32,27 +37,33 @@ from mlplat.serving.compat import SchemaChange
 from mlplat.serving.errors import InputError
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
-from mlplat.serving.payloads import Table, csv_table, mlflow_table, v2_table
+from mlplat.serving.offload import Contract, Offload, Prepared, Refused
+from mlplat.serving.payloads import Protocol
+from mlplat.serving.protocol import STATE_KEY
 from mlplat.serving.reqlog import RequestLogger
+from mlplat.serving.scoring import Answer, Target, answer, dumps, finish, v2_output_metadata
 from mlplat.serving.settings import ServeSettings, admin_token
 from mlplat.serving.source import make_source
 from mlplat.serving.updater import Updater
 
 log = logging.getLogger("mlplat.serving")
 JSON = "application/json"
-Parse = Callable[[str, bytes], tuple[Table, Any]]
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-Render = Callable[[ServedModel, list[float], Any], Any]
+Headers = list[tuple[bytes, bytes]]
 
 
-def dumps(body: Any) -> bytes:
-    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(body), status, headers=headers, media_type=JSON)
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(dumps(body), status, media_type=JSON)
+def bearer(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (RFC 6750); None for any other
+    form, a raw token included."""
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 async def send_json(
@@ -75,11 +86,16 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """Refuse early on Content-Length, and stop reading a chunked body once it passes the limit."""
+async def read_body(scope: Scope, receive: Receive, limit: int, seconds: float) -> bytes:
+    """Refuse early on Content-Length, stop reading a chunked body once it passes the limit, and
+    give up (408) on a body still incomplete `seconds` after its headers. No timer per request:
+    the server's protocol wakes a request with an incomplete body twice a second
+    (`protocol.HttpProtocol.check`), and the deadline is checked then."""
     declared = header(scope, b"content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise InputError(413, "payload_too_large", f"the body is over the limit of {limit} bytes")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds if seconds > 0 else math.inf
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -94,23 +110,17 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body"):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if loop.time() > deadline:
+            raise InputError(408, "body_timeout", f"the body did not arrive within {seconds:g} s")
 
 
-def _mlflow_parse(content_type: str, body: bytes) -> tuple[Table, Any]:
-    kind = content_type.split(";")[0].strip().lower()
-    if kind in (JSON, "", "*/*"):
-        return mlflow_table(body), None
-    if kind == "text/csv":
-        return csv_table(body), None
-    raise InputError(
-        415,
-        "unsupported_media_type",
-        f"content type {kind!r} is not supported; use application/json or text/csv",
-    )
+@dataclass(frozen=True)
+class Compiled:
+    """What the request path needs per model, besides the model: built once per version."""
 
-
-def _v2_parse(content_type: str, body: bytes) -> tuple[Table, Any]:
-    return v2_table(body)
+    key: str
+    target: Target
+    contract: Contract
 
 
 @dataclass
@@ -121,13 +131,13 @@ class Server:
     holder: ModelHolder
     metrics: Metrics
     updater: Updater
+    offload: Offload
     logger: RequestLogger | None = None
+    compiled: Compiled | None = None
 
     async def invocations(self, scope: Scope, receive: Receive, send: Send) -> None:
         """MLflow's `POST /invocations`, as a raw ASGI endpoint."""
-        await send_json(
-            send, *await self.score(scope, receive, "invocations", _mlflow_parse, _mlflow_render)
-        )
+        await self.handle(scope, receive, send, "invocations", Protocol.MLFLOW)
 
     def model(self) -> ServedModel:
         current = self.holder.current
@@ -135,59 +145,89 @@ class Server:
             raise InputError(503, "not_ready", "no model is loaded yet")
         return current
 
-    async def score(
-        self, scope: Scope, receive: Receive, endpoint: str, parse: Parse, render: Render
-    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        """Status, JSON body and extra headers of one scoring request."""
+    def compiled_for(self, model: ServedModel) -> Compiled:
+        compiled = self.compiled
+        if compiled is None or compiled.key != model.bundle.sha256:
+            bundle = model.bundle
+            contract = Contract(
+                bundle.sha256, bundle.schema, bundle.feature_spec, self.settings.max_batch_rows
+            )
+            compiled = self.compiled = Compiled(bundle.sha256, Target.of(bundle), contract)
+        return compiled
+
+    async def handle(
+        self, scope: Scope, receive: Receive, send: Send, endpoint: str, protocol: Protocol
+    ) -> None:
+        """Score one request and send the answer; the metrics count the status sent."""
         started = time.perf_counter()
         metrics = self.metrics
         metrics.in_flight += 1
         status = 500
         try:
-            model = self.model()  # taken once: a swap mid-request does not change this request
-            body = await read_body(scope, receive, self.settings.max_payload_bytes)
-            table, request_id = parse(header(scope, b"content-type") or JSON, body)
-            typed, predictions = model.predict_table(table)
-            values = predictions.tolist()
-            out = dumps(render(model, values, request_id))
-            status = 200
-            metrics.rows.observe(table.n_rows)
-            metrics.observe_predictions(values)
-            self._log(model, typed, values, started)
-            return 200, out, model.headers
-        except InputError as exc:
-            status = exc.status
-            return status, dumps(exc.body()), []
-        except Exception as exc:  # a bug must not kill the worker; the client gets a JSON 500
-            log.exception("scoring failed")
-            return 500, dumps({"error_code": "INTERNAL_ERROR", "message": str(exc)}), []
+            status, body, headers = await self.score(scope, receive, protocol, started)
+            await send_json(send, status, body, headers)
         finally:
             metrics.in_flight -= 1
             metrics.count(endpoint, status, time.perf_counter() - started)
 
-    def _log(
-        self, model: ServedModel, typed: dict[str, list], values: list[float], started: float
-    ) -> None:
+    async def score(
+        self, scope: Scope, receive: Receive, protocol: Protocol, started: float
+    ) -> tuple[int, bytes, Headers]:
+        """Status, JSON body and extra headers of one scoring request."""
+        try:
+            model = self.model()  # taken once: a swap mid-request does not change this request
+            settings = self.settings
+            body = await read_body(
+                scope, receive, settings.max_payload_bytes, settings.body_timeout_seconds
+            )
+            content_type = header(scope, b"content-type") or JSON
+            done: Answer | Refused
+            if len(body) < settings.offload_min_bytes:
+                done = answer(
+                    model,
+                    self.compiled_for(model).target,
+                    protocol,
+                    content_type,
+                    body,
+                    self.metrics,
+                )
+            else:
+                done = await self._offloaded(model, protocol, content_type, body)
+                if isinstance(done, Refused):  # a client mistake the worker process found
+                    return done.status, done.body, []
+            self._log(model, done, started)
+            return 200, done.body, model.headers
+        except InputError as exc:
+            return exc.status, dumps(exc.body()), exc.headers()
+        except Exception as exc:  # a bug must not kill the worker; the client gets a JSON 500
+            log.exception("scoring failed")
+            return 500, dumps({"error_code": "INTERNAL_ERROR", "message": str(exc)}), []
+
+    async def _offloaded(
+        self, model: ServedModel, protocol: Protocol, content_type: str, body: bytes
+    ) -> Answer | Refused:
+        compiled = self.compiled_for(model)
+        prepared = await self.offload.prepare(
+            compiled.contract, protocol, content_type, body, self.logger is not None
+        )
+        if isinstance(prepared, Refused):
+            return prepared
+        return await self.offload.run(self._predict, model, compiled.target, protocol, prepared)
+
+    def _predict(
+        self, model: ServedModel, target: Target, protocol: Protocol, prepared: Prepared
+    ) -> Answer:
+        """In the thread pool: LightGBM releases the GIL; rendering 100k rows takes ~10 ms."""
+        raw = model.predict_matrix(prepared.matrix)
+        inputs = orjson.Fragment(prepared.inputs) if prepared.inputs is not None else None
+        return finish(model, target, protocol, raw, prepared.request_id, inputs, self.metrics)
+
+    def _log(self, model: ServedModel, done: Answer, started: float) -> None:
         if self.logger is not None:
             latency = round((time.perf_counter() - started) * 1000, 3)
-            self.logger.log(model.name, model.version, latency, typed, values)
-
-
-def _mlflow_render(model: ServedModel, values: list[float], _: Any) -> Any:
-    return {"predictions": values, "model_version": model.version}
-
-
-def _v2_render(model: ServedModel, values: list[float], request_id: Any) -> Any:
-    out = {
-        "model_name": model.name,
-        "model_version": model.version,
-        "outputs": [
-            {"name": "predictions", "shape": [len(values)], "datatype": "FP64", "data": values}
-        ],
-    }
-    if request_id is not None:
-        out["id"] = request_id
-    return out
+            self.logger.log(
+                model.name, model.version, latency, done.inputs, done.scored.predictions
+            )
 
 
 @dataclass(frozen=True)
@@ -211,9 +251,7 @@ def _routes(server: Server) -> list[Route]:
             )
             await send_json(send, 404, dumps(bad.body()), [])
             return
-        await send_json(
-            send, *await server.score(scope, receive, "v2_infer", _v2_parse, _v2_render)
-        )
+        await server.handle(scope, receive, send, "v2_infer", Protocol.V2)
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -252,7 +290,6 @@ def _routes(server: Server) -> list[Route]:
 
     async def reload(request: Request) -> Response:
         token = admin_token()
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if token is None:
             return json_response(
                 {
@@ -261,9 +298,15 @@ def _routes(server: Server) -> list[Route]:
                 },
                 403,
             )
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        given = bearer(request.headers.get("authorization", ""))
+        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
             return json_response(
-                {"error_code": "UNAUTHENTICATED", "message": "bad or missing token"}, 401
+                {
+                    "error_code": "UNAUTHENTICATED",
+                    "message": "send the token as 'Authorization: Bearer <token>'",
+                },
+                401,
+                {"www-authenticate": "Bearer"},
             )
         outcome = await asyncio.to_thread(server.updater.attempt)
         return json_response(
@@ -317,7 +360,7 @@ def _v2_metadata(model: ServedModel) -> dict[str, Any]:
         "versions": [model.version],
         "platform": "lightgbm",
         "inputs": inputs,
-        "outputs": [{"name": "predictions", "datatype": "FP64", "shape": [-1]}],
+        "outputs": v2_output_metadata(Target.of(model.bundle)),
     }
 
 
@@ -366,11 +409,11 @@ def create_app(settings: ServeSettings) -> ScoringApp:
         settings.poll_interval_seconds,
         SchemaChange(settings.schema_change),
     )
-    server = Server(settings, holder, metrics, updater)
+    server = Server(settings, holder, metrics, updater, Offload(settings.scoring_workers))
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await asyncio.to_thread(updater.attempt)
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, float]]:
+        await asyncio.gather(asyncio.to_thread(updater.attempt), server.offload.start())
         if holder.current is None:  # stay up: /health answers, /ready says why, polls go on
             log.error("not ready: %s", holder.not_ready())
         server.logger = _start_logger(settings, metrics)
@@ -383,9 +426,10 @@ def create_app(settings: ServeSettings) -> ScoringApp:
             loop.add_signal_handler(signal.SIGHUP, updater.trigger)
         poller = asyncio.create_task(updater.run())
         try:
-            yield
+            yield {STATE_KEY: settings.header_timeout_seconds}  # read by protocol.HttpProtocol
         finally:
             poller.cancel()
+            await asyncio.to_thread(server.offload.close)
             if server.logger is not None:
                 await asyncio.to_thread(server.logger.close)
             await asyncio.to_thread(updater.close)

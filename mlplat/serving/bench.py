@@ -190,3 +190,99 @@ def slo_breaches(summary: dict[str, Any], p99_ms: float, min_qps: float) -> list
     if summary["errors"]:
         out.append(f"{summary['errors']} failed requests")
     return out
+
+
+@dataclass(frozen=True)
+class HealthUnderLoad:
+    """`/health` latency (a fresh connection per probe, as a kubelet's) while `clients`
+    connections send one large request after another."""
+
+    probes: list[float]  # seconds; a probe that failed or timed out counts as its timeout
+    loads: list[Sample]
+
+    def summary(self) -> dict[str, Any]:
+        big = [s.latency for s in self.loads if 200 <= s.status < 300]
+        return {
+            "health_probes": len(self.probes),
+            **{
+                f"health_{name}_ms": round(percentile(self.probes, q) * 1000, 1)
+                for name, q in (("p50", 50), ("p99", 99), ("max", 100))
+            },
+            "load_requests": len(self.loads),
+            "load_p50_s": round(percentile(big, 50), 2),
+            "load_statuses": dict(Counter(str(s.status) for s in self.loads)),
+        }
+
+
+def _probe(host: str, port: int, path: str, timeout: float) -> float:
+    import http.client
+
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        ok = response.status == 200
+    except OSError:
+        ok = False
+    finally:
+        conn.close()
+    return time.perf_counter() - started if ok else timeout
+
+
+def _load(host: str, port: int, request: bytes, until: float, out: list[Sample]) -> None:
+    """One client sending `request` back to back (blocking sockets: this runs in a thread)."""
+    import socket
+
+    t0 = time.perf_counter()
+    while time.perf_counter() < until:
+        started = time.perf_counter()
+        try:
+            with socket.create_connection((host, port), timeout=120) as sock:
+                sock.sendall(request)
+                reader = sock.makefile("rb")
+                status = int(reader.readline().split()[1])
+                length = 0
+                for line in iter(reader.readline, b"\r\n"):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                reader.read(length)
+        except (OSError, ValueError, IndexError):
+            status = 0
+        out.append(Sample(started - t0, time.perf_counter() - started, status, ""))
+
+
+def health_under_load(
+    url: str,
+    body: bytes,
+    *,
+    content_type: str = "application/json",
+    clients: int = 3,
+    seconds: float = 10.0,
+    interval: float = 0.05,
+    health_path: str = "/health",
+    timeout: float = 10.0,
+) -> HealthUnderLoad:
+    """Probe `health_path` every `interval` seconds while `clients` threads post `body` to `url`."""
+    import threading
+
+    host, port, path = check_target(url, seconds, clients)
+    request = build_request(host, port, path, body, content_type)
+    loads: list[Sample] = []
+    until = time.perf_counter() + seconds
+    threads = [
+        threading.Thread(target=_load, args=(host, port, request, until, loads), daemon=True)
+        for _ in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(min(1.0, seconds / 4))  # let the large requests arrive before probing
+    probes = []
+    while time.perf_counter() < until:
+        probes.append(_probe(host, port, health_path, timeout))
+        time.sleep(interval)
+    for thread in threads:
+        thread.join()
+    return HealthUnderLoad(probes, loads)

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import bisect
+import collections
+import itertools
+import math
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
+
+if TYPE_CHECKING:
+    from mlplat.serving.scoring import Scored
 
 LATENCY_BUCKETS = (
     0.0005,
@@ -25,6 +37,49 @@ LATENCY_BUCKETS = (
 )
 ROW_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 100000)
 SCORE_BUCKETS = tuple(i / 10 for i in range(1, 11))
+SMALL = 16  # values per request below which a Python loop beats numpy's fixed cost
+
+
+class BatchHistogram:
+    """A histogram that takes a request's values at once: one numpy pass for a large request,
+    not one `Histogram.observe` per row (100,000 of those cost a third of a second of GIL)."""
+
+    def __init__(self, name: str, documentation: str, buckets: tuple[float, ...]) -> None:
+        self.name, self.documentation = name, documentation
+        self.edges = [*buckets, math.inf]
+        self.counts = [0] * len(self.edges)
+        self.sum = 0.0
+        self.lock = threading.Lock()
+
+    def observe(self, values: np.ndarray) -> None:
+        counts, total = self._few(values) if len(values) <= SMALL else self._many(values)
+        with self.lock:
+            self.counts = [a + b for a, b in zip(self.counts, counts, strict=True)]
+            self.sum += total
+
+    def _few(self, values: np.ndarray) -> tuple[list[int], float]:
+        """Bisect per value: for a few values numpy's per-call cost is the larger one."""
+        counts, total = [0] * len(self.edges), 0.0
+        for value in values.tolist():
+            if value == value:  # NaN is in no bucket, as in `Histogram.observe`
+                counts[bisect.bisect_left(self.edges, value)] += 1
+                total += value
+        return counts, total
+
+    def _many(self, values: np.ndarray) -> tuple[list[int], float]:
+        where = np.searchsorted(self.edges, values, side="left")  # NaN sorts past +Inf
+        counts = np.bincount(where, minlength=len(self.edges) + 1)[: len(self.edges)]
+        return counts.tolist(), float(np.nansum(values))
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        with self.lock:
+            cumulative, total = list(itertools.accumulate(self.counts)), self.sum
+        yield HistogramMetricFamily(
+            self.name,
+            self.documentation,
+            buckets=[(floatToGoString(e), c) for e, c in zip(self.edges, cumulative, strict=True)],
+            sum_value=total,
+        )
 
 
 @dataclass
@@ -55,10 +110,17 @@ class Metrics:
         self.rows = Histogram(
             "mlplat_payload_rows", "Rows per scoring request", buckets=ROW_BUCKETS, registry=r
         )
-        self.predictions = Histogram(
+        self.predictions = BatchHistogram(
             "mlplat_prediction",
-            "Distribution of predicted values",
-            buckets=SCORE_BUCKETS,
+            "Predicted values: P(positive class), the top class's probability (multiclass) "
+            "or the predicted value (regression)",
+            SCORE_BUCKETS,
+        )
+        r.register(self.predictions)
+        self.classes = Counter(
+            "mlplat_predicted_class",
+            "Rows by most probable class (multiclass models)",
+            ["class"],
             registry=r,
         )
         self.model = Info("mlplat_model", "The model being served", registry=r)
@@ -95,10 +157,13 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def observe_predictions(self, values: list[float]) -> None:
-        observe = self.predictions.observe
-        for value in values:
-            observe(value)
+    def observe(self, scored: Scored) -> None:
+        """A scored request: its size, its predictions and (multiclass) its predicted classes."""
+        self.rows.observe(scored.rows)
+        self.predictions.observe(scored.observed)
+        if scored.labels is not None:
+            for label, count in collections.Counter(scored.labels).items():
+                self.classes.labels(label).inc(count)
 
     def set_model(self, info: dict[str, object]) -> None:
         self.model.info({k: "" if v is None else str(v) for k, v in info.items()})

@@ -79,11 +79,14 @@ class ServedModel:
     def predict_table(self, table: Table) -> tuple[dict[str, list], np.ndarray]:
         """Validate, featurize and predict; returns the typed inputs (for the request log) too."""
         typed = self.validator.validate(table.columns, table.n_rows, table.text)
-        matrix = self.features(typed, table.n_rows)
-        threads = 1 if table.n_rows <= SMALL_BATCH else 0
+        return typed, self.predict_matrix(self.features(typed, table.n_rows))
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """The booster on a feature matrix (large requests: featurized in a worker process)."""
+        threads = 1 if len(matrix) <= SMALL_BATCH else 0
         if self.predict is None:
-            return typed, self.bundle.booster.predict(matrix, num_threads=threads)  # type: ignore[return-value]
-        return typed, self.predict(matrix, threads)
+            return self.bundle.booster.predict(matrix, num_threads=threads)  # type: ignore[return-value]
+        return self.predict(matrix, threads)
 
     def info(self) -> dict[str, Any]:
         meta = self.bundle.metadata

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlplat.serving.payloads import V2_DATATYPES
+
 JSON_TYPES = {
     "int": "integer",
     "float": "number",
@@ -37,7 +39,7 @@ def _column_schema(col: dict[str, Any]) -> dict[str, Any]:
 
 def _error() -> dict[str, Any]:
     return {
-        "description": "Bad input: the body names the kind, column and row",
+        "description": "Bad input: the body names the kind, column and row of every problem",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 
@@ -58,7 +60,14 @@ def document(schema: dict[str, Any], model_name: str) -> dict[str, Any]:
         "properties": {c: _column_schema(declared.get(c, {})) for c in inputs},
         "required": inputs,
     }
-    bad = {"400": _error(), "413": _error(), "415": _error(), "422": _error()}
+    bad = {
+        "400": _error(),
+        "408": _error(),
+        "413": _error(),
+        "415": _error(),
+        "422": _error(),
+        "503": _error(),
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": f"mlplat scoring server: {model_name}", "version": "1"},
@@ -167,9 +176,23 @@ def document(schema: dict[str, Any], model_name: str) -> dict[str, Any]:
                 },
                 "Predictions": {
                     "type": "object",
+                    "description": "binary: P(positive_class) per row; multiclass: one "
+                    "probability per class in `classes` order per row, and the most probable "
+                    "class in `labels`; regression: the predicted value",
                     "properties": {
-                        "predictions": {"type": "array", "items": {"type": "number"}},
+                        "predictions": {
+                            "type": "array",
+                            "items": {
+                                "oneOf": [
+                                    {"type": "number"},
+                                    {"type": "array", "items": {"type": "number"}},
+                                ]
+                            },
+                        },
                         "model_version": {"type": "string"},
+                        "positive_class": {"type": "string"},
+                        "classes": {"type": "array", "items": {"type": "string"}},
+                        "labels": {"type": "array", "items": {"type": "string"}},
                     },
                 },
                 "V2Request": {
@@ -185,7 +208,7 @@ def document(schema: dict[str, Any], model_name: str) -> dict[str, Any]:
                                 "properties": {
                                     "name": {"type": "string"},
                                     "shape": {"type": "array", "items": {"type": "integer"}},
-                                    "datatype": {"type": "string"},
+                                    "datatype": {"type": "string", "enum": V2_DATATYPES},
                                     "data": {"type": "array"},
                                 },
                             },
@@ -197,6 +220,7 @@ def document(schema: dict[str, Any], model_name: str) -> dict[str, Any]:
                     "properties": {
                         "error_code": {"type": "string"},
                         "message": {"type": "string"},
+                        "errors_total": {"type": "integer"},
                         "errors": {
                             "type": "array",
                             "items": {

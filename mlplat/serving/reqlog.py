@@ -25,9 +25,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def record_line(
@@ -36,7 +39,7 @@ def record_line(
     model_version: str,
     latency_ms: float,
     inputs: Mapping[str, Sequence[Any]],
-    predictions: Sequence[float],
+    predictions: Sequence[Any] | np.ndarray,
 ) -> bytes:
     """One request as one JSON line (the format `mlplat monitor` reads)."""
     record = {
@@ -123,7 +126,7 @@ class RequestLogger:
         model_version: str,
         latency_ms: float,
         inputs: Mapping[str, Sequence[Any]],
-        predictions: Sequence[float],
+        predictions: Sequence[Any] | np.ndarray,
     ) -> None:
         """Log a sampled share of requests; a full buffer or an unserializable value drops it."""
         if self.sample < 1.0 and random.random() >= self.sample:

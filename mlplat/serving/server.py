@@ -29,6 +29,8 @@ def serve(settings: ServeSettings) -> None:
         "log_level": "warning",
         "access_log": False,
         "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "http": "mlplat.serving.protocol:HttpProtocol",  # uvicorn's, plus a header timeout
     }
     if settings.workers > 1:
         # Workers are separate processes: they rebuild the app from the settings in the env.

@@ -26,6 +26,11 @@ class ServeSettings:
     request_log_rotate_bytes: int = 50_000_000
     request_log_rotate_seconds: float = 300.0
     schema_change: str = "refuse"  # serving.schema_change: refuse | warn
+    scoring_workers: int = 2
+    offload_min_bytes: int = 131_072
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    keep_alive_seconds: int = 5
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

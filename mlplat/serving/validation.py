@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlplat.serving.errors import InputError
+from mlplat.serving.errors import InputError, Problem, Problems
 
 Convert = Callable[[Any], Any]
 TRUE_TEXT = {"true": True, "1": True, "false": False, "0": False}
@@ -317,7 +317,8 @@ def compile_rule(name: str, col: Mapping[str, Any]) -> ColumnRule:
 
 @dataclass(frozen=True)
 class Validator:
-    """Raw columns in, typed columns out (input columns only), or the first InputError."""
+    """Raw columns in, typed columns out (input columns only), or one InputError listing every
+    bad column (and its bad rows, up to a cap)."""
 
     rules: tuple[ColumnRule, ...]
     known: frozenset[str]
@@ -333,8 +334,9 @@ class Validator:
             raise InputError(
                 413, "too_many_rows", f"{n_rows} rows is over the limit of {self.max_rows}"
             )
+        problems = Problems()
         if self.strict and not self.known.issuperset(columns):
-            self._no_unknown(columns)
+            self._no_unknown(columns, problems)
         out = {}
         small = n_rows <= SCREEN_ROWS and not text
         for rule in self.rules:  # the valid-as-is case inline: this runs per column per request
@@ -342,23 +344,25 @@ class Validator:
             if small and values is not None and all(map(rule.quick, values)):
                 out[rule.name] = values if isinstance(values, list) else list(values)
             else:
-                out[rule.name] = self._column(rule, columns, n_rows, text)
+                out[rule.name] = self._column(rule, values, n_rows, text, problems)
+        problems.check(422)
         return out
 
-    def _no_unknown(self, columns: Mapping[str, Sequence[Any]]) -> None:
+    def _no_unknown(self, columns: Mapping[str, Sequence[Any]], problems: Problems) -> None:
         for name in columns:
             if name not in self.known:
-                raise InputError(
-                    422, "unknown_column", "the schema does not declare this column", column=name
+                problems.add(
+                    Problem("unknown_column", "the schema does not declare this column", name)
                 )
 
     @staticmethod
-    def _column(rule: ColumnRule, columns: Mapping[str, Sequence[Any]], n: int, text: bool) -> list:
-        values = columns.get(rule.name)
+    def _column(
+        rule: ColumnRule, values: Sequence[Any] | None, n: int, text: bool, problems: Problems
+    ) -> list:
         if values is None:
             if rule.required or not rule.nullable:
-                raise InputError(
-                    422, "missing_column", "a required input column is missing", column=rule.name
+                problems.add(
+                    Problem("missing_column", "a required input column is missing", rule.name)
                 )
             return [None] * n
         if (
@@ -377,7 +381,8 @@ class Validator:
             try:
                 out.append(value if not text and quick(value) else convert(value, text))
             except _CheckError as bad:
-                raise InputError(422, bad.kind, str(bad), column=rule.name, row=row) from None
+                problems.add(Problem(bad.kind, str(bad), rule.name, row))
+                out.append(None)
         return out
 
 

@@ -86,6 +86,11 @@ class ServingConfig:
     request_log_rotate_bytes: int = bounded(50_000_000, ge=1)
     request_log_rotate_seconds: float = bounded(300.0, gt=0)
     schema_change: str = "refuse"  # a new version that breaks current clients: refuse | warn
+    scoring_workers: int = bounded(2, ge=1)  # worker processes (and threads) for large requests
+    offload_min_bytes: int = bounded(131_072, ge=0)  # bodies this large are scored off the loop
+    header_timeout_seconds: float = bounded(10.0, gt=0)  # a request's headers must arrive within
+    body_timeout_seconds: float = bounded(30.0, gt=0)  # and its body after them (else 408)
+    keep_alive_seconds: int = bounded(5, ge=1)  # an idle keep-alive connection is closed after
     # Pinned by digest (the multi-arch index of python:3.11-slim): a pull gets exactly this base.
     base_image: str = (
         "python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff"
