@@ -49,10 +49,21 @@ def print_profile(report: dict[str, Any], console: Console) -> None:
 
 
 def profile_command(
+    project: Path,
+    model: str,
+    data: str,
+    overrides: list[str],
+    seconds: float,
+    console: Console,
+    as_json: bool = False,
+) -> tuple[bool, bool]:
+    """Whether one-row latency meets serving.slo.p99_ms, and whether any call failed."""
+    from mlplat.runner.deploy_profile import errors, run_profile
 
-
-def print_profile(report: dict[str, Any], console: Console) -> None:
-    from mlplat.runner.deploy_profile import errors
-
-    rows = [
-        (
+    with console.status("profiling predict latency per batch size"):
+        report = run_profile(project, model, data, overrides, seconds)
+    if as_json:
+        print_json(report)
+    else:
+        print_profile(report, console)
+    return bool(report["recommendation"]["meets_p99"]), bool(errors(report))
