@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlplat.core.config import PlatformConfig
+    from mlplat.runner.registration import Registration
     from mlplat.runner.run import RunResult
 
 
@@ -30,13 +31,25 @@ def print_summary(result: RunResult, console: Console) -> None:
     table.add_row("run", f"{result.run_name} ({result.run_id})")
     for name, value in sorted(result.metrics.items()):
         table.add_row(name, f"{value:.4f}")
-    if result.model_version:
-        table.add_row("model", f"models:/{result.model_name}/{result.model_version} (@challenger)")
+    registered = result.registration
+    if registered is not None:
+        table.add_row("model", _model_line(registered))
+        failed = "; ".join(registered.verdict["failed"])
+        table.add_row("gates", "passed" if registered.passed else f"[red]failed[/]: {failed}")
     table.add_row("stages", ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items()))
+    for line in result.warnings:
+        table.add_row("[yellow]warning[/]", line)
     console.print(table)
     console.print(
         f"Open the MLflow UI: [bold]mlflow ui --backend-store-uri {result.tracking_uri}[/]"
     )
+
+
+def _model_line(registered: Registration) -> str:
+    uri = f"models:/{registered.name}/{registered.version}"
+    if registered.identical:
+        return f"identical to version {registered.version}; not registered ({uri})"
+    return f"{uri} (@challenger); {registered.champion_line()}"
 
 
 def _run_job(project: Path) -> Any:
@@ -46,6 +59,7 @@ def _run_job(project: Path) -> Any:
         from rich.console import Console
 
         from mlplat.cli.cost import print_cost
+        from mlplat.runner.registration import enforce
         from mlplat.runner.run import run_experiment
 
         console = Console(stderr=True)
@@ -62,6 +76,7 @@ def _run_job(project: Path) -> Any:
             raise
         print_summary(result, stdout_console())
         print_cost(result.cost, stdout_console())
+        enforce(cfg, result.registration)  # exit 1 after the summary: CI sees a failed gate
         return result
 
     return task

@@ -85,6 +85,7 @@ def retrain_command(
     from mlplat.cli.jobs import print_summary, stdout_console
     from mlplat.runner import monitoring
     from mlplat.runner.compose import compose
+    from mlplat.runner.registration import enforce
     from mlplat.runner.tracking import tracking_uri
 
     cfg = compose(project, overrides)
@@ -105,3 +106,4 @@ def retrain_command(
     console.print(f"[bold]retrain[/] {cfg.experiment_name}: {reason}", highlight=False)
     result = monitoring.retrain(cfg, project, reason, console)
     print_summary(result, stdout_console())
+    enforce(cfg, result.registration)

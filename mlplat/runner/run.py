@@ -10,9 +10,10 @@ from mlplat.core import provenance
 from mlplat.core.errors import DataValidationError
 from mlplat.core.io import md5_file, read_json
 from mlplat.core.stage import ArtifactPaths
-from mlplat.runner import gating, graph, sweep, tracking, worker
+from mlplat.runner import gating, graph, registration, sweep, tracking, worker
 from mlplat.runner.cost import log as log_cost
 from mlplat.runner.cost import log_quietly
+from mlplat.runner.registration import Registration
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,6 +33,8 @@ class RunResult:
     model_version: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)  # cost.json: per stage, total, budgets
+    warnings: list[str] = field(default_factory=list)  # the evaluation's (metrics.json)
+    registration: Registration | None = None  # None: nothing registered (a sweep's trial)
 
 
 def _log_failure(exc: Exception) -> None:
@@ -92,7 +95,8 @@ def run_experiment(
             cost_report = log_cost(cost, paths["cost"])
             seconds = {name: usage.wall_seconds for name, usage in cost.stages.items()}
             tracking.log_metrics({f"time.{k}_seconds": v for k, v in seconds.items()})
-            metrics = read_json(paths["metrics"])["overall"]
+            evaluated = read_json(paths["metrics"])
+            metrics = evaluated["overall"]
             tracking.log_metrics(metrics)
             mlflow.log_artifact(str(paths["validation"]), "validation")
             mlflow.log_artifact(str(paths["metrics"]), "evaluate")
@@ -104,6 +108,7 @@ def run_experiment(
                 metrics,
                 stage_seconds=seconds,
                 cost=cost_report,
+                warnings=list(evaluated.get("warnings", [])),
             )
             gating.log_evaluation(paths)
             if registering:
@@ -111,22 +116,18 @@ def run_experiment(
                 with console.status("[bold]gates[/]: floors, segments, champion, baselines"):
                     verdict = gating.judge(cfg, paths, result.model_name, champion)
                 with console.status("[bold]register[/]: register a version of the bundle"):
-                    result.model_version = tracking.register(
-                        model_uri or tracking.log_bundle(paths["bundle"]),
+                    result.registration = registration.register(
+                        cfg,
+                        paths,
                         result.model_name,
+                        verdict,
+                        lambda: model_uri or tracking.log_bundle(paths["bundle"]),
                         {
                             "run_id": run.info.run_id,
                             "git_sha": provenance.git_state(project)["git_sha"],
                             "data_md5": data_md5,
-                            "config_hash": provenance.config_hash(cfg),
-                            **gating.version_tags(verdict),
                         },
+                        console,
                     )
-                console.print(
-                    f"  [green]✓[/] register   {result.model_name} v{result.model_version} "
-                    "@challenger"
-                )
-                gating.conclude(
-                    cfg, paths, result.model_name, result.model_version, verdict, console
-                )
+                result.model_version = result.registration.version
     return result

@@ -11,6 +11,7 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import labels
 from mlplat.stages.evaluate.metrics import PRIMARY
 
 if TYPE_CHECKING:
@@ -74,17 +75,6 @@ def infer_column(series: pd.Series) -> dict[str, Any]:
     return spec
 
 
-def infer_task(series: pd.Series) -> str:
-    import pandas as pd
-
-    values = set(series.dropna().unique().tolist())
-    if values <= {0, 1}:
-        return "binary"
-    if len(values) <= MAX_CATEGORIES or not pd.api.types.is_numeric_dtype(series):
-        return "multiclass"
-    return "regression"
-
-
 def id_column(columns: dict[str, dict[str, Any]]) -> str | None:
     for name, spec in columns.items():
         if spec.get("unique") and re.search(r"(^|_)id$", snake(name)):
@@ -113,7 +103,8 @@ def infer_groups(name: str, frame: pd.DataFrame, target: str, data_path: str) ->
         )
     columns = {str(c): infer_column(frame[c]) for c in frame.columns}
     columns[target].pop("unique", None)
-    task, key = infer_task(frame[target]), id_column(columns)
+    task, key = labels.infer_task(frame[target]).value, id_column(columns)
+    positive = labels.target_spec(task, frame[target]).get("positive_class")
     features = {snake(c): feature(c, spec) for c, spec in columns.items() if c not in (target, key)}
     categorical = [c for c, s in columns.items() if s.get("isin") and c != target]
     slices = (
@@ -132,6 +123,7 @@ def infer_groups(name: str, frame: pd.DataFrame, target: str, data_path: str) ->
                 "test_size": 0.2,
                 "seed": 42,
             },
+            **({"positive_class": positive} if positive is not None else {}),
         },
         "schema": {"name": name, "strict": True, "columns": columns},
         "features": {"name": name, "definitions": features},
