@@ -107,9 +107,7 @@ def test_a_declared_positive_class_wins(declared: str, positive: str) -> None:
     ("task", "values", "declared", "key"),
     [
         pytest.param("binary", _cancer({0: "Yes", 1: "No"}), "Maybe", "data.positive_class"),
-        pytest.param(
-            "multiclass", _named(load_iris, "species"), "setosa", "data.positive_class"
-        ),
+        pytest.param("multiclass", _named(load_iris, "species"), "setosa", "data.positive_class"),
         pytest.param("binary", _named(load_iris, "species"), None, "model.task"),
         pytest.param("regression", _cancer({0: "Yes", 1: "No"}), None, "model.task"),
         pytest.param("binary", pd.Series(["Yes"] * 5, name="t"), None, "data.target"),

@@ -211,7 +211,14 @@ def test_a_failed_gate_fails_dvc_repro_and_a_sweep(linear: Path) -> None:
     assert done.returncode != 0
     out = done.stdout + done.stderr
     assert "failed to reproduce 'baseline-register'" in out and "lift.rmse on best" in out
-    swept = mlplat(*RUN, "-m", "model.params.learning_rate=0.05,0.3", cwd=linear, check=False)
+    swept = mlplat(
+        "run",
+        "-m",
+        "+experiment=baseline",
+        "model.params.learning_rate=0.05,0.3",
+        cwd=linear,
+        check=False,
+    )
     assert swept.returncode == 1, swept.stderr[-3000:]
     assert "failed its gates (lift.rmse on best)" in swept.stderr
     assert "champion" not in _aliases(linear, "linear-y-lgbm")

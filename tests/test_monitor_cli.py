@@ -175,6 +175,7 @@ def test_retrain_if_drift_runs_only_on_a_breach_and_records_why(trained: Path) -
         "retrain",
         "+experiment=churn_baseline",
         *FAST,
+        "data.path=same.csv",  # new data: the same data and config again would register nothing
         "--if-drift",
         "--current",
         "shifted.csv",

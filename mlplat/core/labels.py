@@ -179,7 +179,8 @@ def declared_positive(declared: str, labels: list[str], column: str) -> str:
     if len(folded) == 1:
         return folded[0]
     raise ConfigError(
-        f"'{declared}' is not a label of target '{column}'; its labels: {_shown(labels)}",
+        f"'{declared}' is not a label of target '{column}'; its labels: "
+        f"{_shown(sorted_labels(labels))}",
         key="data.positive_class",
     )
 

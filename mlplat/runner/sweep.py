@@ -496,6 +496,7 @@ def _register_best(
     paths = Trial(parent_run_id, "", best.number, "").paths(cfg, project)
     name = provenance.model_name(cfg)
     run = mlflow.MlflowClient().get_run(best.run_id)
+    model_uri = tracking.log_bundle_after(run, paths["bundle"])  # outside the run: see there
     with mlflow.start_run(run_id=best.run_id):
         verdict = gating.judge(cfg, paths, name)
         return registration.register(
@@ -503,7 +504,7 @@ def _register_best(
             paths,
             name,
             verdict,
-            lambda: tracking.log_bundle_after(run, paths["bundle"]),
+            lambda: model_uri,
             {
                 "run_id": best.run_id,
                 "sweep_parent_run_id": parent_run_id,
