@@ -248,6 +248,19 @@ def normalized(target: dict[str, Any]) -> dict[str, Any]:
     return {**target, "classes": classes, "positive_class": classes[1]}
 
 
+def _encode_numbers(values: pd.Series, numbers: list[float]) -> np.ndarray:
+    """Numeric labels compared as numbers: `1.0` in the data is label `1`."""
+    import numpy as np
+
+    x = values.to_numpy(dtype="float64", na_value=np.nan)
+    if numbers == [float(i) for i in range(len(numbers))]:  # 0/1 in order: codes already
+        return np.where(np.isin(x, np.asarray(numbers)), x, np.nan)
+    out = np.full(x.shape, np.nan)
+    for i, number in enumerate(numbers):
+        out[x == number] = float(i)
+    return out
+
+
 def encode_target(target: dict[str, Any], values: pd.Series) -> np.ndarray:
     """Each row's label as its index in `classes` (NaN: missing or not a known label); a
     regression target as float."""
@@ -258,14 +271,8 @@ def encode_target(target: dict[str, Any], values: pd.Series) -> np.ndarray:
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     classes = classes_of(target)
     numbers = [_number(label) for label in classes]
-    if _is_numeric(values) and None not in numbers:  # numeric labels: compare as numbers
-        x = values.to_numpy(dtype="float64", na_value=np.nan)
-        if numbers == [float(i) for i in range(len(numbers))]:  # 0/1 in order: codes already
-            return np.where(np.isin(x, numbers), x, np.nan)
-        out = np.full(x.shape, np.nan)
-        for i, number in enumerate(numbers):
-            out[x == number] = float(i)
-        return out
+    if _is_numeric(values) and all(n is not None for n in numbers):
+        return _encode_numbers(values, [float(n or 0.0) for n in numbers])
     index = {label: float(i) for i, label in enumerate(classes)}
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     # one lookup per distinct value, then a take: a million rows cost a factorize, not a loop
