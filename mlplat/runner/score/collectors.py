@@ -177,12 +177,18 @@ def model_6(facts: Facts) -> Found:
     slices = [
         k
         for k in tags
-        if k.startswith(("mlplat.gate.segment_floor.", "mlplat.gate.champion."))
+        if k.startswith(
+            ("mlplat.gate.segment_floor.", "mlplat.gate.segment_gap.", "mlplat.gate.champion.")
+        )
         and ".overall." not in k
     ]
     if slices:
         return Found(AUTOMATED, f"{len(slices)} per-segment gate(s) on the latest version")
-    return Found(0.0, "no per-segment gate on the latest model version (gates.segment_floors)")
+    return Found(
+        0.0,
+        "no per-segment gate on the latest model version (gates.segment_max_gap, "
+        "gates.segment_floors)",
+    )
 
 
 # -- infrastructure -----------------------------------------------------------------------------
