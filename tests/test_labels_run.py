@@ -76,7 +76,8 @@ def cancer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     frame["diagnosis"] = frame["diagnosis"].map({0: "Yes", 1: "No"})
     frame.loc[frame.index[::MISSING_EVERY], "diagnosis"] = None
     root = _project(tmp_path_factory.mktemp("cancer"), "cancer", frame, "diagnosis")
-    return root, mlplat(*RUN, cwd=root, check=False)
+    # nearly linear: logistic regression can beat LightGBM here; the labels are the point
+    return root, mlplat(*RUN, "gates.fail_exit=false", cwd=root, check=False)
 
 
 @pytest.mark.slow
