@@ -3,6 +3,7 @@ and the objective that must fit the task. Data from scikit-learn's bundled sets.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,8 +12,15 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
 
 from mlplat.core import labels
+from mlplat.core.config import PlatformConfig
+from mlplat.core.config.contract import FeatureConfig, FeaturesConfig
+from mlplat.core.config.data import DataConfig
+from mlplat.core.config.model import ModelConfig
+from mlplat.core.config.validation import SegmentsConfig
 from mlplat.core.errors import ConfigError, DataValidationError
-from mlplat.runner import scaffold
+from mlplat.core.io import read_json
+from mlplat.core.stage import ArtifactPaths
+from mlplat.runner import graph, scaffold
 
 
 def _cancer(mapping: dict[int, Any]) -> pd.Series:
@@ -159,3 +167,36 @@ def test_an_objective_that_does_not_fit_the_task_is_refused(
         labels.check_objective(task, params)
     assert err.value.key == key and err.value.exit_code == 2
     labels.check_objective(task, {"objective": task})  # the task's own objective is fine
+
+
+@pytest.mark.parametrize(
+    ("mapping", "positive"),
+    [
+        pytest.param({0: "Yes", 1: "No"}, "Yes", id="yes-no"),
+        pytest.param({0: True, 1: False}, "True", id="bools"),
+        pytest.param({0: 1, 1: 2}, "1", id="one-two"),
+    ],
+)
+def test_binary_labels_of_any_type_train_and_evaluate(
+    tmp_path: Path, mapping: dict[int, Any], positive: str
+) -> None:
+    """featurize -> train -> evaluate with `model.task=binary` (before: `could not convert
+    string to float: 'No'`, or LightGBM refusing labels 1/2)."""
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 7, 20, 27, 30]]
+    frame.columns = ["a", "b", "c", "d", "e", "diagnosis"]
+    frame["diagnosis"] = frame["diagnosis"].map(mapping)
+    frame.to_csv(tmp_path / "cancer.csv", index=False)
+    cfg = PlatformConfig(
+        data=DataConfig(path=str(tmp_path / "cancer.csv"), target="diagnosis"),
+        features=FeaturesConfig(definitions={c: FeatureConfig(column=c) for c in "abcde"}),
+        model=ModelConfig(task="binary", num_boost_round=30, params={"num_threads": 1}),
+        segments=SegmentsConfig(bootstrap=20),
+    )
+    paths = ArtifactPaths(root=tmp_path / "artifacts", data=tmp_path / "cancer.csv")
+    for stage in graph.in_order():
+        if stage.name in ("featurize", "train", "evaluate"):
+            stage.run(cfg, paths)
+    metrics = read_json(paths["metrics"])
+    assert metrics["target"]["positive_class"] == positive
+    assert metrics["overall"]["auc"] > 0.95  # P(positive): malignant rows score high
+    assert metrics["overall"]["positive_rate"] == pytest.approx(212 / 569, abs=0.02)
