@@ -200,3 +200,19 @@ def test_binary_labels_of_any_type_train_and_evaluate(
     assert metrics["target"]["positive_class"] == positive
     assert metrics["overall"]["auc"] > 0.95  # P(positive): malignant rows score high
     assert metrics["overall"]["positive_rate"] == pytest.approx(212 / 569, abs=0.02)
+
+
+def test_a_class_the_model_never_predicts_is_named() -> None:
+    from mlplat.stages.evaluate import notes
+
+    binary = {"column": "fraud", "task": "binary", "classes": ["No", "Yes"]}
+    y = np.array([0.0] * 96 + [1.0] * 4)
+    (line,) = notes.unpredicted_classes(binary, y, np.full(100, 0.04), 0.5)
+    assert "predicts 'No' for every holdout row" in line and "never predicts 'Yes'" in line
+    assert "4 of 100 rows" in line
+    assert notes.unpredicted_classes(binary, y, np.r_[np.full(99, 0.04), 0.9], 0.5) == []
+    multi = {"column": "species", "task": "multiclass", "classes": ["a", "b", "c"]}
+    scores = np.tile([0.5, 0.4, 0.1], (6, 1))
+    scores[3:] = [0.1, 0.8, 0.1]
+    (line,) = notes.unpredicted_classes(multi, np.array([0, 1, 2, 0, 1, 2.0]), scores, 0.5)
+    assert line == "the model never predicts class 'c' (2 of 6 holdout rows)"
