@@ -78,6 +78,10 @@ def main() -> None:
         result = evaluate.evaluate_holdout(cfg, spec, train, holdout, scores)
         found = curves.curves(task, y, scores)
         gains = {"a": 1.0}
+        y_train = encode_target(spec["target"], train[cfg.data.target])
+        base_scores = baselines.predictions(
+            task, spec, train, y_train, transform(spec, holdout), 2, cfg.seed
+        )
         parts: dict[str, Callable[[], Any]] = {
             "evaluate stage (all of it)": lambda: evaluate.run(cfg, paths),
             "declared segments + intervals": lambda: segments.evaluate(
@@ -87,13 +91,10 @@ def main() -> None:
                 holdout, y, scores, task, 0.5, raw_columns(spec), seg.discovery
             ),
             "baselines (constant + logistic)": lambda: baselines.predictions(
-                task,
-                spec,
-                train,
-                encode_target(spec["target"], train[cfg.data.target]),
-                transform(spec, holdout),
-                2,
-                cfg.seed,
+                task, spec, train, y_train, transform(spec, holdout), 2, cfg.seed
+            ),
+            "lift intervals (paired bootstrap, both baselines)": lambda: evaluate.lift_intervals(
+                cfg, "auc", y, scores, base_scores
             ),
             "HTML report (5 plots)": lambda: report.render(
                 "bench", result, report.images(result, found, gains)

@@ -19,10 +19,13 @@ from tests.conftest import MLPLAT, make_project, mlplat, tracking_uri
 
 MODEL = "telco-churn-lgbm"
 ROUNDS = "model.num_boost_round=20"
+# a quick model on 2,000 rows loses to the linear baseline (a failed gate, exit 1); serving
+# tests need a bundle and a version, not a champion
+EXPLORING = "gates.fail_exit=false"
 
 
 def train(root: Path, *overrides: str) -> None:
-    done = mlplat("run", "+experiment=churn_baseline", ROUNDS, *overrides, cwd=root)
+    done = mlplat("run", "+experiment=churn_baseline", ROUNDS, EXPLORING, *overrides, cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

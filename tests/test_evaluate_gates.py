@@ -18,12 +18,15 @@ ROWS = 3000
 
 
 def _cfg(**gate_args: Any) -> PlatformConfig:
+    """Only the gates a test names: the default-on ones (segment gap, lift over the better
+    baseline) are off unless given."""
+    only = {"segment_max_gap": None, "min_lift_over_best": None, **gate_args}
     return PlatformConfig(
         model=ModelConfig(task="binary"),
         segments=SegmentsConfig(
             bootstrap=100, slices={"region": SegmentConfig(column="region", each_value=True)}
         ),
-        gates=GatesConfig(**gate_args),
+        gates=GatesConfig(**only),
     )
 
 
@@ -112,6 +115,64 @@ def test_first_model_is_judged_by_floors_only(world: Any) -> None:
         ("floor", "log_loss"): "pass",
         ("champion", "auc"): "skip",
     }
+
+
+def test_a_segment_far_below_overall_fails_the_default_gap(world: Any) -> None:
+    """No floor declared: the default gap (20% of overall) still catches a segment with no
+    skill, and only that one."""
+    frame, y, signal, noise = world
+    new = _model(signal, noise, 0.3)
+    bad = (frame["region"] == "c").to_numpy()
+    new[bad] = np.random.default_rng(0).random(bad.sum())
+    cfg = _cfg(segment_max_gap=GatesConfig().segment_max_gap)
+    verdict = _decide(cfg, frame, y, new)
+    assert verdict["failed"] == ["segment_gap.auc on region.c"]
+    gaps = {v["scope"]: v for v in verdict["verdicts"] if v["gate"] == "segment_gap"}
+    assert {s: v["status"] for s, v in gaps.items()} == {
+        "region.a": "pass",
+        "region.b": "pass",
+        "region.c": "fail",
+    }
+    assert gaps["region.c"]["ci"][1] < gaps["region.c"]["bound"]  # beyond it, not by noise
+
+
+def test_segment_gap_within_noise_warns_and_does_not_block(world: Any) -> None:
+    frame, y, signal, noise = world
+    new = _model(signal, noise, 0.3)
+    cfg = _cfg(segment_max_gap=0.0)  # any segment below overall is short of the bound
+    verdict = _decide(cfg, frame, y, new)
+    statuses = [v["status"] for v in verdict["verdicts"] if v["gate"] == "segment_gap"]
+    assert verdict["passed"] and "warn" in statuses and "fail" not in statuses
+
+
+@pytest.mark.parametrize(
+    ("interval", "status"),
+    [
+        pytest.param([-0.08, -0.02], "fail", id="significantly-worse"),
+        pytest.param([-0.08, 0.01], "warn", id="within-noise"),
+        pytest.param(None, "fail", id="no-interval"),
+    ],
+)
+def test_lift_over_the_better_baseline(
+    world: Any, interval: list[float] | None, status: str
+) -> None:
+    """On by default: the model must not lose to the better of the constant and linear
+    baselines (here linear), beyond noise."""
+    frame, y, signal, noise = world
+    new = _model(signal, noise, 0.3)
+    cfg = _cfg(min_lift_over_best=GatesConfig().min_lift_over_best)
+    evaluation = {
+        "overall": fast.binary(y, new),
+        "segments": [],
+        "lift": {"constant": 0.3, "linear": -0.05},
+        "lift_ci": {"constant": [0.28, 0.32], "linear": interval},
+        "best_baseline": "linear",
+    }
+    verdict = gates.decide(cfg, evaluation, frame, y, new)
+    (best,) = [v for v in verdict["verdicts"] if v["gate"] == "lift"]
+    assert (best["scope"], best["status"], best["value"]) == ("best", status, -0.05)
+    assert "over linear" in best["detail"]
+    assert verdict["passed"] == (status != "fail")
 
 
 def test_lift_gate(world: Any) -> None:

@@ -54,7 +54,8 @@ def _runs_with_no_edits(root: Path) -> None:
     assert ran[:3] == [f"baseline-{s}" for s in STAGES[:3]] and ran[-1] == "baseline-register"
     assert "up to date" in dvc("status", cwd=root).stdout
     registered = json.loads((root / "artifacts/baseline/register/run.json").read_text())
-    assert registered["model_version"] == "2"  # `mlplat run` registered version 1
+    # `mlplat run` registered version 1; the pipeline trained the same model on the same data
+    assert registered["model_version"] == "1"
 
 
 @pytest.mark.slow
@@ -158,7 +159,15 @@ def test_a_new_regression_project_sweeps_by_its_primary_metric(tmp_path: Path) -
         "init", "homes", "--data", str(tmp_path / "homes.csv"), "--target", "price", cwd=tmp_path
     )
     root = tmp_path / "homes"
-    fast = ["run", "-m", "+experiment=baseline", "model.num_boost_round=30"]
+    # a linear price: 30 rounds of LightGBM lose to the linear baseline, and this test is about
+    # the sweep, not the model (`gates.fail_exit=false`: exploring)
+    fast = [
+        "run",
+        "-m",
+        "+experiment=baseline",
+        "model.num_boost_round=30",
+        "gates.fail_exit=false",
+    ]
     mlplat(*fast, "model.params.num_leaves=3,31", "hydra/launcher=parallel", cwd=root)
     client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])

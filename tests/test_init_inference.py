@@ -273,7 +273,7 @@ def test_default_segments_and_gates(made: scaffold.Draft) -> None:
     binned = [s for s in slices.values() if "bins" in s]
     assert len(binned) == 1 and binned[0]["column"] != "Churn.Copy"  # never on a leak
     gates = made.groups["gates"]
-    assert gates["min_lift"] == {"constant": 0.0, "linear": 0.0}
+    assert gates["min_lift_over_best"] == 0.0 and gates["segment_max_gap"] == 0.2
     assert gates["champion_metric"] == "auc"
     assert gates["segment_min_support"] == made.groups["segments"]["min_support"]
 

@@ -208,9 +208,6 @@ def test_dotted_column_keys_compose_and_are_overridden_as_a_mapping(tmp_path: Pa
     assert mlplat("lint", cwd=root).returncode == 0
 
 
-@pytest.mark.xfail(
-    strict=True, reason="branch labels-gates: two-valued labels -> binary with a positive class"
-)
 def test_a_yes_no_target_is_binary_with_yes_positive(tmp_path: Path) -> None:
     _, summary = init(tmp_path, fair(), "fair")
     assert (summary["task"], summary["positive_class"]) == ("binary", "Yes")

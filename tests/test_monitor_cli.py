@@ -171,10 +171,18 @@ def test_retrain_if_drift_runs_only_on_a_breach_and_records_why(trained: Path) -
     assert quiet.returncode == 0, quiet.stderr
     assert "no retrain" in quiet.stderr
     assert len(client.search_model_versions("name='telco-churn-lgbm'")) == before
+    # the data changed since (here: most of it, reshuffled): the same data and config again
+    # would be the same model, and register nothing
+    data = pd.read_csv(trained / "data" / "churn.csv")
+    data.sample(frac=0.9, random_state=1).to_csv(trained / "newer.csv", index=False)
     fired = mlplat(
         "retrain",
         "+experiment=churn_baseline",
         *FAST,
+        "data.path=newer.csv",
+        # 20 rounds, judged on rows the champion trained on: it fails its gates; this test is
+        # about why a retrain ran, not about the model
+        "gates.fail_exit=false",
         "--if-drift",
         "--current",
         "shifted.csv",

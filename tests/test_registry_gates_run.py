@@ -17,12 +17,18 @@ from tests.conftest import make_project, mlplat, tracking_uri
 
 NAME = "telco-churn-lgbm"
 FAST = ("+experiment=churn_baseline", "model.num_boost_round=25", "segments.bootstrap=50")
-SEGMENT_FLOOR = ("gates.segment_floors.auc=0.62", "gates.segment_min_support=80")
+# the floor alone decides here: the default segment gap would catch `central` too
+SEGMENT_FLOOR = (
+    "gates.segment_floors.auc=0.62",
+    "gates.segment_min_support=80",
+    "gates.segment_max_gap=null",
+)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """Two runs: the first becomes champion; the second declares a floor `central` cannot meet."""
+    """Two runs: the first becomes champion; the second declares a floor `central` cannot meet,
+    so it fails its gates and exits 1 (after registering as @challenger)."""
     root = make_project(tmp_path_factory.mktemp("gates") / "proj")
     frame = pd.read_csv(root / "data" / "churn.csv")
     central = frame["region"] == "central"
@@ -30,9 +36,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     frame.loc[central, "churn"] = noise.astype(int)
     frame.to_csv(root / "data" / "churn.csv", index=False)
     outputs = []
-    for extra in (("gates.segment_floors={}",), SEGMENT_FLOOR):
+    for extra, code in ((("gates.segment_floors={}",), 0), (SEGMENT_FLOOR, 1)):
         done = mlplat("run", *FAST, *extra, cwd=root)
-        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.returncode == code, done.stderr[-3000:]
         outputs.append(done.stderr)
     return root, outputs
 
@@ -67,6 +73,11 @@ def test_a_failing_segment_blocks_promotion_and_is_named(runs: tuple[Path, list[
     root, outputs = runs
     client = MlflowClient(tracking_uri(root), registry_uri=tracking_uri(root))
     assert "not promoted (@champion stays v1): segment_floor.auc on region.central" in outputs[1]
+    assert outputs[1].strip().splitlines()[-1] == (
+        "error: [key 'gates'] telco-churn-lgbm v2 failed its gates (segment_floor.auc on "
+        "region.central): registered as @challenger, @champion stays v1; gates.fail_exit=false "
+        "exits 0 while exploring"
+    )
     model = client.get_registered_model(NAME)
     assert {k: str(v) for k, v in model.aliases.items()} == {"champion": "1", "challenger": "2"}
     second = client.get_model_version(NAME, "2")

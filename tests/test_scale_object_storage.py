@@ -124,6 +124,7 @@ def test_mlflow_artifacts_and_registry_models_live_in_s3(
     env = {**FAKE_KEYS, "MLFLOW_S3_ENDPOINT_URL": s3_endpoint}
     done = mlplat(
         "run", "+experiment=churn_baseline", "segments=none", "model.num_boost_round=10",
+        "gates.fail_exit=false",  # a quick model that loses to the linear baseline: exploring
         f"tracking.artifact_location=s3://{name}/mlflow", cwd=project, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

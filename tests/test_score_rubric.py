@@ -123,6 +123,35 @@ def test_reproducibility_needs_two_equal_trainings(
     assert says in found.evidence
 
 
+@pytest.mark.parametrize(
+    ("task", "metrics"),
+    [
+        pytest.param("regression", {"rmse": 52.1, "mae": 41.0, "r2": 0.45}, id="regression"),
+        pytest.param("multiclass", {"log_loss": 0.31, "accuracy": 0.9}, id="multiclass"),
+    ],
+)
+def test_reproducibility_is_judged_on_the_tasks_own_metrics(
+    task: str, metrics: dict[str, float]
+) -> None:
+    """A regression or multiclass project has no auc: its runs are compared on rmse, log_loss."""
+    from mlplat.core.config.model import ModelConfig
+
+    tags = {"mlplat.config_hash": "c1", "mlplat.data_md5": "d1"}
+    twice = [Run(f"r{i}", "e", "FINISHED", tags, dict(metrics)) for i in range(2)]
+    facts = Facts(
+        project=Path("."),
+        cfg=PlatformConfig(model=ModelConfig(task=task)),
+        model_name="m",
+        today=TODAY,
+        runs=twice,
+    )
+    assert infra_1(facts).points == 1.0
+    name = next(iter(metrics))
+    twice[1].metrics[name] += 0.01
+    found = infra_1(facts)
+    assert found.points == 0.0 and f"{name} differs" in found.evidence
+
+
 def test_dependency_notifications_come_from_a_bot_config() -> None:
     assert monitoring_1(_facts()).points == 0.0
     assert monitoring_1(_facts(files={".github/dependabot.yml": "version: 2"})).points == 1.0

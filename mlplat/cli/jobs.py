@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlplat.core.config import PlatformConfig
+    from mlplat.runner.registration import Registration
     from mlplat.runner.run import RunResult
 
 
@@ -25,9 +26,13 @@ def stdout_console() -> Console:
 def print_summary(result: RunResult, console: Console) -> None:
     rows: list[tuple[Cell, ...]] = [("run", f"{result.run_name} ({result.run_id})")]
     rows += [(name, f"{value:.4f}") for name, value in sorted(result.metrics.items())]
-    if result.model_version:
-        rows.append(("model", f"models:/{result.model_name}/{result.model_version} (@challenger)"))
+    registered = result.registration
+    if registered is not None:
+        rows.append(("model", _model_line(registered)))
+        failed = "; ".join(registered.verdict["failed"])
+        rows.append(("gates", "passed" if registered.passed else f"failed: {failed}"))
     rows.append(("stages", ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())))
+    rows += [("warning", line) for line in result.warnings]
     columns = (Column("item"), Column("value", prose=True))
     print_table(console, Table("run summary", columns, rows, show_header=False))
     console.print(
@@ -35,17 +40,19 @@ def print_summary(result: RunResult, console: Console) -> None:
     )
 
 
-def run_json(result: RunResult, project: Path, cfg: PlatformConfig) -> dict[str, Any]:
+def run_json(result: RunResult) -> dict[str, Any]:
     """The run's summary, cost and (when it registered a version) its gate verdicts."""
     from dataclasses import asdict
 
-    from mlplat.core.io import read_json
-    from mlplat.core.stage import ArtifactPaths
-    from mlplat.runner.gating import GATES_FILE
-
-    gates = ArtifactPaths.for_config(cfg, project).root / GATES_FILE
-    verdict = read_json(gates) if result.model_version and gates.is_file() else None
+    verdict = result.registration.verdict if result.registration else None
     return asdict(result) | {"gates": verdict}
+
+
+def _model_line(registered: Registration) -> str:
+    uri = f"models:/{registered.name}/{registered.version}"
+    if registered.identical:
+        return f"identical to version {registered.version}; not registered ({uri})"
+    return f"{uri} (@challenger); {registered.champion_line()}"
 
 
 def _run_job(project: Path, as_json: bool) -> Any:
@@ -55,6 +62,7 @@ def _run_job(project: Path, as_json: bool) -> Any:
         from rich.console import Console
 
         from mlplat.cli.cost import print_cost
+        from mlplat.runner.registration import enforce
         from mlplat.runner.run import run_experiment
 
         console = Console(stderr=True)
@@ -70,10 +78,11 @@ def _run_job(project: Path, as_json: bool) -> Any:
                 print_validation(read_json(exc.report_path), console)
             raise
         if as_json:  # one line per run: a sweep prints JSON Lines
-            print_json(run_json(result, project, cfg), one_line=True)
+            print_json(run_json(result), one_line=True)
         else:
             print_summary(result, stdout_console())
             print_cost(result.cost, stdout_console())
+        enforce(cfg, result.registration)  # exit 1 after the summary: CI sees a failed gate
         return result
 
     return task

@@ -123,6 +123,7 @@ def retrain_command(
     from mlplat.cli.jobs import print_summary, run_json, stdout_console
     from mlplat.runner import monitoring
     from mlplat.runner.compose import compose
+    from mlplat.runner.registration import enforce
     from mlplat.runner.tracking import tracking_uri
 
     cfg = compose(project, overrides)
@@ -148,7 +149,7 @@ def retrain_command(
     console.print(f"[bold]retrain[/] {cfg.experiment_name}: {escape(reason)}", highlight=False)
     result = monitoring.retrain(cfg, project, reason, console)
     if as_json:
-        run = run_json(result, project, cfg)
-        print_json(out | {"retrained": True, "reason": reason, "run": run})
+        print_json(out | {"retrained": True, "reason": reason, "run": run_json(result)})
     else:
         print_summary(result, stdout_console())
+    enforce(cfg, result.registration)

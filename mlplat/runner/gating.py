@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mlplat.core.bundle import Bundle, load_bundle
 from mlplat.core.errors import RegistryError
 from mlplat.core.io import read_json, write_json, write_text
-from mlplat.core.labels import encode_target
+from mlplat.core.labels import encode_target, normalized
 from mlplat.core.probe import ProbeError, probe
 from mlplat.stages.evaluate import gates, report
 from mlplat.stages.registry import aliases
@@ -88,7 +88,8 @@ def champion_scores(
     """The champion's predictions on this run's holdout rows (None: nothing to compare with)."""
     if champion.bundle is None:
         return None
-    if champion.bundle.feature_spec.get("target") != spec["target"]:
+    theirs = champion.bundle.feature_spec.get("target")
+    if theirs is None or normalized(theirs) != normalized(spec["target"]):
         raise RegistryError(
             f"champion '{name}' v{champion.version} predicts a different target or classes; set "
             f"gates.champion_metric=null for this run, or promote by hand "
@@ -128,26 +129,27 @@ def version_tags(verdict: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
+def _small(verdict: dict[str, Any]) -> bool:
+    return verdict["status"] == "skip" and verdict["detail"].startswith("support")
+
+
 def print_verdicts(verdict: dict[str, Any], console: Console) -> None:
     """One row per judged gate; segments skipped for lack of support are counted, not listed."""
     from mlplat.core.tables import Cell, Column, Table, print_table
 
-    style = {"pass": "green", "fail": "bold red", "skip": "dim"}
-    small = [
-        v
-        for v in verdict["verdicts"]
-        if v["status"] == "skip" and v["detail"].startswith("support")
-    ]
+    style = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
     rows: list[tuple[Cell, ...]] = [
         (v["gate"], v["scope"], v["metric"], (v["status"], style[v["status"]]), v["detail"])
         for v in verdict["verdicts"]
-        if v not in small
+        if not _small(v)
     ]
-    if small:
-        scopes = sorted({v["scope"] for v in small})
+    skipped: dict[str, set[str]] = {}
+    for v in filter(_small, verdict["verdicts"]):
+        skipped.setdefault(v["gate"], set()).add(v["scope"])
+    for gate, scopes in skipped.items():
         rows.append(
             (
-                "segment_floor",
+                gate,
                 f"{len(scopes)} segments",
                 "",
                 ("skip", "dim"),
@@ -220,6 +222,20 @@ def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: dict[str, 
     mlflow.log_artifact(str(paths["run_report"]))
 
 
+def record(
+    cfg: PlatformConfig, paths: ArtifactPaths, verdict: dict[str, Any], console: Console
+) -> None:
+    """Print the verdicts and keep them: gates.json, the run's tags and metric, the run report."""
+    import mlflow
+
+    print_verdicts(verdict, console)
+    write_json(paths.root / GATES_FILE, verdict)
+    mlflow.log_artifact(str(paths.root / GATES_FILE), "evaluate")
+    mlflow.set_tags({"mlplat.gates": "passed" if verdict["passed"] else "failed"})
+    mlflow.log_metric("gates.passed", 1.0 if verdict["passed"] else 0.0)
+    finish_report(cfg, paths, verdict)
+
+
 def conclude(
     cfg: PlatformConfig,
     paths: ArtifactPaths,
@@ -228,16 +244,10 @@ def conclude(
     verdict: dict[str, Any],
     console: Console,
 ) -> bool:
-    """Print and log the verdicts; move `champion` when every gate passed. Returns promoted."""
-    import mlflow
+    """Record the verdicts; move `champion` when every gate passed. Returns promoted."""
     from mlflow import MlflowClient
 
-    print_verdicts(verdict, console)
-    write_json(paths.root / GATES_FILE, verdict)
-    mlflow.log_artifact(str(paths.root / GATES_FILE), "evaluate")
-    mlflow.set_tags({"mlplat.gates": "passed" if verdict["passed"] else "failed"})
-    mlflow.log_metric("gates.passed", 1.0 if verdict["passed"] else 0.0)
-    finish_report(cfg, paths, verdict)
+    record(cfg, paths, verdict, console)
     if not verdict["passed"]:
         stays = (
             f"@champion stays v{verdict['champion_version']}"

@@ -17,9 +17,10 @@ from mlplat.core import provenance, tracking_store
 from mlplat.core.errors import DataValidationError, MlplatError, Stopped
 from mlplat.core.io import md5_file, read_json
 from mlplat.core.stage import ArtifactPaths
-from mlplat.runner import gating, graph, rundir, stops, sweep, tracking, worker
+from mlplat.runner import gating, graph, registration, rundir, stops, sweep, tracking, worker
 from mlplat.runner.cost import log as log_cost
 from mlplat.runner.cost import log_quietly
+from mlplat.runner.registration import Registration
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
@@ -42,6 +43,8 @@ class RunResult:
     model_version: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)  # cost.json: per stage, total, budgets
+    warnings: list[str] = field(default_factory=list)  # the evaluation's (metrics.json)
+    registration: Registration | None = None  # None: nothing registered (a sweep's trial)
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,8 @@ def _log_results(
     cost_report = log_cost(cost, paths["cost"])
     seconds = {name: usage.wall_seconds for name, usage in cost.stages.items()}
     tracking.log_metrics({f"time.{k}_seconds": v for k, v in seconds.items()})
-    metrics = read_json(paths["metrics"])["overall"]
+    evaluated = read_json(paths["metrics"])
+    metrics = evaluated["overall"]
     tracking.log_metrics(metrics)
     mlflow.log_artifact(str(paths["validation"]), "validation")
     mlflow.log_artifact(str(paths["metrics"]), "evaluate")
@@ -220,6 +224,7 @@ def _log_results(
         metrics,
         stage_seconds=seconds,
         cost=cost_report,
+        warnings=list(evaluated.get("warnings", [])),
     )
 
 
@@ -244,23 +249,20 @@ def _conclude(
 def _register(job: _Job, result: RunResult, verdict: dict[str, Any], model_uri: str) -> None:
     assert result.model_name is not None
     with job.console.status("[bold]register[/]: register a version of the bundle"):
-        result.model_version = tracking.register(
-            model_uri,
+        result.registration = registration.register(
+            job.cfg,
+            job.paths,
             result.model_name,
+            verdict,
+            lambda: model_uri,
             {
                 "run_id": result.run_id,
                 "git_sha": provenance.git_state(job.project)["git_sha"],
                 "data_md5": job.data_md5,
-                "config_hash": provenance.config_hash(job.cfg),
-                **gating.version_tags(verdict),
             },
+            job.console,
         )
-    job.console.print(
-        f"  [green]✓[/] register   {result.model_name} v{result.model_version} @challenger"
-    )
-    gating.conclude(
-        job.cfg, job.paths, result.model_name, result.model_version, verdict, job.console
-    )
+    result.model_version = result.registration.version
 
 
 def _log_failure(exc: BaseException, job: _Job, running: worker.StageWorker) -> None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 def _register(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     from rich.console import Console
 
+    from mlplat.runner import registration
     from mlplat.runner.run import run_experiment
 
     result = run_experiment(cfg, Path.cwd(), Console(stderr=True), stages=())
@@ -43,6 +44,7 @@ def _register(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
             "model_version": result.model_version,
         },
     )
+    registration.enforce(cfg, result.registration)  # a failed gate fails `dvc repro` too
 
 
 def register_stage() -> Stage:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core.errors import ConfigError
+from mlplat.core.errors import ConfigError, GateError
 from mlplat.core.stage import ArtifactPaths
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from mlplat.core.config import PlatformConfig
+    from mlplat.runner.registration import Registration
 
 PARENT_ENV = "MLPLAT_SWEEP_PARENT_RUN_ID"
 EXPERIMENT_ENV = "MLPLAT_SWEEP_EXPERIMENT_ID"
@@ -480,34 +481,39 @@ def prewarm(config: DictConfig) -> WarmPool | None:
     return WarmPool(options, workers)
 
 
-def _register_best(cfg: PlatformConfig, project: Path, best: TrialRow, parent_run_id: str) -> str:
+def _register_best(
+    cfg: PlatformConfig, project: Path, best: TrialRow, parent_run_id: str
+) -> Registration:
     """Gate, log and register the best trial's bundle on the best trial's own run, as
-    `mlplat run` does for a single run (the champion moves only if every gate passes)."""
+    `mlplat run` does for a single run (the champion moves only if every gate passes; an
+    identical model registers nothing)."""
     import mlflow
     from rich.console import Console
 
     from mlplat.core import provenance
-    from mlplat.runner import gating, tracking
+    from mlplat.runner import gating, registration, tracking
 
     paths = Trial(parent_run_id, "", best.number, "").paths(cfg, project)
     name = provenance.model_name(cfg)
     run = mlflow.MlflowClient().get_run(best.run_id)
-    model_uri = tracking.log_bundle_after(run, paths["bundle"])
+    model_uri = tracking.log_bundle_after(run, paths["bundle"])  # outside the run: see there
     with mlflow.start_run(run_id=best.run_id):
         verdict = gating.judge(cfg, paths, name)
-        version = tracking.register(
-            model_uri,
+        return registration.register(
+            cfg,
+            paths,
             name,
+            verdict,
+            lambda: model_uri,
             {
                 "run_id": best.run_id,
                 "sweep_parent_run_id": parent_run_id,
                 "config_hash": run.data.tags.get("mlplat.config_hash", provenance.config_hash(cfg)),
+                "data_md5": run.data.tags.get("mlplat.data_md5", ""),
                 "git_sha": provenance.git_state(project)["git_sha"],
-                **gating.version_tags(verdict),
             },
+            Console(stderr=True),
         )
-        gating.conclude(cfg, paths, name, version, verdict, Console(stderr=True))
-    return version
 
 
 def finish(
@@ -580,7 +586,12 @@ def _summarize(
         client.set_tag(parent_run_id, "mlplat.best_run_id", best.run_id)
         client.set_tag(parent_run_id, "mlplat.best_overrides", best.overrides)
         if cfg.registry.register:
-            summary["best"]["model_version"] = _register_best(cfg, project, best, parent_run_id)
+            from mlplat.runner.registration import failure
+
+            registered = _register_best(cfg, project, best, parent_run_id)
+            summary["best"]["model_version"] = registered.version
+            summary["best"]["identical"] = registered.identical
+            summary["best"]["gate_failure"] = failure(cfg, registered)
     client.log_dict(parent_run_id, summary, "sweep/summary.json")
     finished = [r for r in rows if r.status == "FINISHED"]
     if best is None and finished:  # every trial ran, none logged the metric: it is misnamed
@@ -590,7 +601,11 @@ def _summarize(
 
 
 def check_best(summary: dict[str, Any], key: str) -> None:
-    """A sweep whose finished trials never logged its metric fails, naming the metrics they did."""
+    """A sweep whose finished trials never logged its metric fails, naming the metrics they did;
+    one whose best trial failed its gates fails too (exit 1, unless gates.fail_exit=false)."""
+    failed = (summary.get("best") or {}).get("gate_failure")
+    if failed:
+        raise GateError(failed, key="gates")
     if "logged_metrics" in summary:
         raise ConfigError(
             f"no finished trial logged the metric {summary['metric']!r}: no best trial, nothing "

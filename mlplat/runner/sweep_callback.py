@@ -83,7 +83,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         console.print(f"[yellow]sweep stopped early:[/] {summary['stopped']}")
     if best:
         version = (
-            f", registered v{best['model_version']} @challenger" if "model_version" in best else ""
+            ""
+            if "model_version" not in best
+            else f", identical to version {best['model_version']}; not registered"
+            if best.get("identical")
+            else f", registered v{best['model_version']} @challenger"
         )
         console.print(
             f"best trial #{best['trial']} ({best['run_id']}): {metric}={best[metric]:.4f} "

@@ -26,3 +26,8 @@ class DataConfig:
     id_column: str | None = None
     timestamp_column: str | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
+    # binary targets: the label that is the event (1.0 when encoded, P(positive) when served);
+    # None: inferred by the rule in mlplat.core.labels (0/1 -> 1, yes/true/churn/..., else the
+    # minority class)
+    positive_class: str | None = None
+    missing_target: str = "drop"  # drop (counted in the report and the run summary) | fail

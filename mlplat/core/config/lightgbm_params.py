@@ -25,6 +25,7 @@ from typing import Any
 
 from mlplat.core.config.keys import did_you_mean
 from mlplat.core.errors import ConfigError
+from mlplat.core.labels import OBJECTIVES
 
 DOCS = "https://lightgbm.readthedocs.io/en/stable/Parameters.html"
 PROBE = 0.5  # converted by type: int 0, double 0.5, bool false, string "0.5", vector [..]
@@ -53,16 +54,6 @@ end of parameters
 # The objectives (LightGBM's names and aliases) whose output mlplat evaluates as each task: a
 # probability of the positive class, one probability per class, or a number. Ranking and custom
 # objectives have no mlplat task.
-OBJECTIVES = {
-    "binary": ("binary", "cross_entropy", "xentropy", "cross_entropy_lambda", "xentlambda"),
-    "multiclass": ("multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"),
-    "regression": (
-        *("regression", "regression_l2", "l2", "mean_squared_error", "mse", "l2_root"),
-        *("root_mean_squared_error", "rmse", "regression_l1", "l1", "mean_absolute_error", "mae"),
-        *("huber", "fair", "poisson", "quantile", "mape", "mean_absolute_percentage_error"),
-        *("gamma", "tweedie"),
-    ),
-}
 
 
 class ParamType(Enum):
@@ -199,7 +190,7 @@ def _check_objective(key: str, value: Any, task: str) -> None:
     what = f"a {other} objective" if other else "not an objective mlplat can evaluate"
     raise ConfigError(
         f"objective '{value}' is {what}, but model.task is '{task}': set model.task or an "
-        f"objective for {task} ({', '.join(OBJECTIVES.get(task, ()))})",
+        f"objective for {task} ({', '.join(sorted(OBJECTIVES.get(task, ())))})",
         key=f"model.params.{key}",
     )
 

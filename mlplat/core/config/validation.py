@@ -54,7 +54,8 @@ class GatesConfig:
     """What a new version must pass before `champion` moves to it.
 
     Floors are minimums for higher-is-better metrics and maximums for lower-is-better ones
-    (log_loss, brier, ece, rmse, mae).
+    (log_loss, brier, ece, rmse, mae). Lifts and segment gaps block only when their bootstrap
+    interval is beyond the bound too (below it but within noise is a warning).
     """
 
     name: str = "default"
@@ -67,3 +68,10 @@ class GatesConfig:
     champion_tolerance: float = bounded(0.01, ge=0)
     min_lift: dict[str, float] = field(default_factory=dict)  # baseline (constant|linear) -> lift
     lift_metric: str | None = None  # None: the task's primary metric (auc, log_loss, rmse)
+    # over the better of the constant and linear baselines, on lift_metric; None: not gated
+    min_lift_over_best: float | None = 0.0
+    # a segment's metric may be worse than overall by at most this fraction of the overall value
+    # (0.2: an overall AUC of 0.80 lets no segment fall below 0.64); None: not gated
+    segment_max_gap: float | None = 0.2
+    segment_gap_metric: str | None = None  # None: the task's primary metric
+    fail_exit: bool = True  # a version that fails a gate makes the run exit 1; false: exit 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mlplat.runner.score.facts import Facts
 from mlplat.runner.score.rubric import AUTOMATED, MANUAL
+from mlplat.stages.evaluate.metrics import NAMES, PRIMARY
 
 
 @dataclass(frozen=True)
@@ -176,23 +177,31 @@ def model_6(facts: Facts) -> Found:
     slices = [
         k
         for k in tags
-        if k.startswith(("mlplat.gate.segment_floor.", "mlplat.gate.champion."))
+        if k.startswith(
+            ("mlplat.gate.segment_floor.", "mlplat.gate.segment_gap.", "mlplat.gate.champion.")
+        )
         and ".overall." not in k
     ]
     if slices:
         return Found(AUTOMATED, f"{len(slices)} per-segment gate(s) on the latest version")
-    return Found(0.0, "no per-segment gate on the latest model version (gates.segment_floors)")
+    return Found(
+        0.0,
+        "no per-segment gate on the latest model version (gates.segment_max_gap, "
+        "gates.segment_floors)",
+    )
 
 
 # -- infrastructure -----------------------------------------------------------------------------
 
 
 def infra_1(facts: Facts) -> Found:
-    """Two finished runs of one config on the same data must agree on every metric."""
+    """Two finished runs of one config on the same data must agree on every metric of the
+    project's task (its primary metric must be there: auc, log_loss or rmse)."""
+    task = facts.cfg.model.task
     groups: dict[tuple[str, str], list[dict[str, float]]] = {}
     for r in facts.runs:
         key = (r.tags.get("mlplat.config_hash", ""), r.tags.get("mlplat.data_md5", ""))
-        if r.status == "FINISHED" and all(key) and "auc" in r.metrics:
+        if r.status == "FINISHED" and all(key) and PRIMARY.get(task) in r.metrics:
             groups.setdefault(key, []).append(r.metrics)
     pairs = {k: v for k, v in groups.items() if len(v) >= 2}
     if not pairs:
@@ -201,9 +210,8 @@ def infra_1(facts: Facts) -> Found:
             "no config was trained twice on the same data (same config_hash and "
             "data_md5), so reproducibility is unproven",
         )
-    quality = ("auc", "logloss", "accuracy", "f1", "rmse", "mae")
     for (config, _), metrics in pairs.items():
-        for name in quality:
+        for name in NAMES[task]:
             values = {m[name] for m in metrics if name in m}
             if len(values) > 1:
                 return Found(0.0, f"config {config}: {name} differs between runs {sorted(values)}")

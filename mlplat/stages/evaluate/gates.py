@@ -6,6 +6,10 @@ them (tags, MLflow, moving `champion`).
 Versus the champion, a regression blocks only when it is both material and real: the improvement
 (positive is better) is below `-champion_tolerance` AND the upper end of its paired bootstrap
 interval is below zero. Noise on a small segment therefore never blocks a good model.
+
+Lifts over the baselines and segment gaps follow the same idea: below the bound blocks when the
+better end of the interval is beyond it too; below it within noise is a `warn` (shown, logged,
+not blocking). Without intervals (`segments.bootstrap: 0`) the point value decides.
 """
 
 from __future__ import annotations
@@ -65,8 +69,9 @@ def check_metrics(cfg: PlatformConfig) -> None:
     ]
     if cfg.gates.champion_metric:
         declared.append(("champion_metric", cfg.gates.champion_metric))
-    if cfg.gates.lift_metric:
-        declared.append(("lift_metric", cfg.gates.lift_metric))
+    for key in ("lift_metric", "segment_gap_metric"):
+        if getattr(cfg.gates, key):
+            declared.append((key, getattr(cfg.gates, key)))
     for group, metric in declared:
         if metric not in known:
             raise ConfigError(
@@ -76,9 +81,16 @@ def check_metrics(cfg: PlatformConfig) -> None:
     for baseline in cfg.gates.min_lift:
         if baseline not in ("constant", "linear"):
             raise ConfigError(
-                f"unknown baseline '{baseline}'; choose constant or linear",
+                f"unknown baseline '{baseline}'; choose constant or linear (the better of the "
+                "two: gates.min_lift_over_best)",
                 key=f"gates.min_lift.{baseline}",
             )
+    gap = cfg.gates.segment_max_gap
+    if gap is not None and gap < 0.0:
+        raise ConfigError(
+            f"must be a fraction >= 0 of the overall value (0.2: 20% worse), not {gap}",
+            key="gates.segment_max_gap",
+        )
 
 
 def _floor(gate: str, scope: str, metric: str, found: dict[str, Any], bound: float) -> Verdict:
@@ -117,27 +129,79 @@ def floors(
     return out
 
 
-def lifts(cfg: PlatformConfig, lift: dict[str, float]) -> list[Verdict]:
+def _beyond(metric: str, ci: list[float] | None, bound: float) -> bool:
+    """The better end of the interval is beyond the bound too: the shortfall is not noise."""
+    if not ci or any(v != v for v in ci):  # no interval: the point value decides alone
+        return True
+    return not _meets(metric, ci[0] if metric in LOWER_IS_BETTER else ci[1], bound)
+
+
+def _lift(metric: str, scope: str, name: str, minimum: float, found: dict[str, Any]) -> Verdict:
+    value, ci = found.get("lift", {}).get(name), found.get("lift_ci", {}).get(name)
+    if value is None:
+        return _row("lift", scope, metric, None, minimum, "skip", "lift undefined")
+    interval = f" [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""
+    detail = f"{value:+.4f}{interval} over {name} (needs >= {minimum:+g})"
+    status = "pass" if value >= minimum else "fail" if _beyond("lift", ci, minimum) else "warn"
+    if status == "warn":
+        detail += ": within noise"
+    return _row("lift", scope, metric, value, minimum, status, detail, ci=ci)
+
+
+def lifts(cfg: PlatformConfig, evaluation: dict[str, Any]) -> list[Verdict]:
+    """Per declared baseline, and over the better of the two (`best`, on by default)."""
     metric = cfg.gates.lift_metric or PRIMARY[cfg.model.task]
-    out = []
-    for baseline, minimum in cfg.gates.min_lift.items():
-        value = lift.get(baseline)
-        if value is None:
-            out.append(_row("lift", baseline, metric, None, minimum, "skip", "lift undefined"))
-            continue
-        ok = value >= minimum
-        out.append(
-            _row(
-                "lift",
-                baseline,
-                metric,
-                value,
-                minimum,
-                "pass" if ok else "fail",
-                f"{value:+.4f} over {baseline} (needs >= {minimum:+g})",
-            )
-        )
+    out = [_lift(metric, b, b, m, evaluation) for b, m in cfg.gates.min_lift.items()]
+    best, minimum = evaluation.get("best_baseline"), cfg.gates.min_lift_over_best
+    if minimum is not None:
+        if best is None:
+            out.append(_row("lift", "best", metric, None, minimum, "skip", "no baseline"))
+        else:
+            out.append(_lift(metric, "best", best, minimum, evaluation))
     return out
+
+
+def _gap_row(metric: str, row: dict[str, Any], overall: float, bound: float, gap: float) -> Verdict:
+    value, ci = row.get("metrics", {}).get(metric), row.get("ci", {}).get(metric)
+    scope, support = row["segment"], row["support"]
+    if value is None:
+        return _row("segment_gap", scope, metric, None, bound, "skip", "undefined", support)
+    worse = -bootstrap.better_by(metric, value, overall) / abs(overall)
+    how = f"{worse:.1%} worse" if worse > 0 else f"{-worse:.1%} better"
+    detail = f"{value:.4f} vs {overall:.4f} overall: {how} (max {gap:.0%})"
+    status = "pass" if _meets(metric, value, bound) else "fail"
+    if status == "fail" and not _beyond(metric, ci, bound):
+        status, detail = "warn", detail + ", within noise"
+    return _row("segment_gap", scope, metric, value, bound, status, detail, support, ci)
+
+
+def segment_gaps(
+    cfg: PlatformConfig, overall: dict[str, float], rows: list[dict[str, Any]]
+) -> list[Verdict]:
+    """No supported segment much worse than overall: a floor relative to the model itself, so
+    every project has one without knowing what a good value of its metric is."""
+    gap = cfg.gates.segment_max_gap
+    metric = cfg.gates.segment_gap_metric or PRIMARY[cfg.model.task]
+    if gap is None or not overall.get(metric):  # zero or undefined: no relative floor
+        return []
+    base = overall[metric]
+    bound = base + gap * abs(base) if metric in LOWER_IS_BETTER else base - gap * abs(base)
+    need = cfg.gates.segment_min_support
+    return [
+        _gap_row(metric, row, base, bound, gap)
+        if row["support"] >= need and row.get("supported")
+        else _row(
+            "segment_gap",
+            row["segment"],
+            metric,
+            None,
+            bound,
+            "skip",
+            f"support {row['support']} < {need}",
+            row["support"],
+        )
+        for row in rows
+    ]
 
 
 def _versus(
@@ -207,7 +271,8 @@ def decide(
     old: np.ndarray | None = None,
     version: str | None = None,
 ) -> dict[str, Any]:
-    """Every gate's verdict; `passed` only if none failed (skipped gates do not block)."""
+    """Every gate's verdict; `passed` only if none failed (skipped and warned gates do not
+    block)."""
     check_metrics(cfg)
     overall = {
         "metrics": evaluation["overall"],
@@ -216,8 +281,9 @@ def decide(
     }
     verdicts = [
         *floors(cfg, overall, evaluation.get("segments", [])),
+        *segment_gaps(cfg, evaluation["overall"], evaluation.get("segments", [])),
         *champion(cfg, frame, y, new, old, version),
-        *lifts(cfg, evaluation.get("lift", {})),
+        *lifts(cfg, evaluation),
     ]
     failed = [v for v in verdicts if v["status"] == "fail"]
     return {

@@ -36,8 +36,8 @@ def _interval(ci: Any) -> str:
 
 
 def _segment_status(gates: dict[str, Any] | None) -> dict[str, str]:
-    """Segment -> worst verdict of the gates judged on it (fail > pass > skip)."""
-    rank = {"fail": 2, "pass": 1, "skip": 0}
+    """Segment -> worst verdict of the gates judged on it (fail > warn > pass > skip)."""
+    rank = {"fail": 3, "warn": 2, "pass": 1, "skip": 0}
     out: dict[str, str] = {}
     for v in (gates or {}).get("verdicts", []):
         if rank[v["status"]] >= rank.get(out.get(v["scope"], "skip"), 0):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from mlplat.core import dataio
 from mlplat.core.features import raw_columns, transform
 from mlplat.core.io import atomic_dir, atomic_path, read_json, write_json, write_text
-from mlplat.core.labels import encode_target
+from mlplat.core.labels import classes_of, encode_target
 from mlplat.stages.evaluate import (
     baselines,
     bootstrap,
@@ -20,6 +20,7 @@ from mlplat.stages.evaluate import (
     discovery,
     fast,
     metrics,
+    notes,
     report,
     segments,
 )
@@ -32,8 +33,25 @@ if TYPE_CHECKING:
     from mlplat.core.stage import ArtifactPaths
 
 
+# metrics.json: what DVC and MLflow read (DVC shows the numbers and strings, not the lists)
+METRICS_KEYS = (
+    "task",
+    "target",
+    "rows",
+    "data",
+    "primary_metric",
+    "overall",
+    "overall_ci",
+    "baselines",
+    "lift",
+    "lift_ci",
+    "best_baseline",
+    "warnings",
+)
+
+
 def classes(spec: dict[str, Any]) -> int:
-    return len(spec["target"].get("classes", [])) or 2
+    return len(classes_of(spec["target"])) or 2
 
 
 def _lift(
@@ -44,6 +62,39 @@ def _lift(
         for name, found in base.items()
         if metric in found and metric in overall
     }
+
+
+def _finite(interval: tuple[float, float]) -> list[float] | None:
+    return list(interval) if all(v == v for v in interval) else None
+
+
+def lift_intervals(
+    cfg: PlatformConfig, metric: str, y: np.ndarray, scores: np.ndarray, base: dict[str, Any]
+) -> dict[str, list[float] | None]:
+    """Baseline -> paired bootstrap interval of the model's lift over it (the lift gates block
+    only when the whole interval is below the minimum, as the champion gate does)."""
+    seg = cfg.segments
+    return {
+        name: _finite(
+            bootstrap.paired_delta(
+                cfg.model.task,
+                metric,
+                y,
+                scores,
+                found,
+                cfg.model.threshold,
+                seg.bootstrap,
+                seg.confidence,
+                cfg.seed,
+            )[1]
+        )
+        for name, found in base.items()
+    }
+
+
+def best_baseline(lift: dict[str, float]) -> str | None:
+    """The baseline that is hardest to beat: the smallest lift over it."""
+    return min(lift, key=lambda name: lift[name]) if lift else None
 
 
 @dataclass(frozen=True)
@@ -120,16 +171,26 @@ def evaluate_holdout(
     base_scores = baselines.predictions(task, spec, train, y_train, x_test, classes(spec), cfg.seed)
     base = {name: fast.compute(task, y, p, threshold) for name, p in base_scores.items()}
     primary = cfg.gates.lift_metric or metrics.PRIMARY[task]
+    lift = _lift(task, primary, overall, base)
     columns = [c for c in raw_columns(spec) if c in holdout.columns]
     found = discovery.scan(holdout, y, scores, task, threshold, columns, seg.discovery)
     return {
         "task": task,
+        "target": spec["target"],
         "rows": len(holdout),
+        "data": {"missing_target_rows": int(spec.get("rows", {}).get("missing_target", 0))},
         "primary_metric": primary,
         "overall": overall,
         "overall_ci": {k: list(v) for k, v in resampling.overall.result().items()},
         "baselines": base,
-        "lift": _lift(task, primary, overall, base),
+        "lift": lift,
+        "lift_ci": lift_intervals(cfg, primary, y, scores, base_scores),
+        "best_baseline": best_baseline(lift),
+        "warnings": [
+            *notes.dropped_rows(spec),
+            *notes.unpredicted_classes(spec["target"], y, scores, threshold),
+            *notes.behind_baseline(primary, overall, base),
+        ],
         "segments": resampling.segments.result(),
         "discovery": found,
     }
@@ -186,21 +247,7 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     segment_png = report.segment_image(result, set())
     if segment_png is not None:
         pngs["segments"] = segment_png
-    write_json(
-        paths["metrics"],
-        {
-            k: result[k]
-            for k in (
-                "task",
-                "rows",
-                "primary_metric",
-                "overall",
-                "overall_ci",
-                "baselines",
-                "lift",
-            )
-        },
-    )
+    write_json(paths["metrics"], {k: result[k] for k in METRICS_KEYS})
     write_json(
         paths["segments"], {"segments": result["segments"], "discovery": result["discovery"]}
     )

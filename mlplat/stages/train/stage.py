@@ -11,7 +11,7 @@ from mlplat.core.budget import limit_of
 from mlplat.core.errors import BudgetExceededError, ConfigError
 from mlplat.core.features import categorical_features, feature_names, transform
 from mlplat.core.io import atomic_path, read_json, write_json
-from mlplat.core.labels import encode_target
+from mlplat.core.labels import OBJECTIVES, classes_of, encode_target
 from mlplat.core.split import early_stopping_rows
 
 if TYPE_CHECKING:
@@ -20,19 +20,17 @@ if TYPE_CHECKING:
     from mlplat.core.config import PlatformConfig
     from mlplat.core.stage import ArtifactPaths
 
-OBJECTIVES = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
-
 
 def lgb_params(cfg: PlatformConfig, spec: dict[str, Any]) -> dict[str, Any]:
-    if cfg.model.task not in OBJECTIVES:
+    task = cfg.model.task
+    if task not in OBJECTIVES:
         raise ConfigError(
-            f"unknown task '{cfg.model.task}'; choose one of {', '.join(OBJECTIVES)}",
-            key="model.task",
+            f"unknown task '{task}'; choose one of {', '.join(OBJECTIVES)}", key="model.task"
         )
-    params = {"objective": OBJECTIVES[cfg.model.task], "verbosity": -1, "seed": cfg.seed}
-    params.update(dict(cfg.model.params))
-    if cfg.model.task == "multiclass":
-        params["num_class"] = len(spec["target"]["classes"])
+    params = {"objective": task, "verbosity": -1, "seed": cfg.seed}
+    params.update(dict(cfg.model.params))  # an objective that does not fit: refused at composition
+    if task == "multiclass":
+        params["num_class"] = len(classes_of(spec["target"]))
     return params
 
 
