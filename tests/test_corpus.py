@@ -32,12 +32,19 @@ NARROW = {"COLUMNS": "80", "TERM": "dumb"}
 
 
 def _cmd(installed: Installed, root: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+    return _exit(installed, root, *args, ok=ok)[1]
+
+
+def _exit(
+    installed: Installed, root: Path, *args: str, ok: tuple[int, ...] = (0,)
+) -> tuple[int, str]:
+    """Run a command as a user would, at 80 columns with no TTY: (exit code, all its output)."""
     done = installed.run(*args, cwd=root, env=NARROW)
     text = done.stdout + done.stderr
     assert done.returncode in ok, f"{' '.join(args)} exited {done.returncode}:\n{text[-4000:]}"
     assert "Traceback" not in text, text[-4000:]
     assert "…" not in text, f"an identifier was cut by `{' '.join(args)}`:\n{text}"
-    return text
+    return done.returncode, text
 
 
 def _init(installed: Installed, case: Case, tmp_path: Path) -> Path:
@@ -85,7 +92,8 @@ def _evaluated(root: Path, case: Case) -> None:
     assert {"constant", "linear"} <= set(metrics["baselines"])
     assert {"constant", "linear"} <= set(metrics["lift"])
     segments = json.loads((root / "artifacts/baseline/evaluate/segments.json").read_text())
-    assert segments["segments"], "no default segments were evaluated"
+    if set(case.frame.columns) - {case.target, case.date_column}:  # something to slice by
+        assert segments["segments"], "no default segments were evaluated"
 
 
 def _model_uri(root: Path) -> str:
@@ -159,45 +167,52 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def _rows(root: Path, case: Case) -> dict[str, tuple[pd.DataFrame, bool]]:
-    """Real rows and their variants: name -> (rows, must be accepted with 2xx)."""
+OK, BAD, EITHER = "2xx", "4xx", "2xx or 4xx"
+
+
+def _rows(root: Path, case: Case) -> dict[str, tuple[pd.DataFrame, str]]:
+    """Real rows and their variants: what -> (rows, the answer they must get; never a 5xx)."""
     features = case.frame.drop(columns=[case.target]).head(20)
     numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
     text = [c for c in features.columns if c not in numeric and c != case.date_column]
-    rows: dict[str, tuple[pd.DataFrame, bool]] = {
-        "valid": (features, True),
-        "with the target column": (case.frame.head(5), True),
+    schema = _conf(root, "schema")["columns"]
+    rows: dict[str, tuple[pd.DataFrame, str]] = {
+        "valid": (features, OK),
+        "with the target column": (case.frame.head(5), OK),
     }
     if numeric:
         beyond = features.head(3).copy()
         beyond[numeric[0]] = case.frame[numeric[0]].max() * 2 + 1
-        rows["beyond the training range"] = (beyond, True)
+        rows["beyond the training range"] = (beyond, OK)
+        broken = features.head(2).copy()
+        broken[numeric[0]] = "not a number"
+        rows["a value of the wrong type"] = (broken, BAD)
     missing = features.head(3).copy()
-    missing[missing.columns[0]] = None
-    nullable = _conf(root, "schema")["columns"][str(features.columns[0])].get("nullable", False)
-    rows["with a missing value"] = (missing, bool(nullable))
+    first = str(features.columns[0])
+    missing[first] = None
+    rows["with a missing value"] = (missing, OK if schema[first].get("nullable") else BAD)
     if text:
         unseen = features.head(3).copy()
         unseen[text[0]] = "never_seen_in_training"
-        rows["with an unseen category"] = (unseen, False)
+        policy = schema[str(text[0])].get("unseen", "reject")
+        rows["with an unseen category"] = (unseen, OK if policy == "unknown" else EITHER)
     if case.date_column:
         later = features.head(3).copy()
         later[case.date_column] = "2031-06-01"
-        rows["next year's dates"] = (later, True)
-    broken = features.head(2).copy()
-    broken[broken.columns[-1]] = "not a number" if numeric else 12345
-    rows["a value of the wrong type"] = (broken, False)
+        rows["next year's dates"] = (later, OK)
     return rows
 
 
 def _scored(url: str, root: Path, case: Case) -> None:
-    for what, (frame, accepted) in _rows(root, case).items():
+    for what, (frame, expected) in _rows(root, case).items():
         status, body = _post(url, frame)
         assert status < 500, f"{what}: HTTP {status} {body}"
-        if accepted:
+        if expected == OK:
             assert 200 <= status < 300, f"{what}: HTTP {status} {body}"
             predictions = json.loads(body)["predictions"]
             assert len(predictions) == len(frame), what
+        elif expected == BAD:
+            assert 400 <= status < 500, f"{what}: HTTP {status} {body}"
 
 
 def _shifted(case: Case) -> pd.DataFrame:
@@ -222,33 +237,34 @@ def _monitored(installed: Installed, root: Path, case: Case, model: str) -> None
 
 
 @pytest.mark.parametrize("make", [pytest.param(f, id=f.__name__) for f in CASES])
+def _gated(code: int, text: str) -> None:
+    """A run exits 1 only when its version failed a gate, and then says which."""
+    if code == 1:
+        assert "failed its gates" in text, text[-3000:]
+
+
+@pytest.mark.parametrize("make", [pytest.param(f, id=f.__name__) for f in CASES])
 def test_own_project_end_to_end(
     make: Callable[[], Case], installed: Installed, tmp_path: Path
 ) -> None:
     case = make()
     root = _init(installed, case, tmp_path)
     _declared(root, case)
-    first = _cmd(installed, root, "mlplat", "run", "+experiment=baseline", ok=(0, 1))
+    run = ("mlplat", "run", "+experiment=baseline")
+    first = _exit(installed, root, *run, ok=(0, 1))
+    _gated(*first)
     _evaluated(root, case)
+    second = _exit(installed, root, *run, "model.params.seed=7", ok=(0, 1))
+    _gated(*second)
+    assert "champion" in second[1]
+    again = _exit(installed, root, *run, ok=(0, 1))  # the first run's model, once more
+    assert "not registered" in again[1] and again[0] == first[0]
+    _cmd(installed, root, "dvc", "repro", ok=(0, 1) if first[0] else (0,))
     model = _model_uri(root)
-    second = _cmd(
-        installed, root, "mlplat", "run", "+experiment=baseline", "model.params.seed=7", ok=(0, 1)
-    )
-    assert "champion" in second
-    _cmd(installed, root, "dvc", "repro", ok=(0, 1) if "gate" in first else (0,))
     with _server(installed, root, model) as url:
         _scored(url, root, case)
     _monitored(installed, root, case, model)
-    _cmd(
-        installed,
-        root,
-        "mlplat",
-        "run",
-        "+experiment=baseline",
-        "-m",
-        "model.params.num_leaves=7,15",
-        ok=(0, 1),
-    )
+    _gated(*_exit(installed, root, *run, "-m", "model.params.num_leaves=7,15", ok=(0, 1)))
     context = root / "image-context"
     _cmd(
         installed,
@@ -262,3 +278,4 @@ def test_own_project_end_to_end(
         str(context),
     )
     assert (context / "Dockerfile").is_file()
+    assert list((context / "app").glob("mlplat-*.whl")), "the image must install this mlplat"

@@ -118,7 +118,7 @@ def test_cli_promote_rollback_history(tmp_path: Path) -> None:
             id="bad-pattern",
         ),
         pytest.param(
-            "model.task=regression",
+            "model.task=regression model.params.objective=regression",
             "gates.floors.auc",
             "'auc' is not a regression metric",
             id="gate-metric-of-another-task",
@@ -132,7 +132,7 @@ def test_declarations_refused_before_any_work(
     from mlplat.runner.compose import compose
 
     with pytest.raises(ConfigError) as err:
-        compose(project, ["+experiment=churn_baseline", override])
+        compose(project, ["+experiment=churn_baseline", *override.split()])
     assert err.value.key == key and text in str(err.value)
 
 

@@ -142,7 +142,9 @@ def _lines(summary: Summary) -> list[tuple[str, str]]:
         how = f"time by {split['timestamp_column']}: the latest {held}"
     else:
         how = f"{split['strategy']}: {held}, seed {split['seed']}"
-    lift = ", ".join(f"{b} >= {v:+g}" for b, v in summary.gates["min_lift"].items())
+    gates = summary.gates
+    lift = f"lift over the better baseline >= {gates['min_lift_over_best']:+g}"
+    gap = f"segments within {gates['segment_max_gap']:.0%} of overall"
     dropped = (
         f"{summary.missing_target} of {summary.rows} rows have no target (dropped in runs)"
         if summary.missing_target
@@ -157,8 +159,8 @@ def _lines(summary: Summary) -> list[tuple[str, str]]:
         ("features", str(summary.features)),
         ("segments", ", ".join(summary.segments) or "-"),
         ("baselines", ", ".join(summary.baselines)),
-        ("gates", f"lift on {summary.primary_metric}: {lift}"),
-        ("champion gate", summary.gates["champion_metric"]),
+        ("gates", f"on {summary.primary_metric}: {lift}; {gap}"),
+        ("champion gate", gates["champion_metric"]),
         ("dropped rows", dropped),
     ]
 
@@ -179,34 +181,22 @@ def _arrows(mapped: dict[str, str]) -> list[str]:
 
 
 def print_summary(summary: Summary, directory: Path, console: Console) -> None:
-    """A two-column table when every line fits the console whole, else `fact: value` lines the
-    console never breaks; lists below, one item per line. No identifier is ever cut."""
-    from rich.table import Table
+    """The facts as a two-column table (the shared layout: never an identifier cut), then the
+    lists, one item per line."""
+    from mlplat.core.tables import Column, Table, print_line, print_table
 
-    console.print(f"new project in {directory}", style="bold green", soft_wrap=True, markup=False)
-    facts = _lines(summary)
-    width = max(len(k) for k, _ in facts) + 2 + max(len(v) for _, v in facts)
-    if width <= console.width:
-        table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column(no_wrap=True)
-        for key, value in facts:
-            table.add_row(key, value)
-        console.print(table)
-    else:
-        for key, value in facts:
-            console.print(f"{key}: {value}", soft_wrap=True, markup=False, highlight=False)
+    print_line(console, f"new project in {directory}")
+    columns = (Column("fact"), Column("value", prose=True))
+    print_table(console, Table("what mlplat init inferred", columns, _lines(summary), False))
     for title, items in _sections(summary):
         if items:
-            console.print(f"{title}:", style="bold", soft_wrap=True, markup=False)
+            print_line(console, f"{title}:")
             for item in items:
-                console.print(f"  {item}", soft_wrap=True, markup=False, highlight=False)
-    console.print(
-        f"next:\n  cd {directory}\n  mlplat run +experiment=baseline\n  dvc repro",
-        soft_wrap=True,
-        markup=False,
-        highlight=False,
-    )
+                print_line(console, f"  {item}")
+    next_steps = ("cd " + str(directory), "mlplat run +experiment=baseline", "dvc repro")
+    print_line(console, "next:")
+    for step in next_steps:
+        print_line(console, f"  {step}")
 
 
 def init_command(directory: Path, data: Path | None, target: str | None, as_json: bool) -> None:

@@ -1,7 +1,9 @@
 """Every column the declaration reads must be in the data, checked against the file's header.
 
 Reading the header costs a line of CSV (or a Parquet footer), so a column that is not there is
-named, with its key, before a run is opened, instead of failing a stage inside one.
+named, with its key, before a run is opened, instead of failing a stage inside one. A column the
+schema declares is the contract's business: when a batch lacks it, the batch is wrong, not the
+declaration, and the validate stage reports it as a failed check (exit 1) in the run's report.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def check(cfg: PlatformConfig) -> None:
     columns = dataio.header(cfg.data.path, cfg.data.format)
     if columns is None:
         return
-    present = set(columns)
+    present = set(columns) | set(cfg.schema.columns)
     missing = [(k, str(c)) for k, c in declared(cfg) if str(c) not in present]
     if not missing:
         return

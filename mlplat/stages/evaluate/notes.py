@@ -80,3 +80,15 @@ def behind_baseline(
             f"{overall[metric]:.4f} (by {abs(value - overall[metric]):.4f})"
         )
     return out
+
+
+def thin_segments(rows: list[dict[str, Any]]) -> list[str]:
+    """Declared segments with too few holdout rows to measure: said, not silently left out."""
+    thin = [f"{r['segment']} ({r['support']} rows)" for r in rows if not r.get("supported", True)]
+    if not thin:
+        return []
+    need = min(r["min_support"] for r in rows if not r.get("supported", True))
+    return [
+        f"{len(thin)} segment(s) below segments.min_support ({need} holdout rows) were not "
+        f"measured or gated: {', '.join(thin)}"
+    ]

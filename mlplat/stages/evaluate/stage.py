@@ -174,6 +174,7 @@ def evaluate_holdout(
     lift = _lift(task, primary, overall, base)
     columns = [c for c in raw_columns(spec) if c in holdout.columns]
     found = discovery.scan(holdout, y, scores, task, threshold, columns, seg.discovery)
+    measured = resampling.segments.result()
     return {
         "task": task,
         "target": spec["target"],
@@ -190,8 +191,9 @@ def evaluate_holdout(
             *notes.dropped_rows(spec),
             *notes.unpredicted_classes(spec["target"], y, scores, threshold),
             *notes.behind_baseline(primary, overall, base),
+            *notes.thin_segments(measured),
         ],
-        "segments": resampling.segments.result(),
+        "segments": measured,
         "discovery": found,
     }
 
