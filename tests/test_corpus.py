@@ -264,7 +264,8 @@ def test_own_project_end_to_end(
     with _server(installed, root, model) as url:
         _scored(url, root, case)
     _monitored(installed, root, case, model)
-    _gated(*_exit(installed, root, *run, "-m", "model.params.num_leaves=7,15", ok=(0, 1)))
+    sweep = ("mlplat", "run", "-m", "+experiment=baseline", "model.params.num_leaves=7,15")
+    _gated(*_exit(installed, root, *sweep, ok=(0, 1)))
     context = root / "image-context"
     _cmd(
         installed,

@@ -47,13 +47,10 @@ def bin_edges(values: pd.Series) -> list[float | int]:
 
 
 def _categorical(plans: list[ColumnPlan]) -> dict[str, dict[str, Any]]:
-    kinds = [
-        p
-        for p in plans
-        if p.role == Role.feature
-        and p.contract["dtype"] in ("str", "bool")
-        and 2 <= p.distinct <= SEGMENT_VALUES
-    ]
+    """Few-valued columns, text first; a number with so few values (a 1-5 rating, a count of
+    children) is read as levels too, so a table of such codes still gets segments."""
+    few = [p for p in plans if p.role == Role.feature and 2 <= p.distinct <= SEGMENT_VALUES]
+    kinds = sorted(few, key=lambda p: p.contract["dtype"] not in ("str", "bool"))
     return {
         p.derived: {"column": p.name, "each_value": True} for p in kinds[:MAX_CATEGORY_SEGMENTS]
     }

@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import ConfigError
+from mlplat.core.labels import label_text
 from mlplat.stages.evaluate import bootstrap, fast
 
 if TYPE_CHECKING:
@@ -24,8 +25,9 @@ Slice = tuple[str, str, "np.ndarray"]  # (name, human description, boolean row m
 
 
 def slug(value: Any) -> str:
-    """A value as a metric-name-safe token: `month_to_month`, `25_35`, `true`."""
-    text = re.sub(r"[^0-9a-zA-Z_\-]+", "_", str(value)).strip("_").lower()
+    """A value as a metric-name-safe token: `month_to_month`, `25_35`, `true`, `22` (a whole
+    number read as a float is still `22`, not `22_0`)."""
+    text = re.sub(r"[^0-9a-zA-Z_\-]+", "_", label_text(value)).strip("_").lower()
     return text or "empty"
 
 
@@ -52,7 +54,10 @@ def range_mask(series: pd.Series, low: float, high: float) -> np.ndarray:
 
 
 def _values(series: pd.Series) -> list[Any]:
-    return sorted(series.dropna().unique().tolist(), key=str)
+    import pandas as pd
+
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    return sorted(series.dropna().unique().tolist(), key=None if numeric else str)
 
 
 def _column(frame: pd.DataFrame, name: str, column: str | None, key: str = "column") -> pd.Series:
