@@ -111,6 +111,21 @@ def test_stratified_split_keeps_class_rates(churn: pd.DataFrame) -> None:
     assert abs(test["churn"].mean() - rate) < 1 / len(test) + 1e-9
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        pytest.param(["a"] * 50 + ["b"] * 30 + ["c"], id="one-class-of-one-row"),
+        pytest.param(["a"] * 50 + ["b"] * 30 + ["c", "d"], id="two-classes-of-one-row"),
+        pytest.param(["a"] * 5 + ["b"] * 3 + ["c", "d", "e"], id="more-classes-than-holdout-rows"),
+    ],
+)
+def test_stratified_split_of_classes_too_small_to_stratify(labels: list[str]) -> None:
+    """scikit-learn refuses to stratify a class of one row; the split still happens."""
+    frame = pd.DataFrame({"churn": labels, "x": range(len(labels))})
+    train, test = split_rows(frame, config(strategy="stratified", test_size=0.2), "multiclass")
+    assert sorted([*train, *test]) == list(range(len(labels))) and len(test) > 0
+
+
 @pytest.mark.parametrize("cutoff", [None, "2023-06-01"])
 def test_time_split_trains_strictly_on_the_past(churn: pd.DataFrame, cutoff: str | None) -> None:
     train, test = sides(churn, config(strategy="time", test_size=0.2, cutoff=cutoff))

@@ -62,7 +62,11 @@ def split_rows(frame: pd.DataFrame, data: DataConfig, task: str) -> tuple[np.nda
         return _time_split(frame, data)
     if strategy == "group":
         return _group_split(frame, data)
-    stratify = frame[data.target] if strategy == "stratified" and task != "regression" else None
+    stratify = (
+        _strata(frame[data.target], data.split.test_size)
+        if strategy == "stratified" and task != "regression"
+        else None
+    )
     train, test = train_test_split(
         np.arange(len(frame)),
         test_size=data.split.test_size,
@@ -70,6 +74,19 @@ def split_rows(frame: pd.DataFrame, data: DataConfig, task: str) -> tuple[np.nda
         stratify=stratify,
     )
     return np.sort(train), np.sort(test)
+
+
+def _strata(labels: pd.Series, test_size: float) -> pd.Series | None:
+    """The labels to stratify on. A class with a single row cannot be on both sides: such
+    classes share one stratum (joined to the largest class if they are one row in all); and a
+    holdout smaller than the number of strata cannot hold one of each, so it is drawn at random."""
+    counts = labels.value_counts()
+    rare = counts.index[counts < 2]
+    strata = labels.astype("string").where(~labels.isin(rare), "rare classes")
+    if len(rare) == 1:  # one class of one row: no stratum of its own
+        strata = strata.where(~labels.isin(rare), str(counts.index[0]))
+    held = test_size if test_size >= 1 else round(test_size * len(labels))
+    return strata if strata.nunique() <= held else None
 
 
 EARLY_STOPPING_SHARE = 0.1
