@@ -331,3 +331,22 @@ def test_registration_logs_only_a_verified_bundle(
     stored = [p for p in (tmp_path / "mlruns").rglob("*") if p.is_file()]
     assert not any(b"root:secret" in p.read_bytes() for p in stored)
     assert not mlflow.search_logged_models(output_format="list")
+
+
+@pytest.mark.slow
+def test_registry_pin_verifies_then_pins_and_refuses_a_changed_bundle(
+    registered: Registered,
+) -> None:
+    trained = registered.trained
+    version = register_again(trained, "pinme")
+    client = registry(trained.root)
+    client.delete_model_version_tag(MODEL_NAME, version, MANIFEST_TAG)
+    done = mlplat("registry", "pin", MODEL_NAME, version, cwd=trained.root, env=trained.env)
+    assert done.returncode == 0, done.stderr
+    pinned = client.get_model_version(MODEL_NAME, version).tags[MANIFEST_TAG]
+    assert pinned == verify(trained.bundle) and pinned in done.stderr
+    changed = mlplat(
+        "registry", "pin", MODEL_NAME, registered.rehashed, cwd=trained.root, env=trained.env
+    )
+    assert changed.returncode == 1 and "changed in the artifact store" in changed.stderr
+    assert "Traceback" not in changed.stderr

@@ -300,8 +300,21 @@ def rollback(
     registry_cli.rollback_command(Path.cwd(), name, reason, _console())
 
 
-registry_app = typer.Typer(help="The model registry: alias history.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="The model registry: alias history, manifest pins.", no_args_is_help=True
+)
 app.add_typer(registry_app, name="registry")
+
+
+@registry_app.command("pin")
+def registry_pin(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    version: Annotated[str, typer.Argument(help="Its version.")],
+) -> None:
+    """Verify a version's bundle and pin its manifest digest (a version registered without one)."""
+    from mlplat.cli import registry as registry_cli
+
+    registry_cli.pin_command(Path.cwd(), name, version, _console())
 
 
 @registry_app.command("history")

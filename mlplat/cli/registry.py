@@ -30,6 +30,14 @@ def rollback_command(project: Path, name: str, reason: str, console: Console) ->
     console.print(f"[green]✓[/] {name}@champion rolled back {moved} by {event.by}")
 
 
+def pin_command(project: Path, name: str, version: str, console: Console) -> None:
+    from mlplat.runner import promotion
+
+    digest, already = promotion.pin(project, name, version)
+    said = "already pinned to" if already else "pinned to"
+    console.print(f"[green]✓[/] models:/{name}/{version} {said} manifest sha256 {digest}")
+
+
 HISTORY_COLUMNS = (
     Column("when (UTC)"),
     Column("alias"),

@@ -63,3 +63,28 @@ def history(project: Path, name: str) -> tuple[list[aliases.AliasEvent], dict[st
     """Alias moves, oldest first, and where each alias points now."""
     found = client(project, name)
     return aliases.history(found, name), aliases.pointers(found, name)
+
+
+def pin(project: Path, name: str, version: str) -> tuple[str, bool]:
+    """Pin the manifest digest of a version registered without one (by an mlplat before the
+    pin, or by hand) after verifying its bundle: (digest, whether it was already pinned). A
+    version pinned to another digest is refused: its bundle changed after registration."""
+    import tempfile
+
+    import mlflow
+
+    from mlplat.core.bundle import MANIFEST_TAG, verify
+
+    found = client(project, name)
+    pinned = found.get_model_version(name, version).tags.get(MANIFEST_TAG)
+    with tempfile.TemporaryDirectory(prefix="mlplat-pin-") as tmp:
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
+        digest = verify(Path(local) / "artifacts" / "bundle")
+    if pinned and pinned != digest:
+        raise RegistryError(
+            f"models:/{name}/{version} is pinned to manifest {pinned[:12]} but its bundle now "
+            f"has {digest[:12]}: the bundle changed in the artifact store after registration"
+        )
+    if not pinned:
+        found.set_model_version_tag(name, version, MANIFEST_TAG, digest)
+    return digest, bool(pinned)
