@@ -231,9 +231,18 @@ def _shifted(case: Case) -> pd.DataFrame:
     return frame
 
 
+def _trained_on(case: Case) -> pd.DataFrame:
+    """Rows like the ones the model learned from: all of them under a random split; under a
+    time split the earlier 80%, since a trending series' latest rows really have drifted."""
+    if not case.date_column:
+        return case.frame
+    stamps = pd.to_datetime(case.frame[case.date_column])
+    return case.frame[stamps < stamps.quantile(0.8)]
+
+
 def _monitored(installed: Installed, root: Path, case: Case, model: str) -> None:
     same, moved = root / "same.csv", root / "moved.csv"
-    case.frame.sample(frac=1.0, random_state=3).to_csv(same, index=False)
+    _trained_on(case).sample(frac=1.0, random_state=3).to_csv(same, index=False)
     _shifted(case).to_csv(moved, index=False)
     _cmd(installed, root, "mlplat", "monitor", "--model", model, "--current", str(same))
     text = _cmd(
