@@ -184,13 +184,14 @@ def _check_one(key: str, value: Any, known: ParamTable) -> str:
 
 
 def _check_objective(key: str, value: Any, task: str) -> None:
-    if str(value) in OBJECTIVES.get(task, ()):
+    allowed = next((names for t, names in OBJECTIVES.items() if t == task), frozenset())
+    if str(value) in allowed:
         return
     other = next((t for t, names in OBJECTIVES.items() if str(value) in names), None)
     what = f"a {other} objective" if other else "not an objective mlplat can evaluate"
     raise ConfigError(
         f"objective '{value}' is {what}, but model.task is '{task}': set model.task or an "
-        f"objective for {task} ({', '.join(sorted(OBJECTIVES.get(task, ())))})",
+        f"objective for {task} ({', '.join(sorted(allowed))})",
         key=f"model.params.{key}",
     )
 
