@@ -119,7 +119,14 @@ def test_rows_without_a_target_are_dropped_with_a_count(cancer: tuple[Path, Any]
         pytest.param(["data.positive_class=Maybe"], "data.positive_class", id="positive-class"),
         pytest.param(["model.params.objective=regression"], "model.params.objective", id="obj"),
         pytest.param(
-            ["model.task=regression", "gates.champion_metric=rmse"], "model.task", id="task"
+            # the objective follows the task, so only the labels are left to refuse it
+            [
+                "model.task=regression",
+                "model.params.objective=regression",
+                "gates.champion_metric=rmse",
+            ],
+            "model.task",
+            id="task",
         ),
     ],
 )

@@ -58,8 +58,11 @@ PLOT_AXES: dict[str, dict[str, tuple[str, str, str]]] = {
 
 @dataclass(frozen=True)
 class ArtifactPaths:
-    root: Path  # artifacts/<experiment>
+    root: Path  # artifacts/<experiment>, or a run's or a trial's own directory
     data: Path  # the declared data source
+    # Where the last published run's outputs live (artifacts/<experiment>) when `root` is a
+    # run's private directory: the reference a new run is checked against is the last model's.
+    published: Path | None = None
 
     @classmethod
     def for_config(cls, cfg: PlatformConfig, project: Path | None = None) -> ArtifactPaths:
@@ -72,6 +75,10 @@ class ArtifactPaths:
         if key.startswith(STAGE_COST):
             return self.root / f"{key}.json"
         return self.root / ARTIFACTS[key]
+
+    def last_published(self, key: str) -> Path:
+        """`key` as the last published run left it (this run's own before any publication)."""
+        return (self.published or self.root) / ARTIFACTS[key]
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ class RunDir:
         raise AssertionError("unreachable")  # pragma: no cover (count() never ends)
 
     def paths(self, data: Path) -> ArtifactPaths:
-        return ArtifactPaths(root=self.root, data=data)
+        return ArtifactPaths(root=self.root, data=data, published=self.shared)
 
     def lease(self) -> Lease:
         return Lease(**read_json(self.root / LEASE))

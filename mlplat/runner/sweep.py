@@ -101,7 +101,9 @@ class Trial:
     def paths(self, cfg: PlatformConfig, project: Path) -> ArtifactPaths:
         base = ArtifactPaths.for_config(cfg, project)
         return ArtifactPaths(
-            root=base.root / "trials" / self.parent_run_id / str(self.number), data=base.data
+            root=base.root / "trials" / self.parent_run_id / str(self.number),
+            data=base.data,
+            published=base.root,
         )
 
 

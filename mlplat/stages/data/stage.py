@@ -92,7 +92,7 @@ def run(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
     """The reference is the profile in the bundle the last run built: the statistics of the
     rows the current model was trained on (none before the first model)."""
     source = str(paths["data"])
-    report = check(cfg, source, Reference.of_bundle(paths["bundle"]))
+    report = check(cfg, source, Reference.of_bundle(paths.last_published("bundle")))
     write_json(paths["validation"], report)
     if not report["valid"]:
         first = report["failures"][0]
