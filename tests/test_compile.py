@@ -79,22 +79,47 @@ def test_rendering_is_deterministic_and_follows_the_stage_objects(two: Path) -> 
     assert yaml.safe_load(files["params/churn_tiny.yaml"])["model"]["num_boost_round"] == 20
 
 
-def test_code_deps_only_inside_the_project(two: Path) -> None:
-    train = next(s for s in stagemode.pipeline() if s.name == "train")
-    assert compiler.code_deps(train, REPO) == ["mlplat/core", "mlplat/stages/train"]
-    assert compiler.code_deps(train, two) == []  # an installed mlplat is not part of this repo
+def _deps(name: str, project: Path) -> list[str]:
+    return compiler.code_deps(next(s for s in stagemode.pipeline() if s.name == name), project)
+
+
+def test_code_deps_are_the_files_a_stage_imports(two: Path) -> None:
+    train = _deps("train", REPO)
+    assert "mlplat/stages/train" in train and "mlplat/core/split.py" in train
+    assert not [d for d in train if d.startswith(("mlplat/runner", "mlplat/stages/evaluate"))]
+    assert "mlplat/core/tracking_store.py" not in train  # core, but the train stage never runs it
+    assert _deps("train", two) == []  # an installed mlplat is not part of this repo
+
+
+def test_register_reruns_when_the_gates_change_not_when_lint_does() -> None:
+    """The register stage's verdict comes from the gates (stages/evaluate/gates.py), through
+    imports outside its own package; `mlplat lint` is no part of it."""
+    register = _deps("register", REPO)
+    assert "mlplat/stages/evaluate" in register or "mlplat/stages/evaluate/gates.py" in register
+    assert "mlplat/runner/registration.py" in register
+    assert not [d for d in register if d in ("mlplat/runner", "mlplat/runner/lint.py")]
 
 
 def test_code_deps_name_the_project_sources_not_the_running_install(tmp_path: Path) -> None:
-    """A project holding mlplat's sources gets them as deps, wherever the running mlplat was
-    imported from (here: this worktree, not the project)."""
-    for package in ("mlplat/core", "mlplat/stages/train", "mlplat/runner"):
-        (tmp_path / package).mkdir(parents=True)
-        (tmp_path / package / "__init__.py").write_text("")
-    deps = {s.name: compiler.code_deps(s, tmp_path) for s in stagemode.pipeline()}
-    assert deps["train"] == ["mlplat/core", "mlplat/stages/train"]
-    assert deps["register"] == ["mlplat/core", "mlplat/runner"]
-    assert deps["validate"] == ["mlplat/core"]  # its package is not in this project
+    """A project holding mlplat's sources gets its own files as deps, wherever the running
+    mlplat was imported from (here: this worktree, not the project); function-level and
+    relative imports count, a module nothing imports does not."""
+    files = {
+        "mlplat/__init__.py": "",
+        "mlplat/lint.py": "",
+        "mlplat/core/__init__.py": "",
+        "mlplat/core/split.py": "def f():\n    from . import io\n",
+        "mlplat/core/io.py": "import json\n",
+        "mlplat/core/report.html.j2": "",
+        "mlplat/stages/__init__.py": "",
+        "mlplat/stages/train/__init__.py": "",
+        "mlplat/stages/train/stage.py": "from mlplat.core import split\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert _deps("train", tmp_path) == ["mlplat/__init__.py", "mlplat/core", "mlplat/stages"]
+    assert _deps("validate", tmp_path) == []  # its module is not in this project
 
 
 def test_every_stage_depends_on_the_mlplat_version(two: Path) -> None:

@@ -12,7 +12,6 @@ names are `<experiment>-<stage>`, so several experiments share one `dvc.yaml` wi
 
 from __future__ import annotations
 
-import importlib
 import re
 import shlex
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from mlplat.core.stage import (
     ArtifactPaths,
     stage_cost,
 )
+from mlplat.runner.imports import closure, collapse
 
 if TYPE_CHECKING:
     from mlplat.core.config import PlatformConfig
@@ -86,18 +86,15 @@ def _relative(path: Path, project: Path) -> str | None:
 
 
 def code_deps(stage: Stage, project: Path) -> list[str]:
-    """The package code a stage runs, where the project holds mlplat's own sources (this
-    repository): the package of its function (a stage package, or the runner for `register`)
-    and mlplat.core, which every stage imports, as project-relative directories.
+    """The mlplat sources a stage runs, where the project holds mlplat's own sources (this
+    repository): the import closure of its function's module, as project-relative paths.
 
-    Named from module names and the project's files, never from where the running mlplat is
+    Read from the project's files by module name, never from where the running mlplat is
     installed, so editable, site-packages or elsewhere compile the same dvc.yaml. A project
     that only uses mlplat tracks it by version instead (VERSION_PARAM). (.dvcignore keeps
     __pycache__ out of these directories' hashes.)
     """
-    packages = (importlib.import_module(stage.run.__module__).__package__, "mlplat.core")
-    found = {str(p).replace(".", "/") for p in packages}
-    return sorted(d for d in found if (project / d / "__init__.py").is_file())
+    return collapse(closure(project, stage.run.__module__), project)
 
 
 def data_dep(cfg: PlatformConfig, project: Path) -> str | None:

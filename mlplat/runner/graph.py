@@ -59,12 +59,3 @@ STAGES: tuple[Stage, ...] = (
 
 def in_order() -> tuple[Stage, ...]:
     return STAGES
-
-
-def by_name(name: str) -> Stage:
-    for stage in STAGES:
-        if stage.name == name:
-            return stage
-    from mlplat.core.errors import ConfigError
-
-    raise ConfigError(f"unknown stage '{name}'; stages: {', '.join(s.name for s in STAGES)}")

@@ -22,7 +22,6 @@ class Found:
     evidence: str
 
 
-NONE = Found(0.0, "")
 SCHEDULE = re.compile(r"^\s*schedule\s*:", re.MULTILINE)
 
 
