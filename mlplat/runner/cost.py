@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ from mlplat.core import budget as budgets
 from mlplat.core import cost
 from mlplat.core.errors import BudgetExceededError
 from mlplat.core.io import read_json, write_json
+from mlplat.core.stage import stage_cost
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -93,3 +94,13 @@ def log_quietly(run_cost: RunCost, paths: ArtifactPaths) -> None:
         log(run_cost, paths["cost"])
     except Exception:
         return
+
+
+def stage_costs(paths: ArtifactPaths, stages: Iterable[str]) -> dict[str, cost.Usage]:
+    """The cost profiles the pipeline's stages wrote (`mlplat stage`), by stage."""
+    found = {name: paths[stage_cost(name)] for name in stages}
+    return {
+        name: cost.Usage.from_dict(read_json(path))
+        for name, path in found.items()
+        if path.is_file()
+    }

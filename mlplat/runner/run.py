@@ -19,7 +19,7 @@ from mlplat.core.io import md5_file, read_json
 from mlplat.core.stage import ArtifactPaths
 from mlplat.runner import gating, graph, registration, rundir, stops, sweep, tracking, worker
 from mlplat.runner.cost import log as log_cost
-from mlplat.runner.cost import log_quietly
+from mlplat.runner.cost import log_quietly, stage_costs
 from mlplat.runner.registration import Registration
 
 if TYPE_CHECKING:
@@ -204,9 +204,7 @@ def _log_results(
 
     paths, cost = job.paths, running.cost
     if not job.todo:  # the DVC `register` stage: each stage before it wrote its own profile
-        from mlplat.runner.stagemode import stage_costs
-
-        cost.stages = stage_costs(paths)
+        cost.stages = stage_costs(paths, (s.name for s in graph.in_order()))
     cost.note_train(paths["train_info"])
     cost_report = log_cost(cost, paths["cost"])
     seconds = {name: usage.wall_seconds for name, usage in cost.stages.items()}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlplat.core.errors import ConfigError
-from mlplat.core.io import read_json, write_json
+from mlplat.core.io import write_json
 from mlplat.core.stage import ArtifactPaths, Stage, stage_cost
 from mlplat.runner import graph
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlplat.core.config import PlatformConfig
-    from mlplat.core.cost import Usage
 
 
 def _register(cfg: PlatformConfig, paths: ArtifactPaths) -> None:
@@ -60,16 +59,6 @@ def register_stage() -> Stage:
         _register,
         "log the run to MLflow and register the bundle",
     )
-
-
-def stage_costs(paths: ArtifactPaths) -> dict[str, Usage]:
-    """The cost profiles the pipeline's stages wrote (`mlplat stage`), by stage."""
-    from mlplat.core.cost import Usage
-
-    found = {s.name: paths[stage_cost(s.name)] for s in graph.in_order()}
-    return {
-        name: Usage.from_dict(read_json(path)) for name, path in found.items() if path.is_file()
-    }
 
 
 def pipeline() -> tuple[Stage, ...]:
