@@ -81,6 +81,10 @@ def test_swap_under_load_then_refuse_a_bad_version(root: Path, tmp_path: Path) -
             "bench.qps"
             in client(root).get_run(client(root).get_model_version(MODEL, "2").run_id).data.metrics
         )
+        # the swap went through the one alias mover: it is in the model's alias history
+        history = mlplat("registry", "history", MODEL, "--json", cwd=root)
+        [swapped] = [e for e in json.loads(history.stdout)["events"] if e["action"] == "bench-swap"]
+        assert (swapped["alias"], swapped["version"], swapped["previous"]) == ("champion", "2", "1")
 
         bad = register_tampered(root)
         client(root).set_registered_model_alias(MODEL, "champion", bad)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,24 +14,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlplat.serving.settings import ServeSettings
-
-
-def project_config(project: Path, overrides: list[str]) -> tuple[ServingConfig, str | None]:
-    """conf/serving and the tracking URI of the project; outside a project, the defaults."""
-    if not (project / "conf" / "config.yaml").is_file():
-        if overrides:
-            raise ConfigError(
-                "overrides need a project: no conf/config.yaml here", key=overrides[0]
-            )
-        return ServingConfig(), os.environ.get("MLFLOW_TRACKING_URI")
-    from mlplat.core import tracking_store
-    from mlplat.runner.compose import compose
-    from mlplat.runner.tracking import tracking_uri
-
-    cfg = compose(project, overrides)
-    uri = tracking_uri(cfg, project)
-    tracking_store.apply_limits(cfg.tracking, uri)  # the project's declared HTTP budget
-    return cfg.serving, uri
 
 
 def serve_settings(
@@ -76,6 +57,7 @@ def serve_command(
     project: Path, model: str, flags: dict[str, Any], overrides: list[str], console: Console
 ) -> None:
     from mlplat.core import tracking_store
+    from mlplat.runner.compose import project_config
     from mlplat.serving.server import serve
     from mlplat.serving.source import make_source
 
@@ -114,52 +96,23 @@ def _print_summary(summary: dict[str, Any], console: Console) -> None:
 
 
 def bench_command(project: Path, options: dict[str, Any], console: Console) -> bool:
-    """Run the load, print it, log it to MLflow for a registry model; False on an SLO breach."""
-    from mlplat.serving.bench import run_bench, slo_breaches
+    """Run the load, print it; False on an SLO breach (with --slo) or on failed requests."""
+    from mlplat.runner.bench import BenchOptions, bench
 
-    serving, tracking = project_config(project, [])
-    model, swap_to = options["model"], options["swap_to"]
-    if swap_to and not (model and tracking):
-        raise ConfigError(
-            "--swap needs --model models:/NAME@ALIAS and a tracking store", key="swap"
-        )
-    swap = None
-    if swap_to:
-        from mlplat.serving.registry import alias_mover
-
-        swap = alias_mover(model, tracking, swap_to)  # type: ignore[arg-type]
-    payload = Path(options["payload"])
-    if not payload.is_file():
-        raise ConfigError(f"payload file '{payload}' does not exist", key="payload")
-    content_type = "text/csv" if payload.suffix == ".csv" else "application/json"
-    result = run_bench(
-        options["url"],
-        payload.read_bytes(),
-        concurrency=options["concurrency"],
-        duration=options["duration"],
-        content_type=content_type,
-        max_requests=options["requests"],
-        swap=swap,
-    )
-    summary = result.summary()
-    if options.get("json"):
+    output, as_json = options.pop("output", None), options.pop("json", False)
+    outcome = bench(project, BenchOptions(**options))
+    if as_json:
         from mlplat.core.tables import print_json
 
-        print_json(summary)
+        print_json(outcome.summary)
     else:
-        _print_summary(summary, console)
-    if options.get("output"):
+        _print_summary(outcome.summary, console)
+    if output:
         from mlplat.core.io import write_json
 
-        write_json(options["output"], summary)
-    if model and model.startswith("models:/") and tracking:
-        from mlplat.serving.registry import log_results
-
-        run_id = log_results(model, tracking, summary, version=swap_to)
-        console.print(f"logged bench.* metrics to run {run_id}", highlight=False)
-    if not options["slo"]:
-        return summary["errors"] == 0
-    breaches = slo_breaches(summary, serving.slo.p99_ms, serving.slo.min_qps)
-    for line in breaches:
+        write_json(output, outcome.summary)
+    if outcome.run_id:
+        console.print(f"logged bench.* metrics to run {outcome.run_id}", highlight=False)
+    for line in outcome.breaches:
         console.print(f"[bold red]SLO breach:[/] {line}", highlight=False)
-    return not breaches
+    return outcome.ok(options["slo"])

@@ -21,6 +21,8 @@ from mlplat.runner.boundary import to_platform
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
+    from mlplat.core.config.ops import ServingConfig
+
 
 def conf_dir(project: Path) -> Path:
     path = project / "conf"
@@ -93,3 +95,22 @@ def compose(project: Path, overrides: list[str]) -> PlatformConfig:
     register_schemas()
     with _raising_hydra(), initialize_config_dir(str(conf_dir(project)), version_base="1.3"):
         return to_platform(hydra_compose("config", overrides=overrides))
+
+
+def project_config(project: Path, overrides: list[str]) -> tuple[ServingConfig, str | None]:
+    """conf/serving and the tracking URI of the project; outside a project, the defaults."""
+    from mlplat.core.config.ops import ServingConfig
+
+    if not (project / "conf" / "config.yaml").is_file():
+        if overrides:
+            raise ConfigError(
+                "overrides need a project: no conf/config.yaml here", key=overrides[0]
+            )
+        return ServingConfig(), os.environ.get("MLFLOW_TRACKING_URI")
+    from mlplat.core import tracking_store
+    from mlplat.runner.tracking import tracking_uri
+
+    cfg = compose(project, overrides)
+    uri = tracking_uri(cfg, project)
+    tracking_store.apply_limits(cfg.tracking, uri)  # the project's declared HTTP budget
+    return cfg.serving, uri
