@@ -17,7 +17,7 @@ from mlplat.core import provenance, tracking_store
 from mlplat.core.errors import DataValidationError, MlplatError, Stopped
 from mlplat.core.io import md5_file, read_json
 from mlplat.core.stage import ArtifactPaths
-from mlplat.runner import gating, graph, registration, rundir, stops, sweep, tracking, worker
+from mlplat.runner import gating, graph, registration, rundir, stops, tracking, trials, worker
 from mlplat.runner.cost import log as log_cost
 from mlplat.runner.cost import log_quietly, stage_costs
 from mlplat.runner.registration import Registration
@@ -58,7 +58,7 @@ class _Job:
     paths: ArtifactPaths  # where its stages write and its gates and registration read
     name: str  # its MLflow run name
     place: rundir.RunDir | None  # None: a sweep's trial, in its own trials/ directory already
-    trial: sweep.Trial | None
+    trial: trials.Trial | None
     data_md5: str
 
     @property
@@ -88,7 +88,7 @@ def run_experiment(
 def _job(
     cfg: PlatformConfig, project: Path, console: Console, stages: tuple[Stage, ...] | None
 ) -> _Job:
-    trial = sweep.current_trial()  # inside `mlplat run -m`: a child run of the sweep's parent
+    trial = trials.current_trial()  # inside `mlplat run -m`: a child run of the sweep's parent
     todo = graph.in_order() if stages is None else stages
     data = Path(cfg.data.path)
     data_md5 = md5_file(data) if data.is_file() else "remote"
