@@ -35,11 +35,11 @@ SNIPPETS = {
         "dataio.header('{big}')",
     ),
     "compose +experiment=churn_baseline (checks included)": (
-        "from pathlib import Path; from mlplat.runner.compose import compose",
+        "from pathlib import Path; from mlplat.pipeline.compose import compose",
         "compose(Path('{repo}'), ['+experiment=churn_baseline'])",
     ),
     "boundary.check alone, on the composed config": (
-        "from pathlib import Path; from mlplat.runner import compose as c, boundary; "
+        "from pathlib import Path; from mlplat.pipeline import compose as c, boundary; "
         "from omegaconf import OmegaConf; c.register_schemas(); "
         "from hydra import compose as hc, initialize_config_dir\n"
         "with initialize_config_dir('{repo}/conf', version_base='1.3'):\n"

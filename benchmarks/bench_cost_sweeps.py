@@ -235,9 +235,9 @@ def bench_overhead(repeats: int, rows: int) -> dict[str, float]:
     """train + evaluate in process, bare vs inside RunCost.stage (sampler thread on)."""
     from mlplat.core import cost
     from mlplat.core.stage import ArtifactPaths
-    from mlplat.runner import graph
-    from mlplat.runner.compose import compose
-    from mlplat.runner.cost import RunCost
+    from mlplat.pipeline import graph
+    from mlplat.pipeline.compose import compose
+    from mlplat.pipeline.cost import RunCost
 
     root = project(rows)
     os.chdir(root)

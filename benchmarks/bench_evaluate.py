@@ -55,8 +55,8 @@ def main() -> None:
     from mlplat.core.labels import encode_target
     from mlplat.core.stage import ArtifactPaths
     from mlplat.example.churn import write
-    from mlplat.runner import graph
-    from mlplat.runner.compose import compose
+    from mlplat.pipeline import graph
+    from mlplat.pipeline.compose import compose
     from mlplat.stages.evaluate import baselines, bootstrap, curves, discovery, report, segments
     from mlplat.stages.evaluate import stage as evaluate
 

@@ -54,7 +54,7 @@ def engines(rows: int, rounds: int, repeats: int, threads: int) -> None:
 
     from mlplat.core.io import read_json
     from mlplat.core.stage import ArtifactPaths
-    from mlplat.runner.compose import compose
+    from mlplat.pipeline.compose import compose
     from mlplat.stages.train import stage as train
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -84,7 +84,7 @@ def make_bundle(work: Path) -> Path:
 def log_to_mlflow(bundle: Path, work: Path) -> str:
     import mlflow
 
-    from mlplat.runner.tracking import PYFUNC_FILE
+    from mlplat.tracking.runs import PYFUNC_FILE
 
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     mlflow.set_experiment("bench")

@@ -30,7 +30,7 @@ def refused_uri() -> str:
 def connect_seconds() -> float:
     from mlplat.core.config import PlatformConfig
     from mlplat.core.errors import TrackingStoreError
-    from mlplat.runner import tracking
+    from mlplat.tracking import runs as tracking
 
     cfg = PlatformConfig()
     cfg.tracking.uri = refused_uri()

@@ -22,7 +22,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from mlplat.core.config.contract import ColumnConfig, SchemaConfig, TargetBalanceConfig
-from mlplat.stages.data.validate import validate_frame
+from mlplat.stages.validate.validate import validate_frame
 
 CATEGORIES = {
     "region": ["north", "south", "east", "west", "central"],

@@ -62,7 +62,7 @@ def register(root: Path, bundle: Path, alias: str) -> str:
 
     import mlflow
 
-    from mlplat.runner import tracking
+    from mlplat.tracking import runs as tracking
 
     client(root)
     mlflow.set_experiment("churn_baseline")

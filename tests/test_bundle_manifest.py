@@ -157,7 +157,7 @@ def register_again(trained: Trained, alias: str) -> str:
     """A new version of the trained bundle, registered the way `mlplat run` registers."""
     import mlflow
 
-    from mlplat.runner import tracking
+    from mlplat.tracking import runs as tracking
 
     registry(trained.root)
     mlflow.set_experiment("churn_baseline")
@@ -216,7 +216,7 @@ def serving_source(trained: Trained, alias: str, cache: Path) -> Path:
 
 
 def gates_champion(trained: Trained, alias: str, cache: Path) -> Path:
-    from mlplat.stages.registry import aliases
+    from mlplat.tracking import aliases
 
     version = registry(trained.root).get_model_version_by_alias(MODEL_NAME, alias).version
     return aliases.download_bundle(MODEL_NAME, str(version), cache)
@@ -319,7 +319,7 @@ def test_registration_logs_only_a_verified_bundle(
     """A bundle with a link out of it is refused before anything reaches the artifact store."""
     import mlflow
 
-    from mlplat.runner import tracking
+    from mlplat.tracking import runs as tracking
 
     monkeypatch.chdir(tmp_path)
     bundle = make_bundle(tmp_path)

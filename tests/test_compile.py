@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from mlplat.core.errors import ConfigError
-from mlplat.runner import compile as compiler
-from mlplat.runner import stagemode
-from mlplat.runner.compose import compose
+from mlplat.pipeline import compile as compiler
+from mlplat.pipeline import stagemode
+from mlplat.pipeline.compose import compose
 from tests.conftest import REPO, mlplat
 from tests.dvc_support import TINY
 
@@ -86,7 +86,11 @@ def _deps(name: str, project: Path) -> list[str]:
 def test_code_deps_are_the_files_a_stage_imports(two: Path) -> None:
     train = _deps("train", REPO)
     assert "mlplat/stages/train" in train and "mlplat/core/split.py" in train
-    assert not [d for d in train if d.startswith(("mlplat/runner", "mlplat/stages/evaluate"))]
+    assert not [
+        d
+        for d in train
+        if d.startswith(("mlplat/pipeline", "mlplat/tracking", "mlplat/stages/evaluate"))
+    ]
     assert "mlplat/core/tracking_store.py" not in train  # core, but the train stage never runs it
     assert _deps("train", two) == []  # an installed mlplat is not part of this repo
 
@@ -96,8 +100,8 @@ def test_register_reruns_when_the_gates_change_not_when_lint_does() -> None:
     imports outside its own package; `mlplat lint` is no part of it."""
     register = _deps("register", REPO)
     assert "mlplat/stages/evaluate" in register or "mlplat/stages/evaluate/gates.py" in register
-    assert "mlplat/runner/registration.py" in register
-    assert not [d for d in register if d in ("mlplat/runner", "mlplat/runner/lint.py")]
+    assert "mlplat/tracking" in register or "mlplat/tracking/registration.py" in register
+    assert not [d for d in register if d.startswith(("mlplat/project", "mlplat/ops"))]
 
 
 def test_code_deps_name_the_project_sources_not_the_running_install(tmp_path: Path) -> None:

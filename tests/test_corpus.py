@@ -99,7 +99,7 @@ def _evaluated(root: Path, case: Case) -> None:
 def _model_uri(root: Path) -> str:
     registry = _conf(root, "registry")
     data, model = _conf(root, "data"), _conf(root, "model")
-    from mlplat.runner.scaffold import snake
+    from mlplat.project.scaffold import snake
 
     name = registry["name_template"].format(
         domain=registry["domain"], target=snake(data["target"]), algorithm=model["algorithm"]

@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 
 from mlplat.core.config.contract import SchemaConfig
 from mlplat.core.errors import ConfigError
-from mlplat.stages.data.contract import compile_schema
-from mlplat.stages.data.validate import validate_frame
+from mlplat.stages.validate.contract import compile_schema
+from mlplat.stages.validate.validate import validate_frame
 from tests.conftest import REPO
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlplat.core.errors import ConfigError
-from mlplat.runner import inference, scaffold
+from mlplat.project import inference, scaffold
 from tests.dvc_support import dvc, mlplat, repro
 
 STAGES = ["validate", "featurize", "train", "bundle", "evaluate", "register"]

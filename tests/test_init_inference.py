@@ -19,10 +19,10 @@ from mlplat.core.config.contract import FeatureConfig, SchemaConfig
 from mlplat.core.errors import ConfigError
 from mlplat.core.features import fit_spec, transform
 from mlplat.core.names import derive, snake
-from mlplat.runner import inference, leaks, scaffold
+from mlplat.project import inference, leaks, scaffold
 from mlplat.serving.errors import InputError
 from mlplat.serving.validation import compile_schema
-from mlplat.stages.data.validate import validate_frame
+from mlplat.stages.validate.validate import validate_frame
 
 NAMES = [f"{first} {last}" for first in ("Ann", "Bo", "Cy") for last in range(100)] + ["Di Ro"]
 

@@ -20,7 +20,8 @@ from mlplat.core.config.validation import SegmentsConfig
 from mlplat.core.errors import ConfigError, DataValidationError
 from mlplat.core.io import read_json
 from mlplat.core.stage import ArtifactPaths
-from mlplat.runner import graph, scaffold
+from mlplat.pipeline import graph
+from mlplat.project import scaffold
 
 
 def _cancer(mapping: dict[int, Any]) -> pd.Series:

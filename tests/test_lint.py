@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplat.runner.lint import lint
+from mlplat.project.lint import lint
 from tests.conftest import mlplat
 
 LINE = re.compile(r"^(conf/[\w./]+):(\d+): ([A-Z]\d{3}) .+$")

@@ -91,8 +91,8 @@ def test_shifted_data_breaches_and_names_the_features(trained: Path) -> None:
 
 
 def _assess(root: Path, current: str, *overrides: str) -> Assessment:
-    from mlplat.runner import monitoring
-    from mlplat.runner.compose import compose
+    from mlplat.ops import monitoring
+    from mlplat.pipeline.compose import compose
 
     cfg = compose(root, list(overrides))
     return monitoring.assess(cfg, MODEL, str(root / current), tracking_uri(root))[0]
@@ -137,8 +137,8 @@ def test_request_logs_are_read_and_a_served_prediction_that_differs_is_skew(
 
 
 def test_a_stale_model_breaches(trained: Path) -> None:
-    from mlplat.runner import monitoring
-    from mlplat.runner.compose import compose
+    from mlplat.ops import monitoring
+    from mlplat.pipeline.compose import compose
 
     cfg = compose(trained, [])
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=45)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlplat.core.errors import RegistryError
-from mlplat.stages.registry import aliases
+from mlplat.tracking import aliases
 from tests.conftest import make_project, mlplat, tracking_uri
 
 NAME = "telco-churn-lgbm"
@@ -129,7 +129,7 @@ def test_declarations_refused_before_any_work(
     project: Path, override: str, key: str, text: str
 ) -> None:
     from mlplat.core.errors import ConfigError
-    from mlplat.runner.compose import compose
+    from mlplat.pipeline.compose import compose
 
     with pytest.raises(ConfigError) as err:
         compose(project, ["+experiment=churn_baseline", *override.split()])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mlplat.core.stage import ArtifactPaths
-from mlplat.runner import rundir
+from mlplat.pipeline import rundir
 from tests.conftest import make_project
 from tests.run_support import (
     EXPERIMENT,

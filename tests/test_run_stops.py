@@ -198,7 +198,7 @@ def test_a_run_killed_outright_is_found_and_failed_by_the_next(frozen_at: Any, s
 def _lease(**changes: Any) -> Any:
     from dataclasses import replace
 
-    from mlplat.runner.rundir import Lease
+    from mlplat.pipeline.rundir import Lease
 
     return replace(Lease.mine(), **changes)
 

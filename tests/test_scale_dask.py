@@ -48,7 +48,7 @@ def test_dask_engine_on_two_workers_matches_the_local_engine(project: Path) -> N
 
     from mlplat.core.io import read_json
     from mlplat.core.stage import ArtifactPaths
-    from mlplat.runner.compose import compose
+    from mlplat.pipeline.compose import compose
     from mlplat.stages.train import stage as train
 
     done = mlplat("run", *FAST, cwd=project)  # the local engine, through the whole pipeline

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from mlplat.runner.score.scoring import score_project
+from mlplat.ops.score.scoring import score_project
 from tests.conftest import make_project, mlplat, tracking_uri
 
 FAST = ("model.num_boost_round=20",)
@@ -80,9 +80,9 @@ def _train_twice_and_monitor(root: Path) -> None:
     """In process (the CLI itself is tested below and in test_monitor_cli): it saves minutes."""
     from rich.console import Console
 
-    from mlplat.runner import monitoring
-    from mlplat.runner.compose import compose
-    from mlplat.runner.run import run_experiment
+    from mlplat.ops import monitoring
+    from mlplat.pipeline.compose import compose
+    from mlplat.pipeline.run import run_experiment
 
     previous = Path.cwd()
     os.environ.pop("MLFLOW_TRACKING_URI", None)  # see _own_store
@@ -120,7 +120,7 @@ def evidenced(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _points(root: Path) -> dict[str, float]:
-    from mlplat.runner.compose import compose
+    from mlplat.pipeline.compose import compose
 
     result = score_project(compose(root, []), root)
     return {t["id"]: t["points"] for t in result["tests"]}

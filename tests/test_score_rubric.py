@@ -9,10 +9,10 @@ import pytest
 
 from mlplat.core.config import PlatformConfig
 from mlplat.core.errors import ConfigError
-from mlplat.runner.score import attestations, rubric
-from mlplat.runner.score.collectors import COLLECTORS, infra_1, monitoring_1
-from mlplat.runner.score.facts import Facts, Run
-from mlplat.runner.score.scoring import score
+from mlplat.ops.score import attestations, rubric
+from mlplat.ops.score.collectors import COLLECTORS, infra_1, monitoring_1
+from mlplat.ops.score.facts import Facts, Run
+from mlplat.ops.score.scoring import score
 
 TODAY = dt.date(2026, 11, 27)
 

@@ -285,7 +285,7 @@ def test_parameter_types(params: dict[str, object], refused: str | None) -> None
 def test_composition_does_not_import_the_lightgbm_package(project: Path) -> None:
     """The table comes from the library through ctypes: no lightgbm, no scikit-learn import."""
     code = (
-        "import sys; from pathlib import Path; from mlplat.runner.compose import compose; "
+        "import sys; from pathlib import Path; from mlplat.pipeline.compose import compose; "
         "compose(Path.cwd(), ['+experiment=churn_baseline', 'model.params.min_child_samples=5',"
         " 'model.params.min_data_in_leaf=null']); "
         "print(sorted(m for m in ('lightgbm', 'sklearn') if m in sys.modules))"

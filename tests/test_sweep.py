@@ -62,7 +62,7 @@ def test_trials_get_the_sweep_ids_in_their_own_job_config(hydra_conf: None) -> N
     its config from the sweep's hydra overrides: that is where the parent run's ids travel."""
     from hydra.core.global_hydra import GlobalHydra
 
-    from mlplat.runner import sweep
+    from mlplat.sweeps import sweep
 
     loader = GlobalHydra.instance().config_loader()
     for ids in (
@@ -82,7 +82,7 @@ def test_joblib_trials_wait_for_the_ids_a_worker_publishes(tmp_path: Path) -> No
     import threading
     import time
 
-    from mlplat.runner import sweep
+    from mlplat.sweeps import sweep
 
     path = tmp_path / "ids.json"
     ids = sweep.SweepIds("sqlite:///x.db", "3", "12e4")
@@ -102,7 +102,7 @@ def test_joblib_trials_wait_for_the_ids_a_worker_publishes(tmp_path: Path) -> No
 def test_a_sweep_whose_end_fails_leaves_its_parent_run_failed(
     hydra_conf: None, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mlplat.runner import sweep
+    from mlplat.sweeps import sweep
 
     master = compose_sweep()
     assert sweep.start(master, project) is None  # the basic launcher: made here, now
@@ -127,7 +127,7 @@ def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
     from joblib.externals.loky import reusable_executor
     from joblib.externals.loky.backend.context import set_start_method
 
-    from mlplat.runner import sweep
+    from mlplat.sweeps import sweep
 
     master = compose_sweep(*JOBLIB)
     with open_dict(master):
@@ -178,13 +178,13 @@ def test_joblib_workers_started_early_are_the_ones_the_launcher_uses(
 def test_the_command_line_tells_how_many_joblib_workers_to_start_early(
     args: list[str], workers: int | None
 ) -> None:
-    from mlplat.runner import sweep
+    from mlplat.sweeps import sweep
 
     assert sweep._joblib_workers(REPO, ["-m", *args]) == workers
 
 
 def test_a_project_launcher_preset_wins_over_the_one_mlplat_ships(tmp_path: Path) -> None:
-    from mlplat.runner import sweep
+    from mlplat.sweeps import sweep
 
     mine = tmp_path / "conf" / "hydra" / "launcher" / "parallel.yaml"
     mine.parent.mkdir(parents=True)
@@ -201,7 +201,7 @@ def test_a_fork_server_started_early_serves_the_sweep_unless_its_limits_are_wron
 
     from joblib.externals.loky.backend.context import set_start_method
 
-    from mlplat.runner import sweep
+    from mlplat.sweeps import sweep
 
     environ = dict(os.environ)
     try:
@@ -371,7 +371,7 @@ def test_a_sweep_that_cannot_make_its_parent_run_says_why(
 def test_the_sweep_objective_defaults_to_the_task_primary_metric(
     task: str, metric: str | None, direction: str | None, expected: tuple[str, str]
 ) -> None:
-    from mlplat.runner import sweep
+    from mlplat.sweeps import sweep
 
     assert sweep.objective(task, metric, direction) == expected
 
@@ -420,3 +420,16 @@ def test_a_misnamed_optuna_metric_stops_the_search_naming_its_key(project: Path)
     parent, children, _ = sweep_runs(project)
     assert parent.info.status == "FAILED"
     assert [c.info.status for c in children] == ["FINISHED"]  # stopped after the first trial
+
+
+@pytest.mark.slow
+def test_a_config_naming_the_callback_by_its_old_path_still_sweeps(project: Path) -> None:
+    """conf/config.yaml written before runner/ was split names `mlplat.runner.sweep_callback`."""
+    config = project / "conf" / "config.yaml"
+    text = config.read_text()
+    assert "mlplat.sweeps.callback.SweepCallback" in text
+    config.write_text(text.replace("mlplat.sweeps.callback", "mlplat.runner.sweep_callback"))
+    done = mlplat(*FAST, "model.params.num_leaves=7,15", cwd=project)
+    assert done.returncode == 0, done.stderr[-3000:]
+    parent, children, _ = sweep_runs(project)
+    assert parent.info.status == "FINISHED" and len(children) == 2

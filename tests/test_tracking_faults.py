@@ -210,7 +210,7 @@ def test_credentials_in_the_tracking_uri_reach_no_record(
 )
 def test_a_retry_budget_mlflow_would_refuse_is_refused_by_key(project: Path, override: str) -> None:
     from mlplat.core.errors import ConfigError
-    from mlplat.runner.compose import compose
+    from mlplat.pipeline.compose import compose
 
     with pytest.raises(ConfigError) as err:
         compose(project, ["+experiment=churn_baseline", override])

@@ -8,7 +8,7 @@ import mlflow
 import pytest
 
 from mlplat.core.io import copy_if_absent
-from mlplat.runner import tracking
+from mlplat.tracking import runs as tracking
 
 
 def _experiments(uri: str) -> list[tuple[str, str, str]]:

@@ -13,7 +13,7 @@ from mlplat.core.config import PlatformConfig
 from mlplat.core.config.ops import BudgetConfig, LimitConfig
 from mlplat.core.errors import BudgetExceededError, ConfigError
 from mlplat.core.stage import ArtifactPaths, Stage
-from mlplat.runner import worker
+from mlplat.pipeline import worker
 
 
 def _note(cfg: PlatformConfig, paths: ArtifactPaths, name: str) -> None:

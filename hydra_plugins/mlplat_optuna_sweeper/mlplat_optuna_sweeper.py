@@ -85,7 +85,7 @@ class MlplatOptunaSweeper(Sweeper):
         study_name: str | None = None,
         params: dict[str, str] | None = None,
     ) -> None:
-        from mlplat.runner.sweep import check_direction
+        from mlplat.sweeps.sweep import check_direction
 
         check_direction(direction, "hydra.sweeper.direction")
         self.declared = (metric, direction)  # None: the task's primary metric, its direction
@@ -99,7 +99,7 @@ class MlplatOptunaSweeper(Sweeper):
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
-        from mlplat.runner.sweep import objective
+        from mlplat.sweeps.sweep import objective
 
         self.config, self.hydra_context = config, hydra_context
         self.metric, self.direction = objective(config.model.task, *self.declared)
@@ -127,7 +127,7 @@ class MlplatOptunaSweeper(Sweeper):
         return int(OmegaConf.select(self.config, "hydra.launcher.n_jobs", default=1) or 1)
 
     def _platform(self) -> PlatformConfig:
-        from mlplat.runner.sweep import platform_config
+        from mlplat.sweeps.sweep import platform_config
 
         assert self.config is not None
         return platform_config(self.config)
@@ -148,7 +148,7 @@ class MlplatOptunaSweeper(Sweeper):
         from optuna.trial import TrialState
 
         from mlplat.core.budget import sweep_stop_reason
-        from mlplat.runner.sweep import note_stop
+        from mlplat.sweeps.sweep import note_stop
 
         space, fixed = self._space(arguments)
         budget, study = self._platform().budget, self._study()

@@ -71,9 +71,9 @@ def validate_command(
     from mlplat.core import dataio
     from mlplat.core.io import write_json
     from mlplat.core.stage import ArtifactPaths
-    from mlplat.runner.compose import compose
-    from mlplat.runner.monitoring import learned_reference
-    from mlplat.stages.data.stage import check
+    from mlplat.ops.monitoring import learned_reference
+    from mlplat.pipeline.compose import compose
+    from mlplat.stages.validate.stage import check
 
     data, model = sources
     cfg = compose(project, args)

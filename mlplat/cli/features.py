@@ -19,7 +19,7 @@ COLUMNS = (
 def list_command(project: Path, as_json: bool = False) -> None:
     """The table goes to stdout: it is the command's output, to read, page or grep."""
     from mlplat.cli.jobs import stdout_console
-    from mlplat.runner.catalog import feature_catalog
+    from mlplat.project.catalog import feature_catalog
 
     catalog = feature_catalog(project)
     if as_json:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def settings(project: Path) -> tuple[ServingConfig, str]:
     """conf/serving and the tracking URI, as `mlplat serve` reads them; outside a project, the
     defaults and $MLFLOW_TRACKING_URI or the sqlite store in the working directory."""
-    from mlplat.runner.compose import project_config
+    from mlplat.pipeline.compose import project_config
 
     serving, uri = project_config(project, [])
     return serving, uri or f"sqlite:///{project / 'mlflow.db'}"

@@ -24,7 +24,7 @@ from mlplat.core.errors import ConfigError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mlplat.runner.scaffold import Summary
+    from mlplat.project.scaffold import Summary
 
 SAMPLE_ROWS = 5000
 
@@ -79,7 +79,7 @@ def _build(work: Path, name: str, data: Path | None, target: str | None) -> Summ
     from mlplat.cli.pipeline import compiled_files
     from mlplat.core import dataio
     from mlplat.core.io import write_text
-    from mlplat.runner import scaffold
+    from mlplat.project import scaffold
 
     data_path, target = _data(work, data, target)
     frame = dataio.read_frame(str(work / data_path))

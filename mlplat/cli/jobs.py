@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlplat.core.config import PlatformConfig
-    from mlplat.runner.registration import Registration
-    from mlplat.runner.run import RunResult
+    from mlplat.pipeline.run import RunResult
+    from mlplat.tracking.registration import Registration
 
 
 def stdout_console() -> Console:
@@ -62,8 +62,8 @@ def _run_job(project: Path, as_json: bool) -> Any:
         from rich.console import Console
 
         from mlplat.cli.cost import print_cost
-        from mlplat.runner.registration import enforce
-        from mlplat.runner.run import run_experiment
+        from mlplat.pipeline.run import run_experiment
+        from mlplat.tracking.registration import enforce
 
         console = Console(stderr=True)
 
@@ -89,8 +89,9 @@ def _run_job(project: Path, as_json: bool) -> Any:
 
 
 def run_command(project: Path, args: list[str], console: Console, as_json: bool = False) -> None:
-    from mlplat.runner import sweep, worker
-    from mlplat.runner.compose import hydra_main
+    from mlplat.pipeline import worker
+    from mlplat.pipeline.compose import hydra_main
+    from mlplat.sweeps import sweep
 
     if not {"-m", "--multirun"} & set(args):  # a sweep's trials run their stages in process
         worker.prestart()

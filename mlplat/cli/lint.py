@@ -9,7 +9,7 @@ def lint_command(project: Path) -> bool:
     """True when no finding is an error (warnings print but do not fail)."""
     import typer
 
-    from mlplat.runner.lint import lint
+    from mlplat.project.lint import lint
 
     findings = lint(project)
     for finding in findings:

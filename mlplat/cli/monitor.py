@@ -1,4 +1,4 @@
-"""`mlplat monitor` and `mlplat retrain`: compose, hand over to mlplat.runner.monitoring, print."""
+"""`mlplat monitor` and `mlplat retrain`: compose, hand over to mlplat.ops.monitoring, print."""
 
 from __future__ import annotations
 
@@ -83,9 +83,9 @@ def monitor_command(
 ) -> bool:
     """Assess, write, log, print (a table, or the summary as JSON); True when healthy."""
     from mlplat.cli.jobs import stdout_console
-    from mlplat.runner import monitoring
-    from mlplat.runner.compose import compose
-    from mlplat.runner.tracking import tracking_uri
+    from mlplat.ops import monitoring
+    from mlplat.pipeline.compose import compose
+    from mlplat.tracking.runs import tracking_uri
 
     cfg = compose(project, overrides)
     tracking = tracking_uri(cfg, project)
@@ -121,10 +121,10 @@ def retrain_command(
     from rich.markup import escape
 
     from mlplat.cli.jobs import print_summary, run_json, stdout_console
-    from mlplat.runner import monitoring
-    from mlplat.runner.compose import compose
-    from mlplat.runner.registration import enforce
-    from mlplat.runner.tracking import tracking_uri
+    from mlplat.ops import monitoring
+    from mlplat.pipeline.compose import compose
+    from mlplat.tracking.registration import enforce
+    from mlplat.tracking.runs import tracking_uri
 
     cfg = compose(project, overrides)
     tracking = tracking_uri(cfg, project)

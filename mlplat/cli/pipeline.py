@@ -10,9 +10,9 @@ if TYPE_CHECKING:
 
 
 def compiled_files(project: Path, args: list[str]) -> dict[str, str]:
-    from mlplat.runner import compile as compiler
-    from mlplat.runner import stagemode
-    from mlplat.runner.compose import compose
+    from mlplat.pipeline import compile as compiler
+    from mlplat.pipeline import stagemode
+    from mlplat.pipeline.compose import compose
 
     configs = [compose(project, overrides) for overrides in compiler.expand(args)]
     return compiler.render(configs, stagemode.pipeline(), project, args)
@@ -30,7 +30,7 @@ def _diff(path: Path, text: str) -> str:
 def check(project: Path, args: list[str], console: Console) -> bool:
     """True when the committed files equal a fresh compile; prints a diff of each stale file."""
     from mlplat.core.errors import ConfigError
-    from mlplat.runner import compile as compiler
+    from mlplat.pipeline import compile as compiler
 
     dvc_file = project / compiler.DVC_FILE
     if not args:
@@ -68,7 +68,7 @@ def compile_command(project: Path, args: list[str], console: Console) -> None:
 def stage_command(
     project: Path, name: str, experiment: str | None, params: str, console: Console
 ) -> None:
-    from mlplat.runner import stagemode
+    from mlplat.pipeline import stagemode
 
     cfg = stagemode.load_params(project, params, experiment)
     seconds = stagemode.run_stage(name, cfg, project, console)

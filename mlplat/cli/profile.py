@@ -17,7 +17,7 @@ PROFILE_COLUMNS = tuple(
 
 
 def print_profile(report: dict[str, Any], console: Console) -> None:
-    from mlplat.runner.deploy_profile import errors
+    from mlplat.ops.deploy_profile import errors
 
     rows = [
         (
@@ -58,7 +58,7 @@ def profile_command(
     as_json: bool = False,
 ) -> tuple[bool, bool]:
     """Whether one-row latency meets serving.slo.p99_ms, and whether any call failed."""
-    from mlplat.runner.deploy_profile import errors, run_profile
+    from mlplat.ops.deploy_profile import errors, run_profile
 
     with console.status("profiling predict latency per batch size"):
         report = run_profile(project, model, data, overrides, seconds)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def promote_command(project: Path, name: str, version: str, reason: str, console: Console) -> None:
-    from mlplat.runner import promotion
+    from mlplat.ops import promotion
 
     event = promotion.promote(project, name, version, reason)
     was = f" (was v{event.previous})" if event.previous else ""
@@ -23,7 +23,7 @@ def promote_command(project: Path, name: str, version: str, reason: str, console
 
 
 def rollback_command(project: Path, name: str, reason: str, console: Console) -> None:
-    from mlplat.runner import promotion
+    from mlplat.ops import promotion
 
     event = promotion.rollback(project, name, reason)
     moved = f"v{event.previous} -> v{event.version}"
@@ -31,7 +31,7 @@ def rollback_command(project: Path, name: str, reason: str, console: Console) ->
 
 
 def pin_command(project: Path, name: str, version: str, console: Console) -> None:
-    from mlplat.runner import promotion
+    from mlplat.ops import promotion
 
     digest, already = promotion.pin(project, name, version)
     said = "already pinned to" if already else "pinned to"
@@ -51,7 +51,7 @@ HISTORY_COLUMNS = (
 
 def history_command(project: Path, name: str, as_json: bool = False) -> None:
     from mlplat.cli.jobs import stdout_console
-    from mlplat.runner import promotion
+    from mlplat.ops import promotion
 
     events, now = promotion.history(project, name)
     if as_json:

@@ -50,8 +50,8 @@ def score_command(
 ) -> bool:
     from mlplat.cli.jobs import stdout_console
     from mlplat.core.io import write_json
-    from mlplat.runner.compose import compose
-    from mlplat.runner.score.scoring import log_score, score_project
+    from mlplat.ops.score.scoring import log_score, score_project
+    from mlplat.pipeline.compose import compose
 
     cfg = compose(project, overrides)
     with console.status("[bold]score[/]: gathering evidence"):

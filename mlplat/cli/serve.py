@@ -57,7 +57,7 @@ def serve_command(
     project: Path, model: str, flags: dict[str, Any], overrides: list[str], console: Console
 ) -> None:
     from mlplat.core import tracking_store
-    from mlplat.runner.compose import project_config
+    from mlplat.pipeline.compose import project_config
     from mlplat.serving.server import serve
     from mlplat.serving.source import make_source
 
@@ -97,7 +97,7 @@ def _print_summary(summary: dict[str, Any], console: Console) -> None:
 
 def bench_command(project: Path, options: dict[str, Any], console: Console) -> bool:
     """Run the load, print it; False on an SLO breach (with --slo) or on failed requests."""
-    from mlplat.runner.bench import BenchOptions, bench
+    from mlplat.ops.bench import BenchOptions, bench
 
     output, as_json = options.pop("output", None), options.pop("json", False)
     outcome = bench(project, BenchOptions(**options))

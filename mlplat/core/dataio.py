@@ -1,7 +1,7 @@
 """Tables in and out: the declared data source (CSV or Parquet, local path or any fsspec URL)
 and the Parquet files stages hand to each other.
 
-The stages of a run share one process (`mlplat.runner.worker`), and each reads what an earlier
+The stages of a run share one process (`mlplat.pipeline.worker`), and each reads what an earlier
 one read or wrote: validate and featurize the source, train, bundle and evaluate the training and
 holdout rows. The last two tables read or written stay in memory, so reading them again costs a
 copy instead of a parse (about 2 s of a run on 1,000,000 rows). A remembered table is used only

@@ -1,0 +1,2 @@
+"""Operations on registered models: monitoring, deployment sizing, bench, promotion and
+the ML Test Score."""

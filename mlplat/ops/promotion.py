@@ -1,0 +1,90 @@
+"""`mlplat promote`, `rollback` and `registry history`: the project's registry, by hand.
+
+The store is the project's (conf/tracking, else $MLFLOW_TRACKING_URI, else ./mlflow.db) and a model
+name must match the declared `registry.name_pattern`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlplat.core.config.ops import RegistryConfig
+from mlplat.core.errors import MlplatError, RegistryError
+from mlplat.tracking import aliases
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+def _settings(project: Path) -> tuple[str, RegistryConfig]:
+    """Tracking URI and registry settings; without a usable conf/, the defaults."""
+    from mlplat.pipeline.compose import compose
+    from mlplat.tracking.runs import tracking_uri
+
+    try:
+        cfg = compose(project, [])
+    except MlplatError:
+        fallback = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project / 'mlflow.db'}"
+        return fallback, RegistryConfig()
+    return tracking_uri(cfg, project), cfg.registry
+
+
+def check_name(name: str, registry: RegistryConfig) -> None:
+    if not re.fullmatch(registry.name_pattern, name):
+        raise RegistryError(
+            f"model name '{name}' does not match the declared pattern '{registry.name_pattern}' "
+            f"(template '{registry.name_template}')",
+            key="registry.name_pattern",
+        )
+
+
+def client(project: Path, name: str) -> MlflowClient:
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri, registry = _settings(project)
+    check_name(name, registry)
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(uri)
+
+
+def promote(project: Path, name: str, version: str, reason: str) -> aliases.AliasEvent:
+    return aliases.promote(client(project, name), name, version, reason)
+
+
+def rollback(project: Path, name: str, reason: str) -> aliases.AliasEvent:
+    return aliases.rollback(client(project, name), name, reason)
+
+
+def history(project: Path, name: str) -> tuple[list[aliases.AliasEvent], dict[str, str]]:
+    """Alias moves, oldest first, and where each alias points now."""
+    found = client(project, name)
+    return aliases.history(found, name), aliases.pointers(found, name)
+
+
+def pin(project: Path, name: str, version: str) -> tuple[str, bool]:
+    """Pin the manifest digest of a version registered without one (by an mlplat before the
+    pin, or by hand) after verifying its bundle: (digest, whether it was already pinned). A
+    version pinned to another digest is refused: its bundle changed after registration."""
+    import tempfile
+
+    import mlflow
+
+    from mlplat.core.bundle import MANIFEST_TAG, verify
+
+    found = client(project, name)
+    pinned = found.get_model_version(name, version).tags.get(MANIFEST_TAG)
+    with tempfile.TemporaryDirectory(prefix="mlplat-pin-") as tmp:
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
+        digest = verify(Path(local) / "artifacts" / "bundle")
+    if pinned and pinned != digest:
+        raise RegistryError(
+            f"models:/{name}/{version} is pinned to manifest {pinned[:12]} but its bundle now "
+            f"has {digest[:12]}: the bundle changed in the artifact store after registration"
+        )
+    if not pinned:
+        found.set_model_version_tag(name, version, MANIFEST_TAG, digest)
+    return digest, bool(pinned)

@@ -1,0 +1,299 @@
+"""One small function per rubric test: Facts -> (points, evidence).
+
+Points: 1.0 when the test runs automatically and repeatedly (in the pipeline, CI or a schedule),
+0.5 when it ran by hand with its results kept (e.g. in MLflow), 0.0 otherwise. The evidence line
+says what was found, or what is missing, so a team knows what to add.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlplat.ops.score.facts import Facts
+from mlplat.ops.score.rubric import AUTOMATED, MANUAL
+from mlplat.stages.evaluate.metrics import NAMES, PRIMARY
+
+
+@dataclass(frozen=True)
+class Found:
+    points: float
+    evidence: str
+
+
+SCHEDULE = re.compile(r"^\s*schedule\s*:", re.MULTILINE)
+
+
+def _ci(facts: Facts) -> dict[str, str]:
+    return facts.texts(".github/workflows/", ".gitlab-ci.yml")
+
+
+def _automation(facts: Facts, pattern: str) -> str | None:
+    """The CI workflow or script, pre-commit hook or Makefile that runs `pattern`, if any."""
+    where = {**_ci(facts), **facts.texts(".pre-commit-config.yaml", "Makefile", ".ci/")}
+    return next((p for p, t in sorted(where.items()) if re.search(pattern, t)), None)
+
+
+def _scheduled_monitor(facts: Facts) -> str | None:
+    return next(
+        (
+            p
+            for p, t in sorted(_ci(facts).items())
+            if SCHEDULE.search(t) and re.search(r"mlplat (monitor|retrain)", t)
+        ),
+        None,
+    )
+
+
+def _tests_mentioning(facts: Facts, pattern: str) -> list[str]:
+    return [
+        p
+        for p, t in sorted(facts.texts("tests/").items())
+        if p.endswith(".py") and re.search(pattern, t)
+    ]
+
+
+def _tested(facts: Facts, pattern: str, what: str) -> Found:
+    tests = _tests_mentioning(facts, pattern)
+    if not tests:
+        return Found(0.0, f"no test under tests/ exercises {what}")
+    ci = _automation(facts, r"pytest|make test")
+    if ci:
+        return Found(AUTOMATED, f"{len(tests)} test file(s) ({tests[0]}...), run by {ci}")
+    return Found(MANUAL, f"{len(tests)} test file(s) ({tests[0]}...), but no CI runs pytest")
+
+
+def _monitored(facts: Facts, metric: str, what: str) -> Found:
+    """A monitoring check: in a scheduled workflow (1), run by hand and logged (0.5), or not."""
+    runs = [r for r in facts.monitor_runs if any(k.startswith(metric) for k in r.metrics)]
+    if not runs:
+        return Found(0.0, f"no `mlplat monitor` run logged {metric}* ({what})")
+    schedule = _scheduled_monitor(facts)
+    if schedule:
+        return Found(AUTOMATED, f"{what}: {len(runs)} monitor run(s); scheduled in {schedule}")
+    return Found(MANUAL, f"{what}: {len(runs)} monitor run(s) in MLflow, but no scheduled workflow")
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def data_1(facts: Facts) -> Found:
+    columns = len(facts.cfg.schema.columns)
+    if not columns:
+        return Found(0.0, "no columns declared in conf/schema")
+    validated = [r for r in facts.runs if r.status == "FINISHED" and "mlplat.data_md5" in r.tags]
+    if validated:
+        return Found(
+            AUTOMATED,
+            f"schema of {columns} columns; validated by the `validate` stage "
+            f"of every run ({len(validated)} runs)",
+        )
+    return Found(MANUAL, f"schema of {columns} columns declared, but no run validated data yet")
+
+
+def data_2(facts: Facts) -> Found:
+    ablation = [r for r in facts.runs if any(k.startswith("ablation.") for k in r.metrics)]
+    if ablation:
+        return Found(AUTOMATED, f"ablation.* metrics on {len(ablation)} run(s)")
+    if any(r.status == "FINISHED" for r in facts.runs):
+        return Found(
+            MANUAL,
+            "gain importance in every run's evaluate report; no ablation.* "
+            "metrics, so features are not shown to be beneficial one by one",
+        )
+    return Found(0.0, "no finished run (importance is in the evaluate report)")
+
+
+def data_3(facts: Facts) -> Found:
+    costed = [r for r in facts.runs if any(k.startswith("cost.featurize.") for k in r.metrics)]
+    if not costed:
+        return Found(0.0, "no run logged cost.featurize.* (the cost profiler)")
+    b = facts.cfg.budget
+    limits = [
+        n
+        for n in ("max_wall_seconds", "max_train_seconds", "max_peak_memory_mb", "max_money")
+        if getattr(b, n).limit is not None
+    ]
+    if limits:
+        return Found(
+            AUTOMATED,
+            f"featurize cost profiled on {len(costed)} run(s); budgets: {', '.join(limits)}",
+        )
+    return Found(
+        MANUAL,
+        f"featurize cost profiled on {len(costed)} run(s), but no budget limit "
+        "is declared in conf/budget",
+    )
+
+
+def data_4(facts: Facts) -> Found:
+    where = _automation(facts, r"mlplat lint")
+    if where:
+        return Found(
+            AUTOMATED, f"`mlplat lint` (naming, descriptions, registry names) runs in {where}"
+        )
+    return Found(0.0, "no CI workflow or pre-commit hook runs `mlplat lint`")
+
+
+def data_7(facts: Facts) -> Found:
+    return _tested(facts, r"\bfeature", "feature code")
+
+
+# -- model --------------------------------------------------------------------------------------
+
+
+def model_3(facts: Facts) -> Found:
+    sweeps = [r for r in facts.runs if r.tags.get("mlplat.sweep") == "parent"]
+    if not sweeps:
+        return Found(0.0, "no hyperparameter sweep (`mlplat run -m`) in MLflow")
+    where = _automation(facts, r"mlplat run .*-m\b|mlplat run -m")
+    points = AUTOMATED if where else MANUAL
+    return Found(
+        points,
+        f"{len(sweeps)} sweep(s) in MLflow" + (f"; run by {where}" if where else ", run by hand"),
+    )
+
+
+def model_4(facts: Facts) -> Found:
+    return _monitored(facts, "monitor.staleness.", "model age vs monitoring.max_model_age_days")
+
+
+def model_5(facts: Facts) -> Found:
+    tags = facts.latest_version_tags()
+    lifts = [k for k in tags if k.startswith("mlplat.gate.lift.")]
+    if lifts:
+        return Found(
+            AUTOMATED,
+            f"lift over baselines gated at registration ({len(lifts)} gate(s)"
+            f" on v{max(facts.version_tags, key=int)})",
+        )
+    return Found(0.0, "the latest model version has no lift gate (gates.min_lift)")
+
+
+def model_6(facts: Facts) -> Found:
+    tags = facts.latest_version_tags()
+    slices = [
+        k
+        for k in tags
+        if k.startswith(
+            ("mlplat.gate.segment_floor.", "mlplat.gate.segment_gap.", "mlplat.gate.champion.")
+        )
+        and ".overall." not in k
+    ]
+    if slices:
+        return Found(AUTOMATED, f"{len(slices)} per-segment gate(s) on the latest version")
+    return Found(
+        0.0,
+        "no per-segment gate on the latest model version (gates.segment_max_gap, "
+        "gates.segment_floors)",
+    )
+
+
+# -- infrastructure -----------------------------------------------------------------------------
+
+
+def infra_1(facts: Facts) -> Found:
+    """Two finished runs of one config on the same data must agree on every metric of the
+    project's task (its primary metric must be there: auc, log_loss or rmse)."""
+    task = facts.cfg.model.task
+    groups: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for r in facts.runs:
+        key = (r.tags.get("mlplat.config_hash", ""), r.tags.get("mlplat.data_md5", ""))
+        if r.status == "FINISHED" and all(key) and PRIMARY.get(task) in r.metrics:
+            groups.setdefault(key, []).append(r.metrics)
+    pairs = {k: v for k, v in groups.items() if len(v) >= 2}
+    if not pairs:
+        return Found(
+            0.0,
+            "no config was trained twice on the same data (same config_hash and "
+            "data_md5), so reproducibility is unproven",
+        )
+    for (config, _), metrics in pairs.items():
+        for name in NAMES[task]:
+            values = {m[name] for m in metrics if name in m}
+            if len(values) > 1:
+                return Found(0.0, f"config {config}: {name} differs between runs {sorted(values)}")
+    return Found(
+        AUTOMATED, f"{len(pairs)} config(s) trained twice on the same data gave equal metrics"
+    )
+
+
+def infra_2(facts: Facts) -> Found:
+    return _tested(facts, r"\+experiment=|run_experiment|num_boost_round", "model training")
+
+
+def infra_3(facts: Facts) -> Found:
+    where = _automation(facts, r"dvc repro|mlplat run")
+    if where:
+        return Found(AUTOMATED, f"the whole pipeline runs in {where}")
+    return Found(0.0, "no CI workflow runs `dvc repro` or `mlplat run`")
+
+
+def infra_4(facts: Facts) -> Found:
+    tags = facts.latest_version_tags()
+    if "mlplat.gates" in tags:
+        return Found(
+            AUTOMATED,
+            f"gates judged before @champion moves (latest version: {tags['mlplat.gates']})",
+        )
+    return Found(0.0, "the latest model version carries no gate verdict (mlplat.gates)")
+
+
+def infra_6(facts: Facts) -> Found:
+    swaps = [r for r in facts.runs if r.metrics.get("bench.swap_failed_requests") == 0.0]
+    if swaps:
+        return Found(
+            MANUAL,
+            f"hot swap under load with 0 failed requests (`mlplat bench --swap`, "
+            f"{len(swaps)} run(s)); no automated canary",
+        )
+    return Found(0.0, "no `mlplat bench --swap` result with 0 failed requests in MLflow")
+
+
+def infra_7(facts: Facts) -> Found:
+    if "rollback" in facts.alias_actions:
+        n = facts.alias_actions.count("rollback")
+        return Found(MANUAL, f"@champion rolled back {n} time(s) (alias history)")
+    return Found(0.0, f"no rollback of {facts.model_name} in the alias history")
+
+
+# -- monitoring ---------------------------------------------------------------------------------
+
+
+def monitoring_1(facts: Facts) -> Found:
+    bots = facts.texts(".github/dependabot.yml", ".github/dependabot.yaml", "renovate.json")
+    if bots:
+        return Found(AUTOMATED, f"dependency updates announced by {sorted(bots)[0]}")
+    return Found(0.0, "no .github/dependabot.yml or renovate.json")
+
+
+def monitoring_2(facts: Facts) -> Found:
+    return _monitored(facts, "monitor.skew.schema", "input schema on serving data")
+
+
+def monitoring_3(facts: Facts) -> Found:
+    return _monitored(facts, "monitor.skew.", "null rates, unseen values, served predictions")
+
+
+def monitoring_4(facts: Facts) -> Found:
+    return _monitored(facts, "monitor.staleness.model_age_days", "model age")
+
+
+def monitoring_5(facts: Facts) -> Found:
+    return _monitored(facts, "monitor.stability.", "NaN/inf features and predictions")
+
+
+def monitoring_6(facts: Facts) -> Found:
+    return _monitored(facts, "monitor.performance.", "bench latency/QPS vs SLO and last champion")
+
+
+def monitoring_7(facts: Facts) -> Found:
+    return _monitored(facts, "monitor.drift.psi.prediction", "prediction drift (no labels)")
+
+
+COLLECTORS: dict[str, Callable[[Facts], Found]] = {
+    name: fn
+    for name, fn in globals().items()
+    if re.fullmatch(r"(data|model|infra|monitoring)_\d", name) and callable(fn)
+}

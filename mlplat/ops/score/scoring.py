@@ -1,0 +1,100 @@
+"""Combine automatic evidence and attestations into the score: per test, per section, final."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.ops.score import rubric
+from mlplat.ops.score.attestations import Attestation
+from mlplat.ops.score.collectors import COLLECTORS, Found
+from mlplat.ops.score.facts import Facts
+
+if TYPE_CHECKING:
+    from mlplat.core.config import PlatformConfig
+
+
+@dataclass(frozen=True)
+class Scored:
+    id: str
+    section: str
+    title: str
+    points: float
+    source: str  # evidence | attested | expired attestation | none
+    evidence: str
+
+
+def _attested(
+    found: Found, attestation: Attestation | None, today: dt.date
+) -> tuple[float, str, str]:
+    if attestation is None:
+        return (
+            found.points,
+            "evidence" if found.points else "none",
+            found.evidence or "no automatic evidence; attest it in conf/score/attestations.yaml",
+        )
+    if not attestation.valid(today):
+        note = f"attestation by {attestation.by} expired {attestation.expires()}"
+        return (
+            found.points,
+            "expired attestation" if not found.points else "evidence",
+            "; ".join(x for x in (found.evidence, note) if x),
+        )
+    manual = f"attested by {attestation.by} on {attestation.date}: {attestation.evidence}"
+    if found.points >= rubric.MANUAL:
+        return found.points, "evidence", f"{found.evidence}; {manual}"
+    return rubric.MANUAL, "attested", manual
+
+
+def score_test(test: rubric.Test, facts: Facts, attestations: dict[str, Attestation]) -> Scored:
+    collector = COLLECTORS.get(test.id)
+    found = collector(facts) if collector else Found(0.0, "")
+    points, source, evidence = _attested(found, attestations.get(test.id), facts.today)
+    return Scored(test.id, test.section, test.title, points, source, evidence)
+
+
+def score(facts: Facts, attestations: dict[str, Attestation]) -> dict[str, Any]:
+    tests = [score_test(t, facts, attestations) for t in rubric.TESTS]
+    sums = rubric.section_sums({t.id: t.points for t in tests})
+    final = rubric.final_score(sums)
+    return {
+        "rubric": rubric.RUBRIC_VERSION,
+        "date": facts.today.isoformat(),
+        "tests": [asdict(t) for t in tests],
+        "sections": sums,
+        "final": final,
+        "band": rubric.band(final),
+    }
+
+
+def score_project(
+    cfg: PlatformConfig, project: Path, today: dt.date | None = None
+) -> dict[str, Any]:
+    from mlplat.ops.score import attestations, facts
+    from mlplat.tracking.runs import tracking_uri
+
+    uri = tracking_uri(cfg, project)
+    gathered = facts.gather(cfg, project, uri, today or dt.date.today())
+    return score(gathered, attestations.load(project)) | {"tracking_uri": uri}
+
+
+def log_score(result: dict[str, Any], file: Path) -> str:
+    """One run in the `mlplat-score` experiment: section sums, final, every test, the JSON."""
+    import mlflow
+
+    mlflow.set_tracking_uri(result["tracking_uri"])
+    mlflow.set_experiment("mlplat-score")
+    with mlflow.start_run(
+        run_name=f"score-{result['date']}", tags={"mlplat.score.rubric": result["rubric"][:250]}
+    ) as run:
+        mlflow.log_metrics(
+            {
+                "score.final": result["final"],
+                **{f"score.{k}": v for k, v in result["sections"].items()},
+                **{f"score.test.{t['id']}": t["points"] for t in result["tests"]},
+            }
+        )
+        mlflow.log_artifact(str(file), "score")
+        return str(run.info.run_id)

@@ -1,0 +1,1 @@
+"""The pipeline: the stage graph, the in-process run, the stage process, the DVC compiler."""

@@ -1,0 +1,91 @@
+"""DictConfig -> PlatformConfig, once, plus the checks that need more than types."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core import budget, dataio, provenance
+from mlplat.core.config import PlatformConfig, bounds, columns, keys, lightgbm_params
+from mlplat.core.config.ops import MonitoringConfig
+from mlplat.core.errors import ConfigError
+from mlplat.stages.evaluate.gates import check_metrics as check_gates
+from mlplat.stages.validate.contract import DTYPES
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+TASKS = ("binary", "multiclass", "regression")
+ENGINES = ("local", "dask")  # mlplat.stages.train.stage dispatches on these
+
+
+def check(cfg: PlatformConfig) -> PlatformConfig:
+    """Refuse a declaration that would fail later, naming the key, before any work starts."""
+    dataio.check_source(cfg.data.path)
+    columns.check(cfg)  # reads the data file's header only
+    bounds.check(cfg)
+    bounds.check_column_bounds(cfg.schema.columns)
+    bounds.check_overrides(
+        cfg.monitoring.feature_thresholds, MonitoringConfig, "monitoring.feature_thresholds"
+    )
+    budget.check_policies(cfg.budget)
+    _check_vocabulary(cfg)
+    _check_model_name(cfg)
+    lightgbm_params.check(cfg.model.params, cfg.model.task)
+    if cfg.registry.register:  # gates are judged at registration: refuse bad ones before training
+        check_gates(cfg)
+    return cfg
+
+
+def _check_vocabulary(cfg: PlatformConfig) -> None:
+    if cfg.model.task not in TASKS:
+        raise ConfigError(
+            f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task"
+        )
+    if cfg.model.engine not in ENGINES:
+        raise ConfigError(
+            f"unknown engine '{cfg.model.engine}'; choose one of {', '.join(ENGINES)}",
+            key="model.engine",
+        )
+    for name, column in cfg.schema.columns.items():
+        if column.dtype not in DTYPES:
+            raise ConfigError(
+                f"unknown dtype '{column.dtype}'; choose one of {', '.join(DTYPES)}",
+                key=f"schema.columns.{name}.dtype",
+            )
+
+
+def _check_model_name(cfg: PlatformConfig) -> None:
+    name = provenance.model_name(cfg)
+    try:
+        matches = re.fullmatch(cfg.registry.name_pattern, name)
+    except re.error as exc:
+        raise ConfigError(
+            f"registry.name_pattern is not a regular expression: {exc}", key="registry.name_pattern"
+        ) from exc
+    if not matches:
+        template = f"registry.name_template '{cfg.registry.name_template}'"
+        source = "registry.model_name" if cfg.registry.model_name else template
+        raise ConfigError(
+            f"registered model name '{name}' (from {source}) does not match the declared pattern "
+            f"'{cfg.registry.name_pattern}'; names look like 'telco-churn-lgbm' "
+            "({domain}-{target}-{algorithm}, lower case)",
+            key="registry.model_name",
+        )
+
+
+def to_platform(cfg: DictConfig | Any) -> PlatformConfig:
+    """Resolve interpolations and build the typed object; OmegaConf errors carry the full key."""
+    from omegaconf import OmegaConf
+
+    body = (
+        OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    )
+    keys.refuse_unknown(body)
+    typed = OmegaConf.to_object(body)
+    if not isinstance(typed, PlatformConfig):
+        raise ConfigError(
+            "conf/config.yaml must list 'mlplat_schema' first in its defaults",
+            file="conf/config.yaml",
+        )
+    return check(typed)

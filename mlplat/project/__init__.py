@@ -1,0 +1,1 @@
+"""A user's project: the init scaffold and what it infers, lint, the feature catalog."""

@@ -1,0 +1,1 @@
+"""The bundle stage: the self-contained, pickle-free serving bundle."""

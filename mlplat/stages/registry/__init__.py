@@ -1,1 +1,0 @@
-"""The bundle stage and the MLflow registry: versions, aliases, promotion and rollback."""

@@ -1,0 +1,1 @@
+"""Hydra multirun sweeps: the parent run, trials, ranking, warm workers, the Hydra callback."""
