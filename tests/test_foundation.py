@@ -177,3 +177,16 @@ def test_bundled_data_matches_its_generator(tmp_path: Path) -> None:
     from mlplat.example.churn import write
 
     assert md5_file(write(tmp_path / "churn.csv")) == md5_file(REPO / "data" / "churn.csv")
+
+
+def test_a_vocabulary_word_is_its_plain_string_wherever_it_is_written() -> None:
+    """Configs, JSON files, MLflow tags and tables keep the plain words: code names the Enum."""
+    import json
+
+    from mlplat.core.vocabulary import GateStatus, Task, choices, knows
+
+    assert Task.BINARY == "binary" and {"binary": 1}[Task.BINARY] == 1
+    assert json.dumps({"status": GateStatus.FAIL}) == '{"status": "fail"}'
+    assert f"{GateStatus.WARN}" == str(GateStatus.WARN) == "warn"
+    assert knows(Task, "regression") and not knows(Task, "Regression") and not knows(Task, 1)
+    assert choices(Task) == "binary, multiclass, regression"

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlplat.core.errors import BudgetExceededError, ConfigError
+from mlplat.core.vocabulary import BudgetPolicy, choices, knows
 
 if TYPE_CHECKING:
     from mlplat.core.config.ops import BudgetConfig, LimitConfig
     from mlplat.core.cost import Usage
 
-POLICIES = ("fail", "warn", "stop_early")
 # budget -> (Usage figure it limits, unit); max_train_seconds is the train stage's own.
 RUN_LIMITS = {
     "max_wall_seconds": ("wall_seconds", "s"),
@@ -54,9 +54,9 @@ def check_policies(budget: BudgetConfig) -> None:
     """Refuse an unknown policy, a negative limit, or stop_early where nothing can stop early."""
     for name in LIMITS:
         limit = limit_of(budget, name)
-        if limit.policy not in POLICIES:
+        if not knows(BudgetPolicy, limit.policy):
             raise ConfigError(
-                f"unknown budget policy '{limit.policy}'; choose one of {', '.join(POLICIES)}",
+                f"unknown budget policy '{limit.policy}'; choose one of {choices(BudgetPolicy)}",
                 key=f"budget.{name}.policy",
             )
         if limit.limit is not None and limit.limit < 0:

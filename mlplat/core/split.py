@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlplat.core.errors import ConfigError
+from mlplat.core.vocabulary import SplitStrategy, Task, choices, knows
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
     from mlplat.core.config.data import DataConfig
-
-STRATEGIES = ("stratified", "random", "time", "group")
 
 
 def _time_split(frame: pd.DataFrame, data: DataConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -53,18 +52,18 @@ def split_rows(frame: pd.DataFrame, data: DataConfig, task: str) -> tuple[np.nda
     from sklearn.model_selection import train_test_split
 
     strategy = data.split.strategy
-    if strategy not in STRATEGIES:
+    if not knows(SplitStrategy, strategy):
         raise ConfigError(
-            f"unknown split strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}",
+            f"unknown split strategy '{strategy}'; choose one of {choices(SplitStrategy)}",
             key="data.split.strategy",
         )
-    if strategy == "time":
+    if strategy == SplitStrategy.TIME:
         return _time_split(frame, data)
-    if strategy == "group":
+    if strategy == SplitStrategy.GROUP:
         return _group_split(frame, data)
     stratify = (
         _strata(frame[data.target], data.split.test_size)
-        if strategy == "stratified" and task != "regression"
+        if strategy == SplitStrategy.STRATIFIED and task != Task.REGRESSION
         else None
     )
     train, test = train_test_split(
@@ -98,7 +97,7 @@ def early_stopping_rows(frame: pd.DataFrame, data: DataConfig, seed: int) -> np.
     the future as the holdout judges it; else a seeded random tenth."""
     import numpy as np
 
-    if data.split.strategy != "time" or data.timestamp_column not in frame:
+    if data.split.strategy != SplitStrategy.TIME or data.timestamp_column not in frame:
         return np.random.default_rng(seed).random(len(frame)) < EARLY_STOPPING_SHARE
     import pandas as pd
 

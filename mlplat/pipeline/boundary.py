@@ -9,14 +9,12 @@ from mlplat.core import budget, dataio, provenance
 from mlplat.core.config import PlatformConfig, bounds, columns, keys, lightgbm_params
 from mlplat.core.config.ops import MonitoringConfig
 from mlplat.core.errors import ConfigError
+from mlplat.core.vocabulary import Engine, Task, choices, knows
 from mlplat.stages.evaluate.gates import check_metrics as check_gates
 from mlplat.stages.validate.contract import DTYPES
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
-
-TASKS = ("binary", "multiclass", "regression")
-ENGINES = ("local", "dask")  # mlplat.stages.train.stage dispatches on these
 
 
 def check(cfg: PlatformConfig) -> PlatformConfig:
@@ -38,13 +36,13 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
 
 
 def _check_vocabulary(cfg: PlatformConfig) -> None:
-    if cfg.model.task not in TASKS:
+    if not knows(Task, cfg.model.task):
         raise ConfigError(
-            f"unknown task '{cfg.model.task}'; choose one of {', '.join(TASKS)}", key="model.task"
+            f"unknown task '{cfg.model.task}'; choose one of {choices(Task)}", key="model.task"
         )
-    if cfg.model.engine not in ENGINES:
+    if not knows(Engine, cfg.model.engine):
         raise ConfigError(
-            f"unknown engine '{cfg.model.engine}'; choose one of {', '.join(ENGINES)}",
+            f"unknown engine '{cfg.model.engine}'; choose one of {choices(Engine)}",
             key="model.engine",
         )
     for name, column in cfg.schema.columns.items():

@@ -12,6 +12,7 @@ from mlplat.core import cost
 from mlplat.core.errors import BudgetExceededError
 from mlplat.core.io import read_json, write_json
 from mlplat.core.stage import stage_cost
+from mlplat.core.vocabulary import BudgetPolicy
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -46,7 +47,7 @@ class RunCost:
             if breach.budget in self.exceeded:
                 continue
             self.exceeded[breach.budget] = breach.policy
-            if breach.policy == "fail":
+            if breach.policy == BudgetPolicy.FAIL:
                 raise breach.error()
             if self.console is not None:
                 self.console.print(f"  [yellow]! {breach.message()} (policy warn)[/]")
@@ -62,7 +63,7 @@ class RunCost:
     def note_failure(self, exc: BaseException) -> None:
         """A budget that failed inside a stage (max_train_seconds) is recorded like the others."""
         if isinstance(exc, BudgetExceededError) and exc.key and exc.key.startswith("budget."):
-            self.exceeded.setdefault(exc.key.split(".")[1], "fail")
+            self.exceeded.setdefault(exc.key.split(".")[1], BudgetPolicy.FAIL)
 
     def note_train(self, train_info: Path) -> None:
         """stop_early/warn on training time is decided by the train stage; it says so here."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import ConfigError
+from mlplat.core.vocabulary import GateStatus
 from mlplat.stages.evaluate import bootstrap, segments
 from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER, NAMES, PRIMARY
 
@@ -98,10 +99,22 @@ def _floor(gate: str, scope: str, metric: str, found: dict[str, Any], bound: flo
     support = found.get("support")
     ci = found.get("ci", {}).get(metric)
     if value is None:
-        return _row(gate, scope, metric, None, bound, "skip", "undefined on this slice", support)
+        return _row(
+            gate, scope, metric, None, bound, GateStatus.SKIP, "undefined on this slice", support
+        )
     ok = _meets(metric, value, bound)
     detail = f"{value:.4f} {_bound_text(metric, bound)}"
-    return _row(gate, scope, metric, value, bound, "pass" if ok else "fail", detail, support, ci)
+    return _row(
+        gate,
+        scope,
+        metric,
+        value,
+        bound,
+        GateStatus.PASS if ok else GateStatus.FAIL,
+        detail,
+        support,
+        ci,
+    )
 
 
 def floors(
@@ -119,7 +132,7 @@ def floors(
                         metric,
                         None,
                         bound,
-                        "skip",
+                        GateStatus.SKIP,
                         f"support {row['support']} < {need}",
                         row["support"],
                     )
@@ -139,11 +152,17 @@ def _beyond(metric: str, ci: list[float] | None, bound: float) -> bool:
 def _lift(metric: str, scope: str, name: str, minimum: float, found: dict[str, Any]) -> Verdict:
     value, ci = found.get("lift", {}).get(name), found.get("lift_ci", {}).get(name)
     if value is None:
-        return _row("lift", scope, metric, None, minimum, "skip", "lift undefined")
+        return _row("lift", scope, metric, None, minimum, GateStatus.SKIP, "lift undefined")
     interval = f" [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""
     detail = f"{value:+.4f}{interval} over {name} (needs >= {minimum:+g})"
-    status = "pass" if value >= minimum else "fail" if _beyond("lift", ci, minimum) else "warn"
-    if status == "warn":
+    status = (
+        GateStatus.PASS
+        if value >= minimum
+        else GateStatus.FAIL
+        if _beyond("lift", ci, minimum)
+        else GateStatus.WARN
+    )
+    if status == GateStatus.WARN:
         detail += ": within noise"
     return _row("lift", scope, metric, value, minimum, status, detail, ci=ci)
 
@@ -155,7 +174,7 @@ def lifts(cfg: PlatformConfig, evaluation: dict[str, Any]) -> list[Verdict]:
     best, minimum = evaluation.get("best_baseline"), cfg.gates.min_lift_over_best
     if minimum is not None:
         if best is None:
-            out.append(_row("lift", "best", metric, None, minimum, "skip", "no baseline"))
+            out.append(_row("lift", "best", metric, None, minimum, GateStatus.SKIP, "no baseline"))
         else:
             out.append(_lift(metric, "best", best, minimum, evaluation))
     return out
@@ -165,13 +184,15 @@ def _gap_row(metric: str, row: dict[str, Any], overall: float, bound: float, gap
     value, ci = row.get("metrics", {}).get(metric), row.get("ci", {}).get(metric)
     scope, support = row["segment"], row["support"]
     if value is None:
-        return _row("segment_gap", scope, metric, None, bound, "skip", "undefined", support)
+        return _row(
+            "segment_gap", scope, metric, None, bound, GateStatus.SKIP, "undefined", support
+        )
     worse = -bootstrap.better_by(metric, value, overall) / abs(overall)
     how = f"{worse:.1%} worse" if worse > 0 else f"{-worse:.1%} better"
     detail = f"{value:.4f} vs {overall:.4f} overall: {how} (max {gap:.0%})"
-    status = "pass" if _meets(metric, value, bound) else "fail"
-    if status == "fail" and not _beyond(metric, ci, bound):
-        status, detail = "warn", detail + ", within noise"
+    status = GateStatus.PASS if _meets(metric, value, bound) else GateStatus.FAIL
+    if status == GateStatus.FAIL and not _beyond(metric, ci, bound):
+        status, detail = GateStatus.WARN, detail + ", within noise"
     return _row("segment_gap", scope, metric, value, bound, status, detail, support, ci)
 
 
@@ -196,7 +217,7 @@ def segment_gaps(
             metric,
             None,
             bound,
-            "skip",
+            GateStatus.SKIP,
             f"support {row['support']} < {need}",
             row["support"],
         )
@@ -222,7 +243,14 @@ def _versus(
     )
     if delta != delta:  # NaN: the metric is undefined on this slice
         return _row(
-            "champion", scope, metric, None, -tolerance, "skip", "undefined on this slice", y.size
+            "champion",
+            scope,
+            metric,
+            None,
+            -tolerance,
+            GateStatus.SKIP,
+            "undefined on this slice",
+            y.size,
         )
     blocked = delta < -tolerance and high < 0
     detail = f"{delta:+.4f} [{low:+.4f}, {high:+.4f}] vs champion v{version}"
@@ -232,7 +260,7 @@ def _versus(
         metric,
         delta,
         -tolerance,
-        "fail" if blocked else "pass",
+        GateStatus.FAIL if blocked else GateStatus.PASS,
         detail,
         int(y.size),
         [low, high],
@@ -252,7 +280,7 @@ def champion(
     if not metric:
         return []
     if old is None or version is None:
-        return [_row("champion", "overall", metric, None, None, "skip", "no champion yet")]
+        return [_row("champion", "overall", metric, None, None, GateStatus.SKIP, "no champion yet")]
     out = [_versus(cfg, "overall", y, new, old, version)]
     for (name, _, mask), _need in segments.declared(frame, cfg.segments):
         support = int(mask.sum())
@@ -285,7 +313,7 @@ def decide(
         *champion(cfg, frame, y, new, old, version),
         *lifts(cfg, evaluation),
     ]
-    failed = [v for v in verdicts if v["status"] == "fail"]
+    failed = [v for v in verdicts if v["status"] == GateStatus.FAIL]
     return {
         "passed": not failed,
         "champion_version": version,

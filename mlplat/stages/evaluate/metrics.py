@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlplat.core.vocabulary import Task
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
 # Metrics where lower is better; gates and lifts read this to know the direction.
@@ -72,8 +76,12 @@ def regression(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str
     return out
 
 
-TASKS = {"binary": binary, "multiclass": multiclass, "regression": regression}
-PRIMARY = {"binary": "auc", "multiclass": "log_loss", "regression": "rmse"}
+TASKS: dict[str, Callable[[np.ndarray, np.ndarray, float], dict[str, float]]] = {
+    Task.BINARY: binary,
+    Task.MULTICLASS: multiclass,
+    Task.REGRESSION: regression,
+}
+PRIMARY: dict[str, str] = {Task.BINARY: "auc", Task.MULTICLASS: "log_loss", Task.REGRESSION: "rmse"}
 # Every metric name per task: gates refuse a bound on a metric the task does not have.
 NAMES = {
     "binary": (

@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from mlplat.core.vocabulary import GateStatus
 from mlplat.stages.evaluate import curves, figures
 from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER
 
@@ -37,16 +38,21 @@ def _interval(ci: Any) -> str:
 
 def _segment_status(gates: dict[str, Any] | None) -> dict[str, str]:
     """Segment -> worst verdict of the gates judged on it (fail > warn > pass > skip)."""
-    rank = {"fail": 3, "warn": 2, "pass": 1, "skip": 0}
+    rank: dict[str, int] = {
+        GateStatus.FAIL: 3,
+        GateStatus.WARN: 2,
+        GateStatus.PASS: 1,
+        GateStatus.SKIP: 0,
+    }
     out: dict[str, str] = {}
     for v in (gates or {}).get("verdicts", []):
-        if rank[v["status"]] >= rank.get(out.get(v["scope"], "skip"), 0):
+        if rank[v["status"]] >= rank.get(out.get(v["scope"], GateStatus.SKIP), 0):
             out[v["scope"]] = v["status"]
     return out
 
 
 def failed_segments(gates: dict[str, Any] | None) -> set[str]:
-    return {scope for scope, s in _segment_status(gates).items() if s == "fail"}
+    return {scope for scope, s in _segment_status(gates).items() if s == GateStatus.FAIL}
 
 
 def segment_image(evaluation: dict[str, Any], failed: set[str]) -> bytes | None:

@@ -25,6 +25,7 @@ from mlplat.core.budget import limit_of
 from mlplat.core.errors import BudgetExceededError, ConfigError
 from mlplat.core.features import categorical_features, feature_names, transform
 from mlplat.core.labels import encode_target
+from mlplat.core.vocabulary import BudgetPolicy
 
 if TYPE_CHECKING:
     import lightgbm
@@ -134,7 +135,7 @@ def budget_record(cfg: PlatformConfig, seconds: float, rounds: int) -> dict[str,
     limit = limit_of(cfg.budget, "max_train_seconds")
     if limit.limit is None or seconds <= limit.limit:
         return None
-    if limit.policy == "fail":
+    if limit.policy == BudgetPolicy.FAIL:
         raise BudgetExceededError(
             f"budget max_train_seconds exceeded in stage 'train' (engine dask): {seconds:.4g}s > "
             f"limit {limit.limit:.4g}s",

@@ -13,6 +13,7 @@ from mlplat.core.features import categorical_features, feature_names, transform
 from mlplat.core.io import atomic_path, read_json, write_json
 from mlplat.core.labels import OBJECTIVES, classes_of, encode_target
 from mlplat.core.split import early_stopping_rows
+from mlplat.core.vocabulary import BudgetPolicy, Engine, choices
 
 if TYPE_CHECKING:
     import lightgbm
@@ -69,7 +70,7 @@ class TrainBudget:
         if self.elapsed <= self.limit or self.exceeded_at is not None:
             return
         self.exceeded_at = env.iteration
-        if self.policy == "fail":
+        if self.policy == BudgetPolicy.FAIL:
             raise BudgetExceededError(
                 f"budget max_train_seconds exceeded in stage 'train': {self.elapsed:.4g}s > limit "
                 f"{self.limit:.4g}s at boosting round {env.iteration + 1}",
@@ -120,20 +121,17 @@ def fit(
     )
 
 
-ENGINES = ("local", "dask")
-
-
 def train_booster(
     cfg: PlatformConfig, spec: dict[str, Any], paths: ArtifactPaths
 ) -> tuple[lightgbm.Booster, dict[str, Any]]:
     """The booster from the configured engine, and what train_info.json adds about its run."""
-    if cfg.model.engine == "dask":  # a separate module: Dask is an optional extra
+    if cfg.model.engine == Engine.DASK:  # a separate module: Dask is an optional extra
         from mlplat.stages.train import dask_engine
 
         return dask_engine.train(cfg, spec, lgb_params(cfg, spec), paths["train_rows"])
-    if cfg.model.engine != "local":
+    if cfg.model.engine != Engine.LOCAL:
         raise ConfigError(
-            f"unknown engine '{cfg.model.engine}'; choose one of {', '.join(ENGINES)}",
+            f"unknown engine '{cfg.model.engine}'; choose one of {choices(Engine)}",
             key="model.engine",
         )
 
