@@ -16,10 +16,11 @@ if TYPE_CHECKING:
 def settings(project: Path) -> tuple[ServingConfig, str]:
     """conf/serving and the tracking URI, as `mlplat serve` reads them; outside a project, the
     defaults and $MLFLOW_TRACKING_URI or the sqlite store in the working directory."""
+    from mlplat.core import tracking_store
     from mlplat.pipeline.compose import project_config
 
     serving, uri = project_config(project, [])
-    return serving, uri or f"sqlite:///{project / 'mlflow.db'}"
+    return serving, uri or tracking_store.default_uri(project)
 
 
 def build_command(

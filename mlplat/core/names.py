@@ -33,3 +33,16 @@ def derive(names: Iterable[str]) -> dict[str, str]:
         taken.add(candidate)
         out[name] = candidate
     return out
+
+
+def fits_pattern(name: str, pattern: str) -> bool:
+    """Whether a registered-model name fits the declared `registry.name_pattern` (whole name);
+    a pattern that is no regular expression is a bad declaration, named by its key."""
+    from mlplat.core.errors import ConfigError
+
+    try:
+        return re.fullmatch(pattern, name) is not None
+    except re.error as exc:
+        raise ConfigError(
+            f"registry.name_pattern is not a regular expression: {exc}", key="registry.name_pattern"
+        ) from exc

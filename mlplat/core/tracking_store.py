@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -29,6 +30,12 @@ MASK = "***"
 SECRET_PARAM = re.compile(r"token|secret|passw|pwd|key|sig|credential|auth|session", re.I)
 MIN_SECRET = 4  # shorter values alone are not scrubbed from any text: "ab" would mangle words
 _known: dict[str, str] = {}  # text to mask -> what replaces it
+
+
+def default_uri(project: Path) -> str:
+    """Where runs go when the config names no store: $MLFLOW_TRACKING_URI, else the embedded
+    sqlite store in the project (MLflow's own order, with a project-local default)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project / 'mlflow.db'}"
 
 
 def _secret_params(query: str) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlplat.core import model_ref
 from mlplat.image import engine, source
 from mlplat.image.context import BuildContext, default_tag, write_context
 
@@ -20,7 +21,7 @@ class BuildResult:
 
 
 def resolve(model: str, tracking_uri: str, workdir: Path) -> source.ModelSource:
-    if source.is_models_uri(model):
+    if model_ref.is_registry(model):
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         return source.from_registry(model, tracking_uri, workdir)
     return source.from_bundle(model)

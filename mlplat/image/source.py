@@ -7,17 +7,16 @@ built image's tag and digest go back onto that version as tags.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplat.core.bundle import verify, verify_registered
+from mlplat.core import model_ref
+from mlplat.core.bundle import verify
 from mlplat.core.errors import RegistryError
 from mlplat.core.io import read_json
+from mlplat.core.model_ref import ModelRef
 from mlplat.image.errors import ImageError
 
-MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
-BUNDLE_ARTIFACT = Path("artifacts") / "bundle"  # where tracking.log_bundle logs it
 TAG_PREFIX = "mlplat.image"
 
 
@@ -32,10 +31,6 @@ class ModelSource:
     name: str
     version: str | None = None  # None: not from the registry
     run_id: str | None = None
-
-
-def is_models_uri(model: str) -> bool:
-    return model.startswith("models:/")
 
 
 def _metadata(bundle_dir: Path) -> dict[str, str]:
@@ -55,44 +50,23 @@ def from_bundle(directory: str | Path) -> ModelSource:
     return ModelSource(path.resolve(), digest, meta, str(path), meta.get("model_name", path.name))
 
 
-def _model_version(uri: str) -> object:
+def from_registry(uri: str, tracking_uri: str, workdir: Path) -> ModelSource:
+    """Resolve the URI to one version and download its bundle into `workdir`."""
+    import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    found = MODELS_URI.match(uri)
-    if not found:
-        raise RegistryError(
-            f"'{uri}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="--model"
-        )
+    mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient()
     try:
-        if found["alias"]:
-            return client.get_model_version_by_alias(found["name"], found["alias"])
-        return client.get_model_version(found["name"], found["version"])
+        version = ModelRef.parse(uri, key="--model").lookup(client)
     except MlflowException as exc:
         raise RegistryError(
             f"'{uri}' is not in the registry: {exc.message}", key="--model"
         ) from exc
-
-
-def from_registry(uri: str, tracking_uri: str, workdir: Path) -> ModelSource:
-    """Resolve the URI to one version and download its bundle into `workdir`."""
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    version = _model_version(uri)
-    name, number, run_id = version.name, str(version.version), version.run_id  # type: ignore[attr-defined]
-    local = Path(
-        mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{name}/{number}", dst_path=str(workdir)
-        )
-    )
-    bundle_dir = local / BUNDLE_ARTIFACT
-    if not bundle_dir.is_dir():
-        raise RegistryError(
-            f"models:/{name}/{number} has no mlplat bundle (no {BUNDLE_ARTIFACT})", key="--model"
-        )
-    digest = verify_registered(bundle_dir, name, number, version.tags)  # type: ignore[attr-defined]
+    name, number, run_id = version.name, str(version.version), version.run_id
+    bundle_dir = model_ref.download(client, name, number, workdir / f"{name}-{number}")
+    digest = verify(bundle_dir)
     return ModelSource(bundle_dir, digest, _metadata(bundle_dir), uri, name, number, run_id)
 
 

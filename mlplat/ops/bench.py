@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplat.core.errors import ConfigError, RegistryError
-from mlplat.serving.source import REGISTRY_URI
+from mlplat.core.model_ref import ModelRef
 
 SWAP_ACTION = "bench-swap"
 
@@ -41,10 +41,10 @@ class BenchOutcome:
 
 
 def _alias(model: str) -> tuple[str, str]:
-    found = REGISTRY_URI.match(model)
-    if not found or not found["alias"]:
-        raise RegistryError(f"'{model}' is not models:/NAME@ALIAS", key="model")
-    return found["name"], found["alias"]
+    ref = ModelRef.parse(model)
+    if not ref.alias:
+        raise ConfigError(f"'{model}' is not models:/NAME@ALIAS", key="model")
+    return ref.name, ref.alias
 
 
 def alias_mover(model: str, tracking_uri: str, to_version: str) -> Callable[[], None]:
@@ -76,18 +76,9 @@ def log_results(
     """Log `bench.*` metrics on the run that made the served model version; returns the run id."""
     from mlplat.serving.source import registry_client
 
-    found = REGISTRY_URI.match(model)
-    if not found:
-        raise RegistryError(f"'{model}' is not a registry URI", key="model")
+    ref = ModelRef.parse(model)
     client = registry_client(tracking_uri)
-    if version is None:
-        mv = (
-            client.get_model_version_by_alias(found["name"], found["alias"])
-            if found["alias"]
-            else client.get_model_version(found["name"], found["version"])
-        )
-    else:
-        mv = client.get_model_version(found["name"], version)
+    mv = ref.lookup(client) if version is None else client.get_model_version(ref.name, version)
     for key, value in summary.items():
         if isinstance(value, int | float) and value == value:  # skip NaN
             client.log_metric(mv.run_id, f"bench.{key}", float(value))

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import model_ref
 from mlplat.core.bundle import load_bundle
 from mlplat.core.errors import ConfigError
 from mlplat.core.invariants import Reference, Rules
 from mlplat.core.io import write_json, write_text
+from mlplat.core.model_ref import ModelRef
 from mlplat.core.probe import ProbeError, probe
 
 if TYPE_CHECKING:
@@ -39,22 +41,18 @@ def resolve(model: str, tracking: str, cache: Path) -> Served:
     """A bundle directory or models:/NAME@ALIAS|/VERSION, fetched into `cache`."""
     from mlflow.exceptions import MlflowException
 
-    from mlplat.serving.source import REGISTRY_URI, RegistrySource, VersionGoneError, make_source
+    from mlplat.serving.source import RegistrySource, VersionGoneError, make_source
 
-    if not model.startswith("models:/"):
+    if not model_ref.is_registry(model):
         source = make_source(model, None)  # checks the directory is a bundle
         return Served(source.fetch(source.resolve()))
-    found = REGISTRY_URI.match(model)
-    if not found:
-        raise ConfigError(
-            f"'{model}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="model"
-        )
+    ref = ModelRef.parse(model)
     registry = RegistrySource(model, tracking, cache)
     try:
         resolved = registry.resolve()
     except (MlflowException, VersionGoneError) as exc:
         raise ConfigError(f"cannot resolve {model}: {exc}", key="model") from exc
-    return Served(registry.fetch(resolved), found["name"], resolved.version, resolved.run_id)
+    return Served(registry.fetch(resolved), ref.name, resolved.version, resolved.run_id)
 
 
 def learned_reference(cfg: PlatformConfig, project: Path, model: str | None) -> Reference | None:

@@ -6,11 +6,10 @@ name must match the declared `registry.name_pattern`.
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlplat.core import names, tracking_store
 from mlplat.core.config.ops import RegistryConfig
 from mlplat.core.errors import MlplatError, RegistryError
 from mlplat.tracking import aliases
@@ -27,13 +26,12 @@ def _settings(project: Path) -> tuple[str, RegistryConfig]:
     try:
         cfg = compose(project, [])
     except MlplatError:
-        fallback = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project / 'mlflow.db'}"
-        return fallback, RegistryConfig()
+        return tracking_store.default_uri(project), RegistryConfig()
     return tracking_uri(cfg, project), cfg.registry
 
 
 def check_name(name: str, registry: RegistryConfig) -> None:
-    if not re.fullmatch(registry.name_pattern, name):
+    if not names.fits_pattern(name, registry.name_pattern):
         raise RegistryError(
             f"model name '{name}' does not match the declared pattern '{registry.name_pattern}' "
             f"(template '{registry.name_template}')",

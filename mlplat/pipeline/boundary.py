@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
-from mlplat.core import budget, dataio, provenance
+from mlplat.core import budget, dataio, names, provenance
 from mlplat.core.config import PlatformConfig, bounds, columns, keys, lightgbm_params
 from mlplat.core.config.ops import MonitoringConfig
 from mlplat.core.errors import ConfigError
@@ -55,13 +54,7 @@ def _check_vocabulary(cfg: PlatformConfig) -> None:
 
 def _check_model_name(cfg: PlatformConfig) -> None:
     name = provenance.model_name(cfg)
-    try:
-        matches = re.fullmatch(cfg.registry.name_pattern, name)
-    except re.error as exc:
-        raise ConfigError(
-            f"registry.name_pattern is not a regular expression: {exc}", key="registry.name_pattern"
-        ) from exc
-    if not matches:
+    if not names.fits_pattern(name, cfg.registry.name_pattern):
         template = f"registry.name_template '{cfg.registry.name_template}'"
         source = "registry.model_name" if cfg.registry.model_name else template
         raise ConfigError(

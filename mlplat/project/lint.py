@@ -202,7 +202,7 @@ def gate_references(cfg: PlatformConfig) -> list[tuple[Path_, str]]:
 
 
 def check_composition(project: Path, comp: Composition) -> list[Finding]:
-    from mlplat.core import provenance
+    from mlplat.core import names, provenance
 
     cfg, where, out = comp.cfg, Locator(project, comp), []
     schema = cfg.schema.name
@@ -228,7 +228,7 @@ def check_composition(project: Path, comp: Composition) -> list[Finding]:
                 )
             )
     name = provenance.model_name(cfg)
-    if not re.fullmatch(cfg.registry.name_pattern, name):
+    if not names.fits_pattern(name, cfg.registry.name_pattern):
         out.append(
             Finding(
                 *where("registry", "name_pattern"),

@@ -7,20 +7,16 @@ directory and does not install MLflow at all.
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlplat.core import tracking_store
-from mlplat.core.bundle import MANIFEST, verify_registered
-from mlplat.core.io import atomic_dir, sha256_file
-
-REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
-BUNDLE_IN_MODEL = ("artifacts", "bundle")  # where tracking.log_bundle logs the bundle
+from mlplat.core import model_ref, tracking_store
+from mlplat.core.bundle import MANIFEST
+from mlplat.core.io import sha256_file
+from mlplat.core.model_ref import ModelRef
 
 
 def registry_client(tracking_uri: str) -> Any:
@@ -107,19 +103,12 @@ class RegistrySource:
 
     @property
     def name(self) -> str:
-        found = REGISTRY_URI.match(self.uri)
-        assert found is not None, "checked by make_source"
-        return found["name"]
+        return ModelRef.parse(self.uri).name
 
     def resolve(self) -> Resolved:
-        found = REGISTRY_URI.match(self.uri)
-        assert found is not None, "checked by make_source"
         client = registry_client(self.tracking_uri)
         try:
-            if found["alias"]:
-                mv = client.get_model_version_by_alias(found["name"], found["alias"])
-            else:
-                mv = client.get_model_version(found["name"], found["version"])
+            mv = ModelRef.parse(self.uri).lookup(client)
         except Exception as exc:
             if _missing(exc):
                 message = f"{self.uri} no longer resolves: {tracking_store.scrub(str(exc))}"
@@ -141,21 +130,8 @@ class RegistrySource:
         return self.cache / f"{self.name}-{resolved.version}"
 
     def fetch(self, resolved: Resolved) -> Path:
-        import mlflow
-
-        target = self._target(resolved)
-        if not (target.joinpath(*BUNDLE_IN_MODEL) / MANIFEST).is_file():
-            os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-            registry_client(self.tracking_uri)
-            with atomic_dir(target) as tmp:  # a download cut short never looks complete
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{self.name}/{resolved.version}", dst_path=str(tmp)
-                )
-        bundle = target.joinpath(*BUNDLE_IN_MODEL)
         client = registry_client(self.tracking_uri)
-        tags = client.get_model_version(self.name, resolved.version).tags
-        verify_registered(bundle, self.name, resolved.version, tags)  # cached or not: the pin
-        return bundle
+        return model_ref.download(client, self.name, resolved.version, self._target(resolved))
 
     def forget(self, resolved: Resolved) -> None:
         """Drop the download: the next fetch gets and checks the store's files again."""
@@ -169,11 +145,8 @@ class RegistrySource:
 def make_source(model: str, tracking_uri: str | None) -> Source:
     from mlplat.core.errors import ConfigError
 
-    if model.startswith("models:/"):
-        if not REGISTRY_URI.match(model):
-            raise ConfigError(
-                f"'{model}' is not models:/NAME@ALIAS or models:/NAME/VERSION", key="model"
-            )
+    if model_ref.is_registry(model):
+        ModelRef.parse(model)
         if not tracking_uri:
             raise ConfigError("a registry model needs a tracking URI", key="tracking.uri")
         return RegistrySource(model, tracking_uri)

@@ -30,11 +30,7 @@ PYFUNC_FILE = Path(__file__).resolve().parent.parent / "core" / "bundle_pyfunc.p
 
 def tracking_uri(cfg: PlatformConfig, project: Path) -> str:
     """Config first, then $MLFLOW_TRACKING_URI, then the embedded sqlite store in the project."""
-    return (
-        cfg.tracking.uri
-        or os.environ.get("MLFLOW_TRACKING_URI")
-        or f"sqlite:///{project / 'mlflow.db'}"
-    )
+    return cfg.tracking.uri or tracking_store.default_uri(project)
 
 
 def experiment_name(cfg: PlatformConfig) -> str:

@@ -36,7 +36,7 @@ def _row(
     metric: str,
     value: float | None,
     bound: float | None,
-    status: str,
+    status: GateStatus,
     detail: str = "",
     support: int | None = None,
     ci: list[float] | None = None,
@@ -117,6 +117,12 @@ def _floor(gate: str, scope: str, metric: str, found: dict[str, Any], bound: flo
     )
 
 
+def _thin(gate: str, row: dict[str, Any], metric: str, bound: float, need: int) -> Verdict:
+    """A segment gate skipped: the segment has fewer holdout rows than gates.segment_min_support."""
+    reason = f"support {row['support']} < {need}"
+    return _row(gate, row["segment"], metric, None, bound, GateStatus.SKIP, reason, row["support"])
+
+
 def floors(
     cfg: PlatformConfig, overall: dict[str, Any], rows: list[dict[str, Any]]
 ) -> list[Verdict]:
@@ -125,18 +131,7 @@ def floors(
     for row in rows:
         for metric, bound in cfg.gates.segment_floors.items():
             if row["support"] < need or not row.get("supported"):
-                out.append(
-                    _row(
-                        "segment_floor",
-                        row["segment"],
-                        metric,
-                        None,
-                        bound,
-                        GateStatus.SKIP,
-                        f"support {row['support']} < {need}",
-                        row["support"],
-                    )
-                )
+                out.append(_thin("segment_floor", row, metric, bound, need))
             else:
                 out.append(_floor("segment_floor", row["segment"], metric, row, bound))
     return out
@@ -211,16 +206,7 @@ def segment_gaps(
     return [
         _gap_row(metric, row, base, bound, gap)
         if row["support"] >= need and row.get("supported")
-        else _row(
-            "segment_gap",
-            row["segment"],
-            metric,
-            None,
-            bound,
-            GateStatus.SKIP,
-            f"support {row['support']} < {need}",
-            row["support"],
-        )
+        else _thin("segment_gap", row, metric, bound, need)
         for row in rows
     ]
 
