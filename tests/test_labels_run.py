@@ -118,6 +118,12 @@ def test_rows_without_a_target_are_dropped_with_a_count(cancer: tuple[Path, Any]
     [
         pytest.param(["data.positive_class=Maybe"], "data.positive_class", id="positive-class"),
         pytest.param(["model.params.objective=regression"], "model.params.objective", id="obj"),
+        # the task alone: the declared binary objective is what contradicts it, checked first
+        pytest.param(
+            ["model.task=regression", "gates.champion_metric=rmse"],
+            "model.params.objective",
+            id="task-only",
+        ),
         pytest.param(
             # the objective follows the task, so only the labels are left to refuse it
             [

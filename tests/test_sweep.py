@@ -86,13 +86,13 @@ def test_joblib_trials_wait_for_the_ids_a_worker_publishes(tmp_path: Path) -> No
 
     path = tmp_path / "ids.json"
     ids = sweep.SweepIds("sqlite:///x.db", "3", "12e4")
-    later = threading.Timer(0.3, sweep._publish, (path, ids))
+    later = threading.Timer(0.3, sweep.publish, (path, ids))
     started = time.monotonic()
     later.start()
     assert sweep.published(path) == ids
     assert time.monotonic() - started >= 0.3
     failed = tmp_path / "failed.json"
-    sweep._publish(failed, error="OperationalError: unable to open database file")
+    sweep.publish(failed, error="OperationalError: unable to open database file")
     with pytest.raises(RuntimeError, match="could not create its parent run: OperationalError"):
         sweep.published(failed)
     with pytest.raises(RuntimeError, match=r"did not appear in .*never\.json within 0 s"):

@@ -260,20 +260,10 @@ def bench(
 ) -> None:
     """Load-test a scoring server: QPS, latency percentiles, errors; --swap: update downtime."""
     from mlplat.cli import serve as serve_cli
+    from mlplat.ops.bench import BenchOptions
 
-    options = {
-        "url": url,
-        "payload": payload,
-        "concurrency": concurrency,
-        "duration": duration,
-        "requests": requests,
-        "slo": slo,
-        "model": model,
-        "swap_to": swap,
-        "output": output,
-        "json": as_json,
-    }
-    ok = serve_cli.bench_command(Path.cwd(), options, _console())
+    options = BenchOptions(url, payload, concurrency, duration, requests, model, swap, slo)
+    ok = serve_cli.bench_command(Path.cwd(), options, output, as_json, _console())
     raise typer.Exit(0 if ok else 1)
 
 

@@ -13,6 +13,7 @@ from mlplat.core.errors import ConfigError, RegistryError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mlplat.ops.bench import BenchOptions
     from mlplat.serving.settings import ServeSettings
 
 
@@ -95,12 +96,13 @@ def _print_summary(summary: dict[str, Any], console: Console) -> None:
     print_table(console, Table("bench", columns, rows, show_header=False))
 
 
-def bench_command(project: Path, options: dict[str, Any], console: Console) -> bool:
+def bench_command(
+    project: Path, options: BenchOptions, output: Path | None, as_json: bool, console: Console
+) -> bool:
     """Run the load, print it; False on an SLO breach (with --slo) or on failed requests."""
-    from mlplat.ops.bench import BenchOptions, bench
+    from mlplat.ops.bench import bench
 
-    output, as_json = options.pop("output", None), options.pop("json", False)
-    outcome = bench(project, BenchOptions(**options))
+    outcome = bench(project, options)
     if as_json:
         from mlplat.core.tables import print_json
 
@@ -115,4 +117,4 @@ def bench_command(project: Path, options: dict[str, Any], console: Console) -> b
         console.print(f"logged bench.* metrics to run {outcome.run_id}", highlight=False)
     for line in outcome.breaches:
         console.print(f"[bold red]SLO breach:[/] {line}", highlight=False)
-    return outcome.ok(options["slo"])
+    return outcome.ok(options.slo)

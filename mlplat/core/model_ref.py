@@ -51,10 +51,11 @@ class ModelRef:
         return client.get_model_version(self.name, self.version)
 
 
-def download(client: Any, name: str, version: str, target: Path) -> Path:
+def download(client: Any, name: str, version: str, target: Path) -> tuple[Path, str]:
     """Version `version`'s bundle, downloaded into `target` unless a whole earlier download is
     there, and checked against the digest pinned on the version either way. The store is the
-    one the caller's client was made for (its tracking URI is set)."""
+    one the caller's client was made for (its tracking URI is set). Returns the bundle's
+    directory and its digest."""
     import mlflow
 
     if not (target / BUNDLE_IN_MODEL / MANIFEST).is_file():
@@ -69,5 +70,5 @@ def download(client: Any, name: str, version: str, target: Path) -> Path:
         raise RegistryError(
             f"models:/{name}/{version} has no mlplat bundle (no {BUNDLE_IN_MODEL})", key="model"
         )
-    verify_registered(bundle, name, version, client.get_model_version(name, version).tags)
-    return bundle
+    tags = client.get_model_version(name, version).tags
+    return bundle, verify_registered(bundle, name, version, tags)

@@ -65,8 +65,7 @@ def from_registry(uri: str, tracking_uri: str, workdir: Path) -> ModelSource:
             f"'{uri}' is not in the registry: {exc.message}", key="--model"
         ) from exc
     name, number, run_id = version.name, str(version.version), version.run_id
-    bundle_dir = model_ref.download(client, name, number, workdir / f"{name}-{number}")
-    digest = verify(bundle_dir)
+    bundle_dir, digest = model_ref.download(client, name, number, workdir / f"{name}-{number}")
     return ModelSource(bundle_dir, digest, _metadata(bundle_dir), uri, name, number, run_id)
 
 

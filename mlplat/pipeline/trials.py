@@ -34,7 +34,7 @@ class SweepIds:
     parent_run_id: str
 
 
-def _publish(path: Path, ids: SweepIds | None = None, error: str | None = None) -> None:
+def publish(path: Path, ids: SweepIds | None = None, error: str | None = None) -> None:
     """The ids, or why there are none, for the trials waiting on `path`."""
     from dataclasses import asdict
 

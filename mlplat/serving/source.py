@@ -131,7 +131,8 @@ class RegistrySource:
 
     def fetch(self, resolved: Resolved) -> Path:
         client = registry_client(self.tracking_uri)
-        return model_ref.download(client, self.name, resolved.version, self._target(resolved))
+        bundle, _ = model_ref.download(client, self.name, resolved.version, self._target(resolved))
+        return bundle
 
     def forget(self, resolved: Resolved) -> None:
         """Drop the download: the next fetch gets and checks the store's files again."""

@@ -46,7 +46,7 @@ from mlplat.pipeline.trials import (
     STOPPED_ENV,
     SweepIds,
     Trial,
-    _publish,
+    publish,
     published,
 )
 
@@ -185,9 +185,9 @@ def _create_and_publish(config: DictConfig, project: Path, path: Path) -> SweepI
     try:
         ids = _create(config, project)
     except Exception as exc:
-        _publish(path, error=f"{type(exc).__name__}: {exc}")
+        publish(path, error=f"{type(exc).__name__}: {exc}")
         raise
-    _publish(path, ids)
+    publish(path, ids)
     return ids
 
 
@@ -210,7 +210,7 @@ def start(config: DictConfig, project: Path) -> WarmPool | None:
 
         def lost(exc: BaseException) -> None:  # the worker died before it could say why
             if not path.exists():
-                _publish(path, error=f"the worker creating it failed: {exc}")
+                publish(path, error=f"the worker creating it failed: {exc}")
 
         _hand_to_trials(config, {IDS_ENV: str(path)})
         pool.start(_create_in_worker, config, project, path, on_failure=lost)
