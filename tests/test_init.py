@@ -42,6 +42,7 @@ def _runs_with_no_edits(root: Path) -> None:
         "registry",
         "serving",
         "monitoring",
+        "online",
         "experiment",
     ):
         assert list((root / "conf" / group).glob("*.yaml")), group

@@ -48,6 +48,29 @@ class GateStatus(StrEnum):
     SKIP = "skip"
 
 
+class OnlineMode(StrEnum):
+    """How `mlplat serve` shares live traffic between the champion and a challenger."""
+
+    OFF = "off"
+    SHADOW = "shadow"  # the challenger scores a copy; the champion always answers
+    SPLIT = "split"  # fixed weights; the assigned arm answers
+    CANARY = "canary"  # weights ramp up while the guardrails hold
+
+
+class Arm(StrEnum):
+    CHAMPION = "champion"
+    CHALLENGER = "challenger"
+
+
+class Verdict(StrEnum):
+    """What `mlplat online decide` concluded (its exit code: 0, 1, 1, 3)."""
+
+    PROMOTE = "promote"
+    KEEP = "keep"
+    ROLLBACK = "rollback"  # a guardrail broke: traffic back to the champion
+    CONTINUE = "continue"
+
+
 def choices(vocabulary: type[StrEnum]) -> str:
     """The words, as an error message lists them."""
     return ", ".join(member.value for member in vocabulary)

@@ -2,7 +2,7 @@
 
 The declaration is drafted from the data (see `inference` for the contract, `leaks` for the
 warnings, `default_segments` for the slices); the operational groups (budget, tracking, serving,
-monitoring) are rendered from the typed defaults, so they never drift from the schema.
+monitoring, online) are rendered from the typed defaults, so they never drift from the schema.
 """
 
 from __future__ import annotations
@@ -216,13 +216,15 @@ def typed_defaults() -> dict[str, str]:
     """Operational groups rendered from the dataclass defaults."""
     from omegaconf import OmegaConf
 
+    from mlplat.core.config.online import OnlineConfig
     from mlplat.core.config.ops import BudgetConfig, MonitoringConfig, ServingConfig, TrackingConfig
 
-    groups = {
+    groups: dict[str, type] = {
         "budget": BudgetConfig,
         "tracking": TrackingConfig,
         "serving": ServingConfig,
         "monitoring": MonitoringConfig,
+        "online": OnlineConfig,
     }
     return {g: OmegaConf.to_yaml(OmegaConf.structured(cls)) for g, cls in groups.items()}
 

@@ -9,6 +9,7 @@ from mlplat.core.config.bounds import bounded
 from mlplat.core.config.contract import FeaturesConfig, SchemaConfig
 from mlplat.core.config.data import DataConfig
 from mlplat.core.config.model import ModelConfig
+from mlplat.core.config.online import OnlineConfig
 from mlplat.core.config.ops import (
     BudgetConfig,
     MonitoringConfig,
@@ -39,6 +40,7 @@ class PlatformConfig:
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    online: OnlineConfig = field(default_factory=OnlineConfig)
 
 
 def register_schemas() -> None:

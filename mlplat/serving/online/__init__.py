@@ -1,0 +1,1 @@
+"""Two arms on live traffic: assignment, shadow scoring, the online request log and outcomes."""
