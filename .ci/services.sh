@@ -3,7 +3,7 @@
 #   - PostgreSQL (Debian's package) in a throwaway cluster, as the `postgres` user when root;
 #   - an MLflow tracking server on it, serving artifacts from a local directory;
 #   - moto's standalone S3-compatible server (from PyPI) for DVC remotes and MLflow artifacts.
-# Exports MLPLAT_TEST_TRACKING_URI and MLPLAT_TEST_S3_ENDPOINT for tests/test_scale_*.py.
+# Exports MLPLAT_TEST_TRACKING_URI and MLPLAT_TEST_S3_ENDPOINT for tests/scale/test_scale_*.py.
 # Functions only; the caller decides when to start and stop (trap) them.
 
 MLPLAT_SERVICES_DIR="${MLPLAT_SERVICES_DIR:-${TMPDIR:-/tmp}/mlplat-services-$$}"

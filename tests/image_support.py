@@ -1,4 +1,4 @@
-"""Shared by tests/test_image_*.py: a trained, registered example model, and the engine rule.
+"""Shared by tests/image/test_image_*.py: a trained, registered example model, and the engine rule.
 
 Tests that need a Docker engine skip loudly when none answers, and fail instead when
 MLPLAT_REQUIRE_DOCKER=1 (as .ci/run sets, after starting its own engine).

@@ -3,7 +3,7 @@
 `features.transform` is the reference: it builds pandas Series per column, which costs a few
 hundred microseconds per request. Here the same spec is compiled once into plain Python/numpy
 functions over columns of JSON values (`{column: [value, ...]}`);
-`tests/test_serving_fastfeatures.py` proves both give the same matrix on the example data,
+`tests/serving/test_serving_fastfeatures.py` proves both give the same matrix on the example data,
 so training and serving still agree.
 """
 

@@ -3,7 +3,7 @@
 A bootstrap computes every metric a few hundred times per segment; scikit-learn's input checks
 cost more than the arithmetic there. The curve code follows scikit-learn's `_binary_clf_curve`
 (ties grouped by distinct score), so AUC and average precision agree with it to rounding;
-tests/test_evaluate_metrics.py holds them to that.
+tests/stages/test_evaluate_metrics.py holds them to that.
 """
 
 from __future__ import annotations

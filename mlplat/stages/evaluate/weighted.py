@@ -5,8 +5,8 @@ few weighted row sums (`w @ column`). A block of resamples is a matrix of such c
 matrix product gives every pointwise metric of the whole block, and a cumulative sum over the
 rows sorted once by score gives the ranking metrics (the same curve points as sorting each
 resample). Per resample in Python, the bootstrap was most of the evaluate stage; a block costs a
-few array operations. tests/test_evaluate_metrics.py holds every value equal to `fast.compute`
-on the resampled rows.
+few array operations. tests/stages/test_evaluate_metrics.py holds every value equal to
+`fast.compute` on the resampled rows.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """conf/hydra/launcher/ presets compose to the launcher config their plugins read. The joblib
-preset (`parallel`) also runs, in tests/test_scale_tracking_server.py (the 4-trial sweep on the
-MLflow server); SLURM and Ray have no cluster here to submit to."""
+preset (`parallel`) also runs, in tests/scale/test_scale_tracking_server.py (the 4-trial sweep on
+the MLflow server); SLURM and Ray have no cluster here to submit to."""
 
 from __future__ import annotations
 

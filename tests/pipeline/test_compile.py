@@ -19,7 +19,9 @@ from tests.conftest import REPO, mlplat
 from tests.dvc_support import TINY
 
 GOLDEN = REPO / "tests" / "golden" / "compile" / "dvc.yaml"
-REGENERATE = "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_compile.py -k golden"
+REGENERATE = (
+    "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/pipeline/test_compile.py -k golden"
+)
 ARGS = ["+experiment=churn_baseline,churn_tiny"]
 
 

@@ -1,8 +1,8 @@
 """`mlplat image test` on an image whose baked model LightGBM cannot parse (issue 20, item 1).
 
 Needs a Docker engine and a base image; skips loudly without them (fails when
-MLPLAT_REQUIRE_DOCKER=1), like tests/test_image_engine.py. Without an engine the in-process half
-of the smoke test is held by tests/test_serving_faults.py.
+MLPLAT_REQUIRE_DOCKER=1), like tests/image/test_image_engine.py. Without an engine the in-process
+half of the smoke test is held by tests/serving/test_serving_faults.py.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import mlplat
-from tests.test_init_inference import NAMES
+from tests.project.test_init_inference import NAMES
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from tests.image_support import MODEL_NAME, MODEL_URI, Trained, train
 
 GOLDEN = REPO / "tests" / "golden" / "image" / "Dockerfile"
 REGENERATE = (
-    "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_image_context.py -k golden"
+    "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest"
+    " tests/image/test_image_context.py -k golden"
 )
 FORBIDDEN = ("dvc", "mlflow", "mlflow_skinny", "hydra_core", "scikit_learn", "pandera", "docker")
 

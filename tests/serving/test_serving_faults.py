@@ -203,7 +203,7 @@ def test_monitor_refuses_a_malformed_model_with_one_line(root: Path) -> None:
 
 def test_image_smoke_probes_the_baked_bundle_before_loading_it(root: Path) -> None:
     """The in-process half of `mlplat image test` (the engine half needs Docker: see
-    tests/test_image_engine.py); run in a child, since the old code aborted the process."""
+    tests/image/test_image_engine.py); run in a child, since the old code aborted the process."""
     from mlplat.image.smoke import expected
 
     payload, values = expected(bundle_dir(root))
