@@ -29,7 +29,7 @@ def print_summary(result: RunResult, console: Console) -> None:
     registered = result.registration
     if registered is not None:
         rows.append(("model", _model_line(registered)))
-        failed = "; ".join(registered.verdict["failed"])
+        failed = "; ".join(registered.verdict.failed)
         rows.append(("gates", "passed" if registered.passed else f"failed: {failed}"))
     rows.append(("stages", ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())))
     rows += [("warning", line) for line in result.warnings]
@@ -44,7 +44,7 @@ def run_json(result: RunResult) -> dict[str, Any]:
     """The run's summary, cost and (when it registered a version) its gate verdicts."""
     from dataclasses import asdict
 
-    verdict = result.registration.verdict if result.registration else None
+    verdict = result.registration.verdict.to_json() if result.registration else None
     return asdict(result) | {"gates": verdict}
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from mlplat.core.config import PlatformConfig
     from mlplat.core.stage import Stage
+    from mlplat.stages.evaluate.verdicts import Decision
 
 _log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ def _log_results(
 
 
 def _conclude(
-    job: _Job, result: RunResult, verdict: dict[str, Any] | None, model_uri: str | None
+    job: _Job, result: RunResult, verdict: Decision | None, model_uri: str | None
 ) -> None:
     """Registration, the verdicts, the champion's move and the publication, which a stop never
     cuts in half: one that arrives meanwhile is recorded on the finished run, then obeyed."""
@@ -246,7 +247,7 @@ def _conclude(
         mlflow.set_tag(tracking.STOP_TAG, late)
 
 
-def _register(job: _Job, result: RunResult, verdict: dict[str, Any], model_uri: str) -> None:
+def _register(job: _Job, result: RunResult, verdict: Decision, model_uri: str) -> None:
     assert result.model_name is not None
     with job.console.status("[bold]register[/]: register a version of the bundle"):
         result.registration = registration.register(

@@ -17,7 +17,9 @@ from mlplat.core.errors import RegistryError
 from mlplat.core.io import read_json, write_json, write_text
 from mlplat.core.labels import encode_target, normalized
 from mlplat.core.probe import ProbeError, probe
+from mlplat.core.vocabulary import GateStatus
 from mlplat.stages.evaluate import gates, report
+from mlplat.stages.evaluate.verdicts import Decision, Verdict
 from mlplat.tracking import aliases
 
 if TYPE_CHECKING:
@@ -101,7 +103,7 @@ def champion_scores(
 
 def judge(
     cfg: PlatformConfig, paths: ArtifactPaths, name: str, champion: Champion | None = None
-) -> dict[str, Any]:
+) -> Decision:
     """Every gate's verdict for the model just evaluated (reads the registry, changes nothing);
     `champion`: `champion_of`, if the caller loaded it already."""
     import pandas as pd
@@ -115,37 +117,35 @@ def judge(
     return gates.decide(cfg, evaluation(paths), holdout, y, _scores(paths), old, champion.version)
 
 
-def version_tags(verdict: dict[str, Any]) -> dict[str, str]:
+def version_tags(verdict: Decision) -> dict[str, str]:
     """Model-version tags: the overall verdict and one tag per judged gate."""
     tags = {
-        "mlplat.gates": "passed" if verdict["passed"] else "failed",
-        "mlplat.gates.failed": "; ".join(verdict["failed"]) or "none",
+        "mlplat.gates": "passed" if verdict.passed else "failed",
+        "mlplat.gates.failed": "; ".join(verdict.failed) or "none",
     }
-    for v in verdict["verdicts"]:
-        if v["status"] != "skip":
-            tags[f"mlplat.gate.{v['gate']}.{v['scope']}.{v['metric']}"] = (
-                f"{v['status']}: {v['detail']}"
-            )
+    for v in verdict.verdicts:
+        if v.status != GateStatus.SKIP:
+            tags[f"mlplat.gate.{v.gate}.{v.scope}.{v.metric}"] = f"{v.status}: {v.detail}"
     return tags
 
 
-def _small(verdict: dict[str, Any]) -> bool:
-    return verdict["status"] == "skip" and verdict["detail"].startswith("support")
+def _small(verdict: Verdict) -> bool:
+    return verdict.status == GateStatus.SKIP and verdict.detail.startswith("support")
 
 
-def print_verdicts(verdict: dict[str, Any], console: Console) -> None:
+def print_verdicts(verdict: Decision, console: Console) -> None:
     """One row per judged gate; segments skipped for lack of support are counted, not listed."""
     from mlplat.core.tables import Cell, Column, Table, print_table
 
     style = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
     rows: list[tuple[Cell, ...]] = [
-        (v["gate"], v["scope"], v["metric"], (v["status"], style[v["status"]]), v["detail"])
-        for v in verdict["verdicts"]
+        (v.gate, v.scope, v.metric, (v.status, style[v.status]), v.detail)
+        for v in verdict.verdicts
         if not _small(v)
     ]
     skipped: dict[str, set[str]] = {}
-    for v in filter(_small, verdict["verdicts"]):
-        skipped.setdefault(v["gate"], set()).add(v["scope"])
+    for v in filter(_small, verdict.verdicts):
+        skipped.setdefault(v.gate, set()).add(v.scope)
     for gate, scopes in skipped.items():
         rows.append(
             (
@@ -203,7 +203,7 @@ def log_evaluation(paths: ArtifactPaths) -> None:
     mlflow.log_artifact(str(paths["report"]), "evaluate")
 
 
-def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: dict[str, Any]) -> None:
+def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: Decision) -> None:
     """The evaluate report plus verdicts and the champion comparison, as `run_report`.
 
     evaluate/report.html is the evaluate stage's DVC output, so it is left as the stage wrote it;
@@ -222,17 +222,15 @@ def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: dict[str, 
     mlflow.log_artifact(str(paths["run_report"]))
 
 
-def record(
-    cfg: PlatformConfig, paths: ArtifactPaths, verdict: dict[str, Any], console: Console
-) -> None:
+def record(cfg: PlatformConfig, paths: ArtifactPaths, verdict: Decision, console: Console) -> None:
     """Print the verdicts and keep them: gates.json, the run's tags and metric, the run report."""
     import mlflow
 
     print_verdicts(verdict, console)
-    write_json(paths.root / GATES_FILE, verdict)
+    write_json(paths.root / GATES_FILE, verdict.to_json())
     mlflow.log_artifact(str(paths.root / GATES_FILE), "evaluate")
-    mlflow.set_tags({"mlplat.gates": "passed" if verdict["passed"] else "failed"})
-    mlflow.log_metric("gates.passed", 1.0 if verdict["passed"] else 0.0)
+    mlflow.set_tags({"mlplat.gates": "passed" if verdict.passed else "failed"})
+    mlflow.log_metric("gates.passed", 1.0 if verdict.passed else 0.0)
     finish_report(cfg, paths, verdict)
 
 
@@ -241,24 +239,24 @@ def conclude(
     paths: ArtifactPaths,
     name: str,
     version: str,
-    verdict: dict[str, Any],
+    verdict: Decision,
     console: Console,
 ) -> bool:
     """Record the verdicts; move `champion` when every gate passed. Returns promoted."""
     from mlflow import MlflowClient
 
     record(cfg, paths, verdict, console)
-    if not verdict["passed"]:
+    if not verdict.passed:
         stays = (
-            f"@champion stays v{verdict['champion_version']}"
-            if verdict["champion_version"]
+            f"@champion stays v{verdict.champion_version}"
+            if verdict.champion_version
             else ("no champion yet")
         )
-        console.print(f"  [bold red]✗[/] not promoted ({stays}): {'; '.join(verdict['failed'])}")
+        console.print(f"  [bold red]✗[/] not promoted ({stays}): {'; '.join(verdict.failed)}")
         return False
     reason = "every gate passed" + (
-        f" (vs champion v{verdict['champion_version']})"
-        if verdict["champion_version"]
+        f" (vs champion v{verdict.champion_version})"
+        if verdict.champion_version
         else " (first champion)"
     )
     aliases.promote(MlflowClient(), name, version, reason, action="gate")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlplat.core import provenance
 from mlplat.core.errors import GateError
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from mlplat.core.config import PlatformConfig
     from mlplat.core.stage import ArtifactPaths
+    from mlplat.stages.evaluate.verdicts import Decision
 
 UNKNOWN_DATA = ("", "remote", "None")  # a source with no md5: never known to be identical
 
@@ -36,18 +37,18 @@ class Registration:
 
     name: str
     version: str
-    verdict: dict[str, Any]
+    verdict: Decision
     identical: bool = False
     promoted: bool = False
 
     @property
     def passed(self) -> bool:
-        return bool(self.verdict["passed"])
+        return self.verdict.passed
 
     def champion_line(self) -> str:
         if self.promoted:
             return f"@champion is v{self.version}"
-        stays = self.verdict.get("champion_version")
+        stays = self.verdict.champion_version
         return f"@champion stays v{stays}" if stays else "no champion yet"
 
 
@@ -90,7 +91,7 @@ def register(
     cfg: PlatformConfig,
     paths: ArtifactPaths,
     name: str,
-    verdict: dict[str, Any],
+    verdict: Decision,
     model_uri: Callable[[], str],
     tags: dict[str, str],
     console: Console,
@@ -130,7 +131,7 @@ def failure(cfg: PlatformConfig, registration: Registration | None) -> str | Non
     )
     return (
         f"{registration.name} v{registration.version} failed its gates "
-        f"({'; '.join(registration.verdict['failed'])}): {what}; "
+        f"({'; '.join(registration.verdict.failed)}): {what}; "
         "gates.fail_exit=false exits 0 while exploring"
     )
 

@@ -13,6 +13,7 @@ from mlplat.core.config.model import ModelConfig
 from mlplat.core.config.validation import GatesConfig, SegmentConfig, SegmentsConfig
 from mlplat.core.errors import ConfigError
 from mlplat.stages.evaluate import fast, gates, segments
+from mlplat.stages.evaluate.verdicts import Decision
 
 ROWS = 3000
 
@@ -50,7 +51,7 @@ def _decide(
     y: np.ndarray,
     new: np.ndarray,
     old: np.ndarray | None = None,
-) -> dict[str, Any]:
+) -> Decision:
     evaluation = {
         "overall": fast.binary(y, new),
         "segments": segments.evaluate(frame, y, new, "binary", 0.5, cfg.segments, cfg.seed),
@@ -67,10 +68,10 @@ def test_a_much_worse_segment_blocks_and_is_named(world: Any) -> None:
     cfg = _cfg(floors={"auc": 0.6}, segment_floors={"auc": 0.7}, segment_min_support=200)
     verdict = _decide(cfg, frame, y, new)
     assert fast.binary(y, new)["auc"] > 0.6  # overall is still fine: only the segment fails
-    assert not verdict["passed"]
-    assert verdict["failed"] == ["segment_floor.auc on region.c"]
-    failed = [v for v in verdict["verdicts"] if v["status"] == "fail"]
-    assert failed[0]["scope"] == "region.c" and failed[0]["support"] >= 200
+    assert not verdict.passed
+    assert verdict.failed == ("segment_floor.auc on region.c",)
+    failed = [v for v in verdict.verdicts if v.status == "fail"]
+    assert failed[0].scope == "region.c" and failed[0].support >= 200
 
 
 def test_better_overall_but_worse_on_a_segment_is_not_promoted(world: Any) -> None:
@@ -82,12 +83,12 @@ def test_better_overall_but_worse_on_a_segment_is_not_promoted(world: Any) -> No
     assert fast.binary(y, challenger)["auc"] > fast.binary(y, champion)["auc"]
     cfg = _cfg(champion_metric="auc", champion_tolerance=0.01)
     verdict = _decide(cfg, frame, y, challenger, champion)
-    by_scope = {v["scope"]: v for v in verdict["verdicts"] if v["gate"] == "champion"}
-    assert by_scope["overall"]["status"] == "pass" and by_scope["overall"]["value"] > 0
-    assert by_scope["region.c"]["status"] == "fail"
-    assert by_scope["region.c"]["ci"][1] < 0
-    assert by_scope["region.a"]["status"] == "pass"
-    assert verdict["failed"] == ["champion.auc on region.c"] and not verdict["passed"]
+    by_scope = {v.scope: v for v in verdict.verdicts if v.gate == "champion"}
+    assert by_scope["overall"].status == "pass" and by_scope["overall"].value > 0
+    assert by_scope["region.c"].status == "fail"
+    assert by_scope["region.c"].ci[1] < 0
+    assert by_scope["region.a"].status == "pass"
+    assert verdict.failed == ("champion.auc on region.c",) and not verdict.passed
 
 
 def test_noise_alone_does_not_block(world: Any) -> None:
@@ -99,17 +100,17 @@ def test_noise_alone_does_not_block(world: Any) -> None:
     # and one of ~1,000-row slices excludes zero by chance on some seeds (a 5% false alarm).
     cfg = _cfg(champion_metric="auc", champion_tolerance=0.01)
     verdict = _decide(cfg, frame, y, challenger, champion)
-    assert verdict["passed"], verdict["failed"]
-    judged = [v for v in verdict["verdicts"] if v["gate"] == "champion"]
-    assert len(judged) == 4 and all(abs(v["value"]) < 0.01 for v in judged)
+    assert verdict.passed, verdict.failed
+    judged = [v for v in verdict.verdicts if v.gate == "champion"]
+    assert len(judged) == 4 and all(abs(v.value) < 0.01 for v in judged)
 
 
 def test_first_model_is_judged_by_floors_only(world: Any) -> None:
     frame, y, signal, noise = world
     cfg = _cfg(floors={"auc": 0.6, "log_loss": 0.9}, champion_metric="auc")
     verdict = _decide(cfg, frame, y, _model(signal, noise, 0.3))
-    assert verdict["passed"]
-    statuses = {(v["gate"], v["metric"]): v["status"] for v in verdict["verdicts"]}
+    assert verdict.passed
+    statuses = {(v.gate, v.metric): v.status for v in verdict.verdicts}
     assert statuses == {
         ("floor", "auc"): "pass",
         ("floor", "log_loss"): "pass",
@@ -126,14 +127,14 @@ def test_a_segment_far_below_overall_fails_the_default_gap(world: Any) -> None:
     new[bad] = np.random.default_rng(0).random(bad.sum())
     cfg = _cfg(segment_max_gap=GatesConfig().segment_max_gap)
     verdict = _decide(cfg, frame, y, new)
-    assert verdict["failed"] == ["segment_gap.auc on region.c"]
-    gaps = {v["scope"]: v for v in verdict["verdicts"] if v["gate"] == "segment_gap"}
-    assert {s: v["status"] for s, v in gaps.items()} == {
+    assert verdict.failed == ("segment_gap.auc on region.c",)
+    gaps = {v.scope: v for v in verdict.verdicts if v.gate == "segment_gap"}
+    assert {s: v.status for s, v in gaps.items()} == {
         "region.a": "pass",
         "region.b": "pass",
         "region.c": "fail",
     }
-    assert gaps["region.c"]["ci"][1] < gaps["region.c"]["bound"]  # beyond it, not by noise
+    assert gaps["region.c"].ci[1] < gaps["region.c"].bound  # beyond it, not by noise
 
 
 def test_segment_gap_within_noise_warns_and_does_not_block(world: Any) -> None:
@@ -141,8 +142,8 @@ def test_segment_gap_within_noise_warns_and_does_not_block(world: Any) -> None:
     new = _model(signal, noise, 0.3)
     cfg = _cfg(segment_max_gap=0.0)  # any segment below overall is short of the bound
     verdict = _decide(cfg, frame, y, new)
-    statuses = [v["status"] for v in verdict["verdicts"] if v["gate"] == "segment_gap"]
-    assert verdict["passed"] and "warn" in statuses and "fail" not in statuses
+    statuses = [v.status for v in verdict.verdicts if v.gate == "segment_gap"]
+    assert verdict.passed and "warn" in statuses and "fail" not in statuses
 
 
 @pytest.mark.parametrize(
@@ -169,17 +170,17 @@ def test_lift_over_the_better_baseline(
         "best_baseline": "linear",
     }
     verdict = gates.decide(cfg, evaluation, frame, y, new)
-    (best,) = [v for v in verdict["verdicts"] if v["gate"] == "lift"]
-    assert (best["scope"], best["status"], best["value"]) == ("best", status, -0.05)
-    assert "over linear" in best["detail"]
-    assert verdict["passed"] == (status != "fail")
+    (best,) = [v for v in verdict.verdicts if v.gate == "lift"]
+    assert (best.scope, best.status, best.value) == ("best", status, -0.05)
+    assert "over linear" in best.detail
+    assert verdict.passed == (status != "fail")
 
 
 def test_lift_gate(world: Any) -> None:
     frame, y, signal, noise = world
     cfg = _cfg(min_lift={"constant": 0.9})
     verdict = _decide(cfg, frame, y, _model(signal, noise, 0.3))
-    assert verdict["failed"] == ["lift.auc on constant"]
+    assert verdict.failed == ("lift.auc on constant",)
 
 
 @pytest.mark.parametrize(

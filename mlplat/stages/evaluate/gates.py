@@ -20,38 +20,13 @@ from mlplat.core.errors import ConfigError
 from mlplat.core.vocabulary import GateStatus
 from mlplat.stages.evaluate import bootstrap, segments
 from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER, NAMES, PRIMARY
+from mlplat.stages.evaluate.verdicts import Decision, Verdict
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
     from mlplat.core.config import PlatformConfig
-
-Verdict = dict[str, Any]
-
-
-def _row(
-    gate: str,
-    scope: str,
-    metric: str,
-    value: float | None,
-    bound: float | None,
-    status: GateStatus,
-    detail: str = "",
-    support: int | None = None,
-    ci: list[float] | None = None,
-) -> Verdict:
-    return {
-        "gate": gate,
-        "scope": scope,
-        "metric": metric,
-        "value": value,
-        "bound": bound,
-        "status": status,
-        "detail": detail,
-        "support": support,
-        "ci": ci,
-    }
 
 
 def _meets(metric: str, value: float, bound: float) -> bool:
@@ -99,12 +74,12 @@ def _floor(gate: str, scope: str, metric: str, found: dict[str, Any], bound: flo
     support = found.get("support")
     ci = found.get("ci", {}).get(metric)
     if value is None:
-        return _row(
+        return Verdict(
             gate, scope, metric, None, bound, GateStatus.SKIP, "undefined on this slice", support
         )
     ok = _meets(metric, value, bound)
     detail = f"{value:.4f} {_bound_text(metric, bound)}"
-    return _row(
+    return Verdict(
         gate,
         scope,
         metric,
@@ -120,7 +95,9 @@ def _floor(gate: str, scope: str, metric: str, found: dict[str, Any], bound: flo
 def _thin(gate: str, row: dict[str, Any], metric: str, bound: float, need: int) -> Verdict:
     """A segment gate skipped: the segment has fewer holdout rows than gates.segment_min_support."""
     reason = f"support {row['support']} < {need}"
-    return _row(gate, row["segment"], metric, None, bound, GateStatus.SKIP, reason, row["support"])
+    return Verdict(
+        gate, row["segment"], metric, None, bound, GateStatus.SKIP, reason, row["support"]
+    )
 
 
 def floors(
@@ -147,7 +124,7 @@ def _beyond(metric: str, ci: list[float] | None, bound: float) -> bool:
 def _lift(metric: str, scope: str, name: str, minimum: float, found: dict[str, Any]) -> Verdict:
     value, ci = found.get("lift", {}).get(name), found.get("lift_ci", {}).get(name)
     if value is None:
-        return _row("lift", scope, metric, None, minimum, GateStatus.SKIP, "lift undefined")
+        return Verdict("lift", scope, metric, None, minimum, GateStatus.SKIP, "lift undefined")
     interval = f" [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""
     detail = f"{value:+.4f}{interval} over {name} (needs >= {minimum:+g})"
     status = (
@@ -159,7 +136,7 @@ def _lift(metric: str, scope: str, name: str, minimum: float, found: dict[str, A
     )
     if status == GateStatus.WARN:
         detail += ": within noise"
-    return _row("lift", scope, metric, value, minimum, status, detail, ci=ci)
+    return Verdict("lift", scope, metric, value, minimum, status, detail, ci=ci)
 
 
 def lifts(cfg: PlatformConfig, evaluation: dict[str, Any]) -> list[Verdict]:
@@ -169,7 +146,9 @@ def lifts(cfg: PlatformConfig, evaluation: dict[str, Any]) -> list[Verdict]:
     best, minimum = evaluation.get("best_baseline"), cfg.gates.min_lift_over_best
     if minimum is not None:
         if best is None:
-            out.append(_row("lift", "best", metric, None, minimum, GateStatus.SKIP, "no baseline"))
+            out.append(
+                Verdict("lift", "best", metric, None, minimum, GateStatus.SKIP, "no baseline")
+            )
         else:
             out.append(_lift(metric, "best", best, minimum, evaluation))
     return out
@@ -179,7 +158,7 @@ def _gap_row(metric: str, row: dict[str, Any], overall: float, bound: float, gap
     value, ci = row.get("metrics", {}).get(metric), row.get("ci", {}).get(metric)
     scope, support = row["segment"], row["support"]
     if value is None:
-        return _row(
+        return Verdict(
             "segment_gap", scope, metric, None, bound, GateStatus.SKIP, "undefined", support
         )
     worse = -bootstrap.better_by(metric, value, overall) / abs(overall)
@@ -188,7 +167,7 @@ def _gap_row(metric: str, row: dict[str, Any], overall: float, bound: float, gap
     status = GateStatus.PASS if _meets(metric, value, bound) else GateStatus.FAIL
     if status == GateStatus.FAIL and not _beyond(metric, ci, bound):
         status, detail = GateStatus.WARN, detail + ", within noise"
-    return _row("segment_gap", scope, metric, value, bound, status, detail, support, ci)
+    return Verdict("segment_gap", scope, metric, value, bound, status, detail, support, ci)
 
 
 def segment_gaps(
@@ -228,7 +207,7 @@ def _versus(
         cfg.seed,
     )
     if delta != delta:  # NaN: the metric is undefined on this slice
-        return _row(
+        return Verdict(
             "champion",
             scope,
             metric,
@@ -240,7 +219,7 @@ def _versus(
         )
     blocked = delta < -tolerance and high < 0
     detail = f"{delta:+.4f} [{low:+.4f}, {high:+.4f}] vs champion v{version}"
-    return _row(
+    return Verdict(
         "champion",
         scope,
         metric,
@@ -266,7 +245,9 @@ def champion(
     if not metric:
         return []
     if old is None or version is None:
-        return [_row("champion", "overall", metric, None, None, GateStatus.SKIP, "no champion yet")]
+        return [
+            Verdict("champion", "overall", metric, None, None, GateStatus.SKIP, "no champion yet")
+        ]
     out = [_versus(cfg, "overall", y, new, old, version)]
     for (name, _, mask), _need in segments.declared(frame, cfg.segments):
         support = int(mask.sum())
@@ -284,7 +265,7 @@ def decide(
     new: np.ndarray,
     old: np.ndarray | None = None,
     version: str | None = None,
-) -> dict[str, Any]:
+) -> Decision:
     """Every gate's verdict; `passed` only if none failed (skipped and warned gates do not
     block)."""
     check_metrics(cfg)
@@ -299,10 +280,6 @@ def decide(
         *champion(cfg, frame, y, new, old, version),
         *lifts(cfg, evaluation),
     ]
-    failed = [v for v in verdicts if v["status"] == GateStatus.FAIL]
-    return {
-        "passed": not failed,
-        "champion_version": version,
-        "verdicts": verdicts,
-        "failed": [f"{v['gate']}.{v['metric']} on {v['scope']}" for v in failed],
-    }
+    failed = [v for v in verdicts if v.status == GateStatus.FAIL]
+    names = tuple(f"{v.gate}.{v.metric} on {v.scope}" for v in failed)
+    return Decision(not failed, version, tuple(verdicts), names)

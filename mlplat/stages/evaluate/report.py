@@ -9,11 +9,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplat.core.vocabulary import GateStatus
 from mlplat.stages.evaluate import curves, figures
 from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER
+
+if TYPE_CHECKING:
+    from mlplat.stages.evaluate.verdicts import Decision
 
 TEMPLATE = "report.html.j2"
 ORDER = (*curves.AXES, "segments", "importance")  # reading order of the plots
@@ -36,7 +39,7 @@ def _interval(ci: Any) -> str:
     return f"[{ci[0]:.4f}, {ci[1]:.4f}]"
 
 
-def _segment_status(gates: dict[str, Any] | None) -> dict[str, str]:
+def _segment_status(gates: Decision | None) -> dict[str, str]:
     """Segment -> worst verdict of the gates judged on it (fail > warn > pass > skip)."""
     rank: dict[str, int] = {
         GateStatus.FAIL: 3,
@@ -45,13 +48,13 @@ def _segment_status(gates: dict[str, Any] | None) -> dict[str, str]:
         GateStatus.SKIP: 0,
     }
     out: dict[str, str] = {}
-    for v in (gates or {}).get("verdicts", []):
-        if rank[v["status"]] >= rank.get(out.get(v["scope"], GateStatus.SKIP), 0):
-            out[v["scope"]] = v["status"]
+    for v in gates.verdicts if gates else ():
+        if rank[v.status] >= rank.get(out.get(v.scope, GateStatus.SKIP), 0):
+            out[v.scope] = v.status
     return out
 
 
-def failed_segments(gates: dict[str, Any] | None) -> set[str]:
+def failed_segments(gates: Decision | None) -> set[str]:
     return {scope for scope, s in _segment_status(gates).items() if s == GateStatus.FAIL}
 
 
@@ -96,7 +99,7 @@ def render(
     experiment: str,
     evaluation: dict[str, Any],
     pngs: dict[str, bytes],
-    gates: dict[str, Any] | None = None,
+    gates: Decision | None = None,
 ) -> str:
     """The page, with `pngs` (from `images`) inlined in reading order."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
