@@ -242,6 +242,17 @@ class Endpoint:
 
 
 def _routes(server: Server) -> list[Route]:
+    return [
+        Route("/invocations", Endpoint(server.invocations), methods=["POST"]),
+        *_v2_routes(server),
+        *_probe_routes(server),
+        *_admin_routes(server),
+    ]
+
+
+def _v2_routes(server: Server) -> list[Route]:
+    """Open Inference Protocol V2: scoring, model metadata and readiness, server metadata."""
+
     async def v2_infer(scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path_params"]["model_name"]
         current = server.holder.current
@@ -252,23 +263,6 @@ def _routes(server: Server) -> list[Route]:
             await send_json(send, 404, dumps(bad.body()), [])
             return
         await server.handle(scope, receive, send, "v2_infer", Protocol.V2)
-
-    async def health(request: Request) -> Response:
-        return json_response({"status": "ok"})
-
-    async def ready(request: Request) -> Response:
-        body = server.holder.readiness()
-        return json_response(body, 200 if body["ready"] else 503)
-
-    async def version(request: Request) -> Response:
-        return json_response(server.holder.describe(), 200 if server.holder.current else 503)
-
-    async def metrics(request: Request) -> Response:
-        return Response(server.metrics.render(), 200, media_type="text/plain; version=0.0.4")
-
-    async def openapi_doc(request: Request) -> Response:
-        model = server.model()
-        return json_response(openapi.document(model.bundle.schema, model.name))
 
     async def v2_metadata(request: Request) -> Response:
         model = server.model()
@@ -288,26 +282,76 @@ def _routes(server: Server) -> list[Route]:
     async def v2_server(request: Request) -> Response:
         return json_response({"name": "mlplat", "version": "1", "extensions": []})
 
+    return [
+        Route("/v2/models/{model_name}/infer", Endpoint(v2_infer), methods=["POST"]),
+        Route("/v2/models/{model_name}", v2_metadata, methods=["GET"]),
+        Route("/v2/models/{model_name}/ready", v2_model_ready, methods=["GET"]),
+        Route("/v2", v2_server, methods=["GET"]),
+    ]
+
+
+def _probe_routes(server: Server) -> list[Route]:
+    """What orchestrators and clients ask without scoring: liveness, readiness, the model's
+    identity, metrics and the OpenAPI document (V2 and MLflow spellings included)."""
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        body = server.holder.readiness()
+        return json_response(body, 200 if body["ready"] else 503)
+
+    async def version(request: Request) -> Response:
+        return json_response(server.holder.describe(), 200 if server.holder.current else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(server.metrics.render(), 200, media_type="text/plain; version=0.0.4")
+
+    async def openapi_doc(request: Request) -> Response:
+        model = server.model()
+        return json_response(openapi.document(model.bundle.schema, model.name))
+
+    return [
+        Route("/v2/health/live", health, methods=["GET"]),
+        Route("/v2/health/ready", ready, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/ping", health, methods=["GET"]),  # MLflow's liveness path
+        Route("/ready", ready, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi_doc, methods=["GET"]),
+    ]
+
+
+def _admin_refusal(request: Request) -> Response | None:
+    """403 while no admin token is set, 401 unless the request carries it as a Bearer token."""
+    token = admin_token()
+    if token is None:
+        return json_response(
+            {
+                "error_code": "PERMISSION_DENIED",
+                "message": "the admin endpoint is off: set MLPLAT_ADMIN_TOKEN",
+            },
+            403,
+        )
+    given = bearer(request.headers.get("authorization", ""))
+    if given is None or not hmac.compare_digest(given.encode(), token.encode()):
+        return json_response(
+            {
+                "error_code": "UNAUTHENTICATED",
+                "message": "send the token as 'Authorization: Bearer <token>'",
+            },
+            401,
+            {"www-authenticate": "Bearer"},
+        )
+    return None
+
+
+def _admin_routes(server: Server) -> list[Route]:
     async def reload(request: Request) -> Response:
-        token = admin_token()
-        if token is None:
-            return json_response(
-                {
-                    "error_code": "PERMISSION_DENIED",
-                    "message": "the admin endpoint is off: set MLPLAT_ADMIN_TOKEN",
-                },
-                403,
-            )
-        given = bearer(request.headers.get("authorization", ""))
-        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
-            return json_response(
-                {
-                    "error_code": "UNAUTHENTICATED",
-                    "message": "send the token as 'Authorization: Bearer <token>'",
-                },
-                401,
-                {"www-authenticate": "Bearer"},
-            )
+        refused = _admin_refusal(request)
+        if refused is not None:
+            return refused
         outcome = await asyncio.to_thread(server.updater.attempt)
         return json_response(
             {
@@ -317,22 +361,7 @@ def _routes(server: Server) -> list[Route]:
             }
         )
 
-    return [
-        Route("/invocations", Endpoint(server.invocations), methods=["POST"]),
-        Route("/v2/models/{model_name}/infer", Endpoint(v2_infer), methods=["POST"]),
-        Route("/v2/models/{model_name}", v2_metadata, methods=["GET"]),
-        Route("/v2/models/{model_name}/ready", v2_model_ready, methods=["GET"]),
-        Route("/v2/health/live", health, methods=["GET"]),
-        Route("/v2/health/ready", ready, methods=["GET"]),
-        Route("/v2", v2_server, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/ping", health, methods=["GET"]),  # MLflow's liveness path
-        Route("/ready", ready, methods=["GET"]),
-        Route("/version", version, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/openapi.json", openapi_doc, methods=["GET"]),
-        Route("/admin/reload", reload, methods=["POST"]),
-    ]
+    return [Route("/admin/reload", reload, methods=["POST"])]
 
 
 V2_TYPES = {

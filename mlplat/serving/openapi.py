@@ -52,189 +52,161 @@ def _get(summary: str) -> dict[str, Any]:
     return {"get": {"summary": summary, "responses": {"200": {"description": "OK"}}}}
 
 
-def document(schema: dict[str, Any], model_name: str) -> dict[str, Any]:
+def _model_name_param() -> dict[str, Any]:
+    return {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _paths() -> dict[str, Any]:
+    bad = {code: _error() for code in ("400", "408", "413", "415", "422", "503")}
+    return {
+        "/invocations": {
+            "post": {
+                "summary": "Score rows (MLflow scoring protocol: JSON or CSV)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/MlflowPayload"}
+                        },
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {"200": {"description": "Predictions", **_json("Predictions")}, **bad},
+            }
+        },
+        "/v2/models/{model_name}/infer": {
+            "post": {
+                "summary": "Score rows (Open Inference Protocol V2)",
+                "parameters": [_model_name_param()],
+                "requestBody": {"required": True, **_json("V2Request")},
+                "responses": {"200": {"description": "Outputs"}, "404": _error(), **bad},
+            }
+        },
+        "/v2/models/{model_name}": {
+            "get": {
+                "summary": "V2 model metadata",
+                "parameters": [_model_name_param()],
+                "responses": {"200": {"description": "OK"}, "404": _error()},
+            }
+        },
+        "/health": _get("Liveness"),
+        "/ready": _get("Readiness: a model is loaded"),
+        "/version": _get("Model name, version, run id, git sha"),
+        "/metrics": _get("Prometheus metrics"),
+        "/v2/health/live": _get("V2 liveness"),
+        "/v2/health/ready": _get("V2 readiness"),
+    }
+
+
+def _row(schema: dict[str, Any]) -> dict[str, Any]:
+    """One input row: the served model's input columns, typed and bounded as the contract says."""
     declared = schema.get("columns", {})
     inputs = schema.get("input_columns") or list(declared)
-    row = {
+    return {
         "type": "object",
         "properties": {c: _column_schema(declared.get(c, {})) for c in inputs},
         "required": inputs,
     }
-    bad = {
-        "400": _error(),
-        "408": _error(),
-        "413": _error(),
-        "415": _error(),
-        "422": _error(),
-        "503": _error(),
+
+
+def _rows_under(key: str) -> dict[str, Any]:
+    rows = {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}
+    return {"required": [key], "properties": {key: rows}}
+
+
+def _mlflow_payload() -> dict[str, Any]:
+    split = {
+        "type": "object",
+        "required": ["columns", "data"],
+        "properties": {
+            "columns": {"type": "array", "items": {"type": "string"}},
+            "data": {"type": "array", "items": {"type": "array"}},
+        },
     }
+    tensors = {"type": "object", "additionalProperties": {"type": "array"}}
+    return {
+        "type": "object",
+        "oneOf": [
+            {"required": ["dataframe_split"], "properties": {"dataframe_split": split}},
+            _rows_under("dataframe_records"),
+            _rows_under("instances"),
+            {"required": ["inputs"], "properties": {"inputs": tensors}},
+        ],
+    }
+
+
+def _predictions() -> dict[str, Any]:
+    number = {"type": "number"}
+    strings = {"type": "array", "items": {"type": "string"}}
+    return {
+        "type": "object",
+        "description": "binary: P(positive_class) per row; multiclass: one "
+        "probability per class in `classes` order per row, and the most probable "
+        "class in `labels`; regression: the predicted value",
+        "properties": {
+            "predictions": {
+                "type": "array",
+                "items": {"oneOf": [number, {"type": "array", "items": number}]},
+            },
+            "model_version": {"type": "string"},
+            "positive_class": {"type": "string"},
+            "classes": strings,
+            "labels": strings,
+        },
+    }
+
+
+def _v2_request() -> dict[str, Any]:
+    tensor = {
+        "type": "object",
+        "required": ["name", "shape", "datatype", "data"],
+        "properties": {
+            "name": {"type": "string"},
+            "shape": {"type": "array", "items": {"type": "integer"}},
+            "datatype": {"type": "string", "enum": V2_DATATYPES},
+            "data": {"type": "array"},
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {"id": {"type": "string"}, "inputs": {"type": "array", "items": tensor}},
+    }
+
+
+def _error_schema() -> dict[str, Any]:
+    problem = {
+        "type": "object",
+        "properties": {
+            "kind": {"type": "string"},
+            "column": {"type": ["string", "null"]},
+            "row": {"type": ["integer", "null"]},
+            "message": {"type": "string"},
+        },
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "error_code": {"type": "string"},
+            "message": {"type": "string"},
+            "errors_total": {"type": "integer"},
+            "errors": {"type": "array", "items": problem},
+        },
+    }
+
+
+def document(schema: dict[str, Any], model_name: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": f"mlplat scoring server: {model_name}", "version": "1"},
-        "paths": {
-            "/invocations": {
-                "post": {
-                    "summary": "Score rows (MLflow scoring protocol: JSON or CSV)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/MlflowPayload"}
-                            },
-                            "text/csv": {"schema": {"type": "string"}},
-                        },
-                    },
-                    "responses": {
-                        "200": {"description": "Predictions", **_json("Predictions")},
-                        **bad,
-                    },
-                }
-            },
-            "/v2/models/{model_name}/infer": {
-                "post": {
-                    "summary": "Score rows (Open Inference Protocol V2)",
-                    "parameters": [
-                        {
-                            "name": "model_name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "requestBody": {"required": True, **_json("V2Request")},
-                    "responses": {"200": {"description": "Outputs"}, "404": _error(), **bad},
-                }
-            },
-            "/v2/models/{model_name}": {
-                "get": {
-                    "summary": "V2 model metadata",
-                    "parameters": [
-                        {
-                            "name": "model_name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {"200": {"description": "OK"}, "404": _error()},
-                }
-            },
-            "/health": _get("Liveness"),
-            "/ready": _get("Readiness: a model is loaded"),
-            "/version": _get("Model name, version, run id, git sha"),
-            "/metrics": _get("Prometheus metrics"),
-            "/v2/health/live": _get("V2 liveness"),
-            "/v2/health/ready": _get("V2 readiness"),
-        },
+        "paths": _paths(),
         "components": {
             "schemas": {
-                "Row": row,
-                "MlflowPayload": {
-                    "type": "object",
-                    "oneOf": [
-                        {
-                            "required": ["dataframe_split"],
-                            "properties": {
-                                "dataframe_split": {
-                                    "type": "object",
-                                    "required": ["columns", "data"],
-                                    "properties": {
-                                        "columns": {"type": "array", "items": {"type": "string"}},
-                                        "data": {"type": "array", "items": {"type": "array"}},
-                                    },
-                                }
-                            },
-                        },
-                        {
-                            "required": ["dataframe_records"],
-                            "properties": {
-                                "dataframe_records": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Row"},
-                                }
-                            },
-                        },
-                        {
-                            "required": ["instances"],
-                            "properties": {
-                                "instances": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Row"},
-                                }
-                            },
-                        },
-                        {
-                            "required": ["inputs"],
-                            "properties": {
-                                "inputs": {
-                                    "type": "object",
-                                    "additionalProperties": {"type": "array"},
-                                }
-                            },
-                        },
-                    ],
-                },
-                "Predictions": {
-                    "type": "object",
-                    "description": "binary: P(positive_class) per row; multiclass: one "
-                    "probability per class in `classes` order per row, and the most probable "
-                    "class in `labels`; regression: the predicted value",
-                    "properties": {
-                        "predictions": {
-                            "type": "array",
-                            "items": {
-                                "oneOf": [
-                                    {"type": "number"},
-                                    {"type": "array", "items": {"type": "number"}},
-                                ]
-                            },
-                        },
-                        "model_version": {"type": "string"},
-                        "positive_class": {"type": "string"},
-                        "classes": {"type": "array", "items": {"type": "string"}},
-                        "labels": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
-                "V2Request": {
-                    "type": "object",
-                    "required": ["inputs"],
-                    "properties": {
-                        "id": {"type": "string"},
-                        "inputs": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["name", "shape", "datatype", "data"],
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "shape": {"type": "array", "items": {"type": "integer"}},
-                                    "datatype": {"type": "string", "enum": V2_DATATYPES},
-                                    "data": {"type": "array"},
-                                },
-                            },
-                        },
-                    },
-                },
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error_code": {"type": "string"},
-                        "message": {"type": "string"},
-                        "errors_total": {"type": "integer"},
-                        "errors": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "kind": {"type": "string"},
-                                    "column": {"type": ["string", "null"]},
-                                    "row": {"type": ["integer", "null"]},
-                                    "message": {"type": "string"},
-                                },
-                            },
-                        },
-                    },
-                },
+                "Row": _row(schema),
+                "MlflowPayload": _mlflow_payload(),
+                "Predictions": _predictions(),
+                "V2Request": _v2_request(),
+                "Error": _error_schema(),
             }
         },
     }
