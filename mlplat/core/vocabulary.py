@@ -71,6 +71,26 @@ class Verdict(StrEnum):
     CONTINUE = "continue"
 
 
+class DriftTest(StrEnum):
+    """A per-feature drift statistic: PSI and KS on numeric features, Jensen-Shannon distance and
+    chi-square on categorical ones. The tests breach when their p-value falls below the limit,
+    the distances when they rise above it."""
+
+    PSI = "psi"
+    KS = "ks"
+    JS = "js"
+    CHI2 = "chi2"
+
+    @property
+    def is_test(self) -> bool:
+        return self in (DriftTest.KS, DriftTest.CHI2)
+
+    @property
+    def limit_key(self) -> str:
+        """Its limit's key in conf/monitoring and in monitoring.feature_thresholds."""
+        return f"{self.value}_pvalue" if self.is_test else f"{self.value}_threshold"
+
+
 def choices(vocabulary: type[StrEnum]) -> str:
     """The words, as an error message lists them."""
     return ", ".join(member.value for member in vocabulary)

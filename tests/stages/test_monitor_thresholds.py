@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from mlplat.core import bounds
+from mlplat.core.config.bounds import bounds_of, check_overrides
 from mlplat.core.config.ops import MonitoringConfig
 from mlplat.core.features import transform
 from mlplat.core.profile import build_profile
+from mlplat.core.vocabulary import DriftTest
 from mlplat.stages.monitor import drift
 from tests.dvc_support import mlplat
 
@@ -41,7 +43,9 @@ CASES = {
 }
 
 
-def breached(frame: pd.DataFrame, current: pd.DataFrame) -> list[str]:
+def breached(
+    frame: pd.DataFrame, current: pd.DataFrame, cfg: MonitoringConfig | None = None
+) -> list[str]:
     """Every drift and skew check of the features, profiled on a seeded 80% training split."""
     features = frame.drop(columns=["target"])
     spec = {"features": [{"name": c, "kind": "passthrough", "column": c} for c in features]}
@@ -49,7 +53,7 @@ def breached(frame: pd.DataFrame, current: pd.DataFrame) -> list[str]:
     profile = build_profile(spec, transform(spec, train), np.zeros(len(train)))
     alpha = bounds.family_alpha(0.99, len(spec["features"]) + 1)
     found = drift.feature_drift(
-        spec, profile, transform(spec, current), {}, MonitoringConfig(), alpha
+        spec, profile, transform(spec, current), {}, cfg or MonitoringConfig(), alpha
     )
     return [c.line() for f in found for c in f.checks if c.breached]
 
@@ -66,6 +70,23 @@ def test_small_sets_breach_only_when_shifted(name: str, case: str) -> None:
         assert f"drift.psi[{first}]" in " ".join(found), found
     else:
         assert found == [], found
+
+
+@pytest.mark.parametrize("test", list(DriftTest))
+def test_every_drift_test_has_a_declared_limit(test: DriftTest) -> None:
+    """The config check admits a per-feature override of each drift test's limit."""
+    assert test.limit_key in bounds_of(MonitoringConfig)
+    overrides = {"age": {test.limit_key: 0.0 if test.is_test else 0.5}}
+    check_overrides(overrides, MonitoringConfig, "monitoring.feature_thresholds")
+
+
+def test_a_per_feature_drift_limit_is_the_one_used() -> None:
+    frame = sklearn_frame("iris")
+    first = frame.columns[0]
+    loose = {first: {DriftTest.PSI.limit_key: 1e9, DriftTest.KS.limit_key: 0.0}}
+    found = " ".join(breached(frame, shifted(frame), MonitoringConfig(feature_thresholds=loose)))
+    assert f"drift.psi[{first}]" not in found and f"drift.ks[{first}]" not in found
+    assert f"skew.out_of_range[{first}]" in found
 
 
 def simulated_share(limit: float, counts: np.ndarray, n: int) -> float:

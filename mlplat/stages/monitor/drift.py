@@ -11,6 +11,7 @@ import numpy as np
 
 from mlplat.core import bounds
 from mlplat.core.config.ops import MonitoringConfig
+from mlplat.core.vocabulary import DriftTest
 from mlplat.stages.monitor import stats
 from mlplat.stages.monitor.checks import Check, above, below_pvalue, limit
 
@@ -51,11 +52,11 @@ def _raised(configured: float, used: float, rows: str) -> str:
 def _psi(
     name: str, reference: np.ndarray, counts: np.ndarray, cfg: MonitoringConfig, alpha: float
 ) -> Check:
-    configured = limit(cfg, name, "psi_threshold")
+    configured = limit(cfg, name, DriftTest.PSI.limit_key)
     n, m = float(counts.sum()), float(reference.sum())
     used = max(configured, bounds.chi2_allowance(len(reference) - 1, n, m, alpha))
     note = _raised(configured, used, f"{n:.0f} vs {m:.0f} training rows")
-    return above("drift", "psi", name, stats.psi(reference, counts), used, note)
+    return above("drift", DriftTest.PSI, name, stats.psi(reference, counts), used, note)
 
 
 def _null_rate(
@@ -106,7 +107,9 @@ def numeric_drift(
     outside = binned.below_min + binned.above_max
     checks = [
         _psi(name, reference, binned.counts, cfg, alpha),
-        below_pvalue("drift", "ks", name, p, limit(cfg, name, "ks_pvalue"), f"D={d:.4f}"),
+        below_pvalue(
+            "drift", DriftTest.KS, name, p, limit(cfg, name, DriftTest.KS.limit_key), f"D={d:.4f}"
+        ),
         _null_rate(name, binned.nulls, n, profile, cfg, alpha),
         _rate(
             name,
@@ -134,13 +137,13 @@ def numeric_drift(
 def _js(
     name: str, reference: np.ndarray, counts: np.ndarray, cfg: MonitoringConfig, alpha: float
 ) -> Check:
-    configured = limit(cfg, name, "js_threshold")
+    configured = limit(cfg, name, DriftTest.JS.limit_key)
     n, m = float(counts.sum()), float(reference.sum())
     seen = int(np.count_nonzero(reference + counts))
     chance = bounds.chi2_allowance(seen - 1, n, m, alpha) / (8.0 * math.log(2.0))
     used = max(configured, math.sqrt(chance))
     note = _raised(configured, used, f"{n:.0f} vs {m:.0f} training rows")
-    return above("drift", "js", name, stats.jensen_shannon(reference, counts), used, note)
+    return above("drift", DriftTest.JS, name, stats.jensen_shannon(reference, counts), used, note)
 
 
 def good_turing(frequencies: dict[str, int]) -> float:
@@ -171,7 +174,12 @@ def categorical_drift(
     statistic, p = stats.chi2(reference, counts)
     checks = [
         below_pvalue(
-            "drift", "chi2", name, p, limit(cfg, name, "chi2_pvalue"), f"chi2={statistic:.1f}"
+            "drift",
+            DriftTest.CHI2,
+            name,
+            p,
+            limit(cfg, name, DriftTest.CHI2.limit_key),
+            f"chi2={statistic:.1f}",
         ),
         _js(name, reference, counts, cfg, alpha),
         _null_rate(name, codeless - unseen, n, profile, cfg, alpha),
