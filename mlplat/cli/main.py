@@ -394,6 +394,37 @@ def score(
     raise typer.Exit(0 if ok else 1)
 
 
+deploy_app = typer.Typer(
+    help="Run a model past one machine: Kubernetes and KServe manifests.", no_args_is_help=True
+)
+app.add_typer(deploy_app, name="deploy")
+
+
+@deploy_app.command("render", context_settings=HYDRA_EXTRA)
+def deploy_render(
+    ctx: typer.Context,
+    model: Annotated[str, Opt(help="models:/NAME@ALIAS or models:/NAME/VERSION.")],
+    target: Annotated[str, Opt(help="kubernetes (Deployment, Service, HPA, PDB) or kserve.")],
+    output: Annotated[Path, Opt(help="Directory of the manifest files.")],
+    image: Annotated[
+        str | None, Opt(help="REPOSITORY@sha256:... (default: the image build recorded).")
+    ] = None,
+    check: Annotated[
+        bool, Opt(help="Write nothing; exit 1 if the files in --output are stale.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Manifests from conf/deploy and the model version (image digest, profile sizing), with the
+    server's own probes, port, user and drain; built-in kinds validated offline."""
+    from mlplat.cli import deploy as deploy_cli
+
+    options = deploy_cli.RenderOptions(model, target, output, image, check)
+    ok = deploy_cli.render_command(
+        Path.cwd(), options, _split_debug(list(ctx.args)), _console(), as_json
+    )
+    raise typer.Exit(0 if ok else 1)
+
+
 @app.command()
 def version() -> None:
     """Print mlplat's version."""

@@ -91,6 +91,27 @@ class DriftTest(StrEnum):
         return f"{self.value}_pvalue" if self.is_test else f"{self.value}_threshold"
 
 
+class DeployTarget(StrEnum):
+    """What `mlplat deploy render` writes manifests for."""
+
+    KUBERNETES = "kubernetes"
+    KSERVE = "kserve"
+
+
+class KServeMode(StrEnum):
+    """KServe's deployment modes (annotation `serving.kserve.io/deploymentMode`)."""
+
+    RAW = "raw"
+    SERVERLESS = "serverless"
+
+
+class AutoscalerClass(StrEnum):
+    """KServe raw mode's autoscalers (annotation `serving.kserve.io/autoscalerClass`)."""
+
+    HPA = "hpa"
+    KEDA = "keda"
+
+
 def choices(vocabulary: type[StrEnum]) -> str:
     """The words, as an error message lists them."""
     return ", ".join(member.value for member in vocabulary)

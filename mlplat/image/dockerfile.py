@@ -34,18 +34,23 @@ class ImageSpec:
 
     def command(self, host: str = "0.0.0.0", port: int | None = None) -> list[str]:
         """The server command; `mlplat image test` reuses it with a host and a free port."""
-        return [
-            "mlplat",
-            "serve",
-            "--model",
-            MODEL_DIR,
-            "--host",
-            host,
-            "--port",
-            str(port or self.port),
-            "--workers",
-            str(self.workers),
-        ]
+        return serve_command(self.workers, host, port or self.port)
+
+
+def serve_command(workers: int = 1, host: str = "0.0.0.0", port: int = PORT) -> list[str]:
+    """How the image runs its server (its CMD; Kubernetes manifests pass it as args)."""
+    return [
+        "mlplat",
+        "serve",
+        "--model",
+        MODEL_DIR,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
 
 
 def _quote(value: str) -> str:

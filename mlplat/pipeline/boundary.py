@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import budget, dataio, names, provenance
-from mlplat.core.config import PlatformConfig, bounds, columns, keys, lightgbm_params, online
+from mlplat.core.config import (
+    PlatformConfig,
+    bounds,
+    columns,
+    deploy,
+    keys,
+    lightgbm_params,
+    online,
+)
 from mlplat.core.config.ops import MonitoringConfig
 from mlplat.core.errors import ConfigError
 from mlplat.core.vocabulary import Engine, Task, choices, knows
@@ -28,6 +36,7 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
     budget.check_policies(cfg.budget)
     _check_vocabulary(cfg)
     online.check(cfg.online, cfg.model.task, list(cfg.segments.slices))
+    deploy.check(cfg.deploy)
     _check_model_name(cfg)
     lightgbm_params.check(cfg.model.params, cfg.model.task)
     if cfg.registry.register:  # gates are judged at registration: refuse bad ones before training

@@ -216,6 +216,7 @@ def typed_defaults() -> dict[str, str]:
     """Operational groups rendered from the dataclass defaults."""
     from omegaconf import OmegaConf
 
+    from mlplat.core.config.deploy import DeployConfig
     from mlplat.core.config.online import OnlineConfig
     from mlplat.core.config.ops import BudgetConfig, MonitoringConfig, ServingConfig, TrackingConfig
 
@@ -225,6 +226,7 @@ def typed_defaults() -> dict[str, str]:
         "serving": ServingConfig,
         "monitoring": MonitoringConfig,
         "online": OnlineConfig,
+        "deploy": DeployConfig,
     }
     return {g: OmegaConf.to_yaml(OmegaConf.structured(cls)) for g, cls in groups.items()}
 

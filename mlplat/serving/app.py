@@ -42,6 +42,7 @@ from mlplat.serving.payloads import Protocol
 from mlplat.serving.protocol import STATE_KEY
 from mlplat.serving.reqlog import RequestLogger
 from mlplat.serving.scoring import Answer, Target, answer, dumps, finish, v2_output_metadata
+from mlplat.serving.server import HEALTH_PATH, METRICS_PATH, READY_PATH
 from mlplat.serving.settings import ServeSettings, admin_token
 from mlplat.serving.source import make_source
 from mlplat.serving.updater import Updater
@@ -314,11 +315,11 @@ def _probe_routes(server: Server) -> list[Route]:
     return [
         Route("/v2/health/live", health, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
+        Route(HEALTH_PATH, health, methods=["GET"]),
         Route("/ping", health, methods=["GET"]),  # MLflow's liveness path
-        Route("/ready", ready, methods=["GET"]),
+        Route(READY_PATH, ready, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        Route(METRICS_PATH, metrics, methods=["GET"]),
         Route("/openapi.json", openapi_doc, methods=["GET"]),
     ]
 

@@ -10,6 +10,10 @@ from typing import Any
 from mlplat.serving.settings import ENV, ServeSettings
 
 GRACEFUL_SECONDS = 30  # SIGTERM: stop accepting, let in-flight requests finish up to this long
+# The routes an orchestrator probes and scrapes (Kubernetes manifests name them too)
+HEALTH_PATH = "/health"  # liveness: the process answers, with or without a model
+READY_PATH = "/ready"  # readiness: a model is loaded
+METRICS_PATH = "/metrics"
 
 
 def serve(settings: ServeSettings) -> None:

@@ -8,6 +8,7 @@ from mlplat import __version__
 from mlplat.core.config.bounds import bounded
 from mlplat.core.config.contract import FeaturesConfig, SchemaConfig
 from mlplat.core.config.data import DataConfig
+from mlplat.core.config.deploy import DeployConfig
 from mlplat.core.config.model import ModelConfig
 from mlplat.core.config.online import OnlineConfig
 from mlplat.core.config.ops import (
@@ -41,6 +42,7 @@ class PlatformConfig:
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     online: OnlineConfig = field(default_factory=OnlineConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
 
 
 def register_schemas() -> None:
