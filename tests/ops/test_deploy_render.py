@@ -150,7 +150,7 @@ def test_probes_and_command_match_the_real_server(trained: Path, tmp_path: Path)
 def test_kserve_target_is_valid_against_its_crd(trained: Path, tmp_path: Path) -> None:
     import jsonschema
 
-    from tests.test_deploy_manifests import KSERVE_SCHEMA
+    from tests.ops.test_deploy_manifests import KSERVE_SCHEMA
 
     out = tmp_path / "kserve"
     done = mlplat(

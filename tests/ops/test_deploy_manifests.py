@@ -23,7 +23,8 @@ from tests.conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden" / "deploy"
 REGENERATE = (
-    "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_deploy_manifests.py -k golden"
+    "MLPLAT_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest"
+    " tests/ops/test_deploy_manifests.py -k golden"
 )
 KSERVE_SCHEMA = REPO.parent / "shared" / "schemas" / "kserve" / "inferenceservice_v1beta1.json"
 IMAGE = "registry.example.com/churn@sha256:" + "ab" * 32
