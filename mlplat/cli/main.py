@@ -425,6 +425,20 @@ def deploy_render(
     raise typer.Exit(0 if ok else 1)
 
 
+@app.command(name="gc", context_settings=HYDRA_EXTRA)
+def gc_(
+    ctx: typer.Context,
+    apply: Annotated[bool, Opt("--apply", help="Delete what the plan says goes.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Plan storage by conf/retention: what goes, what stays and why, bytes and monthly cost;
+    --apply deletes (runs, logged models, registry versions, orphans, the DVC cache)."""
+    from mlplat.cli import gc as gc_cli
+
+    with _stops_reported():
+        gc_cli.gc_command(Path.cwd(), _split_debug(list(ctx.args)), apply, _console(), as_json)
+
+
 @app.command()
 def version() -> None:
     """Print mlplat's version."""

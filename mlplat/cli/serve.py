@@ -59,10 +59,12 @@ def serve_command(
 ) -> None:
     from mlplat.core import tracking_store
     from mlplat.pipeline.compose import project_config
+    from mlplat.serving.lease import lease_dir
     from mlplat.serving.server import serve
     from mlplat.serving.source import make_source
 
     serving, tracking = project_config(project, overrides)
+    flags = {**flags, "lease_dir": str(lease_dir(project))}  # `mlplat gc` keeps what it serves
     settings = serve_settings(model, serving, tracking, flags)
     source = make_source(settings.model, settings.tracking_uri)
     where = (

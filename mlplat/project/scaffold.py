@@ -2,7 +2,8 @@
 
 The declaration is drafted from the data (see `inference` for the contract, `leaks` for the
 warnings, `default_segments` for the slices); the operational groups (budget, tracking, serving,
-monitoring, online) are rendered from the typed defaults, so they never drift from the schema.
+monitoring, online, deploy, retention) are rendered from the typed defaults, so they never drift
+from the schema.
 """
 
 from __future__ import annotations
@@ -218,7 +219,13 @@ def typed_defaults() -> dict[str, str]:
 
     from mlplat.core.config.deploy import DeployConfig
     from mlplat.core.config.online import OnlineConfig
-    from mlplat.core.config.ops import BudgetConfig, MonitoringConfig, ServingConfig, TrackingConfig
+    from mlplat.core.config.ops import (
+        BudgetConfig,
+        MonitoringConfig,
+        RetentionConfig,
+        ServingConfig,
+        TrackingConfig,
+    )
 
     groups: dict[str, type] = {
         "budget": BudgetConfig,
@@ -227,6 +234,7 @@ def typed_defaults() -> dict[str, str]:
         "monitoring": MonitoringConfig,
         "online": OnlineConfig,
         "deploy": DeployConfig,
+        "retention": RetentionConfig,
     }
     return {g: OmegaConf.to_yaml(OmegaConf.structured(cls)) for g, cls in groups.items()}
 

@@ -35,6 +35,7 @@ from starlette.routing import Route
 from mlplat.serving import openapi
 from mlplat.serving.compat import SchemaChange
 from mlplat.serving.errors import InputError
+from mlplat.serving.lease import LeaseWriter
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
 from mlplat.serving.offload import Contract, Offload, Prepared, Refused
@@ -438,6 +439,7 @@ def create_app(settings: ServeSettings) -> ScoringApp:
         settings.max_batch_rows,
         settings.poll_interval_seconds,
         SchemaChange(settings.schema_change),
+        LeaseWriter.following(settings.model, settings.lease_dir),
     )
     server = Server(settings, holder, metrics, updater, Offload(settings.scoring_workers))
 

@@ -31,6 +31,7 @@ class ServeSettings:
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 30.0
     keep_alive_seconds: int = 5
+    lease_dir: str | None = None  # where the server keeps its lease (the project's .mlplat/leases)
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

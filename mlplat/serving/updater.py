@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from mlplat.core import tracking_store
 from mlplat.core.bundle import BundleError
 from mlplat.serving.compat import SchemaChange, schema_breaks
+from mlplat.serving.lease import LeaseWriter
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ModelRefusedError, ServedModel, load_model
 from mlplat.serving.source import Resolved, Source, VersionGoneError
@@ -35,6 +36,7 @@ class Updater:
     max_rows: int
     poll_interval: float
     schema_change: SchemaChange = SchemaChange.refuse
+    lease: LeaseWriter | None = None  # renewed at every check while a version is served
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
@@ -45,7 +47,20 @@ class Updater:
     def attempt(self) -> str:
         """One update check (blocking: run it in a thread); returns what happened, for logs."""
         with self._lock:
-            return "closed" if self._closed else self._attempt()
+            if self._closed:
+                return "closed"
+            outcome = self._attempt()
+            self._renew_lease()
+            return outcome
+
+    def _renew_lease(self) -> None:
+        current = self.holder.current
+        if self.lease is None or current is None:
+            return
+        try:
+            self.lease.beat(current.version)
+        except OSError as exc:  # a full or read-only disk is no reason to stop serving
+            log.warning("could not renew the serving lease %s: %s", self.lease.path, exc)
 
     def _attempt(self) -> str:
         try:
@@ -140,6 +155,8 @@ class Updater:
         try:
             self._closed = True
             self.source.close()
+            if self.lease is not None:
+                self.lease.release()
         finally:
             if acquired:
                 self._lock.release()

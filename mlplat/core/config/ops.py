@@ -1,4 +1,4 @@
-"""Operational groups: budget, tracking, registry, serving, monitoring."""
+"""Operational groups: budget, tracking, registry, serving, monitoring, retention."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ class BudgetConfig:
     # per GB of peak resident memory, per hour of wall time
     price_per_gb_hour: float = bounded(0.006, ge=0)
     price_per_gpu_hour: float = bounded(0.0, ge=0)
+    # storage (MLflow artifacts, the DVC cache), per GB held for a month: `mlplat gc` prices it
+    price_per_gb_month: float = bounded(0.023, ge=0)
     gpus: int = bounded(0, ge=0)  # GPUs held for the whole run (billed on wall time)
     max_wall_seconds: LimitConfig = field(default_factory=LimitConfig)
     max_train_seconds: LimitConfig = field(default_factory=LimitConfig)
@@ -128,3 +130,28 @@ class MonitoringConfig:
     # Per feature (or `prediction`) overrides of the keys above,
     # e.g. {monthly_charges: {psi_threshold: 0.3}}
     feature_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class RetentionConfig:
+    """Read by `mlplat gc`. Keep rules combine with OR: whatever any of them keeps stays. What
+    no rule keeps goes once a delete rule's age is reached; a deleted run or logged model is
+    purged (its artifacts and rows removed) after `grace_days`."""
+
+    # registry versions: an aliased version and one a live server follows always stay; also
+    # versions champion within this many days, and the newest N of every registered model
+    champion_within_days: float = bounded(30.0, ge=0)
+    last_versions: int = bounded(3, ge=0)
+    # runs
+    runs_younger_than_days: float = bounded(14.0, ge=0)
+    best_runs_per_experiment: int = bounded(3, ge=0)  # FINISHED, by the task's primary metric
+    best_trial_per_sweep: bool = True
+    keep_runs: list[str] = field(default_factory=list)  # run ids or run names
+    keep_dvc_experiments: bool = True  # the DVC cache keeps what `dvc exp` experiments use
+    # delete rules: ages (days since the run started) after which an unkept run goes
+    failed_after_days: float = bounded(7.0, ge=0)  # FAILED and KILLED runs
+    trials_after_days: float = bounded(30.0, ge=0)  # sweep trials other than the best
+    others_after_days: float = bounded(90.0, ge=0)
+    grace_days: float = bounded(7.0, ge=0)  # deleted -> purged
+    # a serving lease whose heartbeat is older than this has expired (the server is gone)
+    lease_ttl_seconds: float = bounded(600.0, gt=0)

@@ -15,6 +15,7 @@ from mlplat.core.config.ops import (
     BudgetConfig,
     MonitoringConfig,
     RegistryConfig,
+    RetentionConfig,
     ServingConfig,
     TrackingConfig,
 )
@@ -43,6 +44,7 @@ class PlatformConfig:
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     online: OnlineConfig = field(default_factory=OnlineConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
 
 def register_schemas() -> None:
