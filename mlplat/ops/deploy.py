@@ -16,7 +16,7 @@ from mlplat.core.config import PlatformConfig
 from mlplat.core.errors import ConfigError, MlplatError, RegistryError
 from mlplat.core.io import write_text
 from mlplat.core.model_ref import ModelRef
-from mlplat.core.vocabulary import DeployTarget, KServeMode, choices, knows
+from mlplat.core.vocabulary import DeployTarget, KServeMode, OnlineMode, choices, knows
 from mlplat.image.source import TAG_PREFIX
 from mlplat.ops import kserve, manifests
 from mlplat.ops.manifests import ModelFacts, Profile
@@ -98,19 +98,40 @@ def facts(tracker: Tracker, model: str, image: str | None) -> ModelFacts:
 
 def objects(target: DeployTarget, cfg: PlatformConfig, found: ModelFacts) -> list[dict[str, Any]]:
     if target == DeployTarget.KSERVE:
-        return [kserve.inference_service(cfg.deploy, found)]
+        return [kserve.inference_service(cfg.deploy, found, cfg.online)]
     return manifests.kubernetes(cfg.deploy, found)
 
 
 def warnings(target: DeployTarget, cfg: PlatformConfig) -> tuple[str, ...]:
-    if target == DeployTarget.KUBERNETES and cfg.deploy.autoscaling.target_requests_per_second:
-        return (
-            f"the autoscaler reads the per-pod metric {manifests.RPS_METRIC}: the cluster "
-            "needs a custom-metrics adapter that serves it (docs/kubernetes.md)",
+    if target == DeployTarget.KUBERNETES:
+        return _kubernetes_warnings(cfg)
+    found = []
+    canary = kserve.canary_percent(cfg.online)
+    if canary is not None and cfg.deploy.mode == KServeMode.RAW:
+        found.append(
+            f"online.mode={cfg.online.mode}: canaryTrafficPercent {canary} is written, but "
+            "KServe ignores it in raw mode (deploy.mode=serverless splits traffic)"
         )
-    if target == DeployTarget.KSERVE and cfg.deploy.mode == KServeMode.SERVERLESS:
-        return ("serverless mode: Knative drains the pod; no preStop or grace period is set",)
-    return ()
+    if cfg.online.mode == OnlineMode.SHADOW:
+        found.append("online.mode=shadow: KServe has no shadow traffic; nothing is mirrored")
+    if cfg.deploy.mode == KServeMode.SERVERLESS:
+        found.append("serverless mode: Knative drains the pod; no preStop or grace period is set")
+    return tuple(found)
+
+
+def _kubernetes_warnings(cfg: PlatformConfig) -> tuple[str, ...]:
+    found = []
+    if cfg.online.mode != OnlineMode.OFF:
+        found.append(
+            f"online.mode={cfg.online.mode}: the Deployment serves the one version rendered "
+            "(its image holds that bundle); split traffic with --target kserve"
+        )
+    if cfg.deploy.autoscaling.target_requests_per_second:
+        found.append(
+            f"the autoscaler reads the per-pod metric {manifests.RPS_METRIC}: the cluster "
+            "needs a custom-metrics adapter that serves it (docs/kubernetes.md)"
+        )
+    return tuple(found)
 
 
 def file_name(manifest: dict[str, Any]) -> str:
