@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-PRIMARY = {"binary": "auc", "multiclass": "log_loss", "regression": "rmse"}
+from mlplat.core.metric_names import PRIMARY
 
 
 @dataclass(frozen=True)

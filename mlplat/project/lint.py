@@ -169,8 +169,8 @@ def references(cfg: PlatformConfig) -> list[tuple[Path_, str, str]]:
 
 def gate_references(cfg: PlatformConfig) -> list[tuple[Path_, str]]:
     """Gates name metrics and baselines; each must be one the evaluate stage produces."""
+    from mlplat.core.metric_names import NAMES
     from mlplat.stages.evaluate.baselines import BASELINES
-    from mlplat.stages.evaluate.metrics import NAMES
 
     gates, task = cfg.gates, cfg.model.task
     known = NAMES.get(task, ())

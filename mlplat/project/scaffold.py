@@ -14,10 +14,10 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import labels
+from mlplat.core.metric_names import PRIMARY
 from mlplat.core.names import snake
 from mlplat.project import default_segments, leaks
 from mlplat.project.inference import ColumnPlan, Role
-from mlplat.stages.evaluate.metrics import PRIMARY
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -37,7 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import metric_names
 from mlplat.core.errors import ConfigError, GateError
+from mlplat.core.metric_names import PRIMARY, Direction
+from mlplat.core.vocabulary import knows
 from mlplat.pipeline.trials import (
     EXPERIMENT_ENV,
     IDS_ENV,
@@ -94,24 +97,22 @@ def trial_rows(experiment_id: str, parent_run_id: str) -> list[TrialRow]:
 
 
 def check_direction(direction: str | None, key: str) -> None:
-    if direction not in (None, "maximize", "minimize"):
-        raise ConfigError(f"must be maximize or minimize, not {direction!r}", key=key)
+    if direction is not None and not knows(Direction, direction):
+        raise ConfigError(f"must be {' or '.join(Direction)}, not {direction!r}", key=key)
 
 
 def objective(task: str, metric: str | None, direction: str | None) -> tuple[str, str]:
     """The metric a sweep ranks its trials by and its direction: as declared, else the task's
     primary metric (auc, log_loss, rmse), and the way that metric improves."""
-    from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER, PRIMARY
-
     chosen = metric or PRIMARY[task]
-    return chosen, direction or ("minimize" if chosen in LOWER_IS_BETTER else "maximize")
+    return chosen, direction or metric_names.direction(chosen)
 
 
 def best_trial(rows: list[TrialRow], metric: str, direction: str) -> TrialRow | None:
     scored = [r for r in rows if r.status == "FINISHED" and metric in r.metrics]
     if not scored:
         return None
-    pick = max if direction == "maximize" else min
+    pick = max if direction == Direction.MAXIMIZE else min
     return pick(scored, key=lambda r: r.metrics[metric])
 
 

@@ -315,3 +315,15 @@ def test_any_lightgbm_parameter_is_set_without_plus(any_project: tuple[Path, str
     assert done.returncode == 0, done.stderr[-3000:]
     model = (root / "artifacts" / experiment / "train" / "model.txt").read_text()
     assert "[min_data_in_leaf: 7]" in model and "[max_bin: 63]" in model
+
+
+def test_every_metric_name_has_one_direction_and_every_task_a_primary_metric() -> None:
+    """The one definition the gates, sweeps, the report and the ML Test Score read."""
+    from mlplat.core.metric_names import LOWER_IS_BETTER, NAMES, PRIMARY, Direction, direction
+    from mlplat.core.vocabulary import Task
+
+    assert set(NAMES) == set(PRIMARY) == set(Task)
+    assert all(PRIMARY[task] in NAMES[task] for task in Task)
+    assert {name for names in NAMES.values() for name in names} >= LOWER_IS_BETTER
+    assert direction("log_loss") == Direction.MINIMIZE == "minimize"
+    assert direction("auc") == Direction.MAXIMIZE

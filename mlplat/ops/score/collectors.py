@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mlplat.core.metric_names import NAMES, PRIMARY
 from mlplat.ops.score.facts import Facts
 from mlplat.ops.score.rubric import AUTOMATED, MANUAL
-from mlplat.stages.evaluate.metrics import NAMES, PRIMARY
 
 
 @dataclass(frozen=True)

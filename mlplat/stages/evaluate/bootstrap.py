@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
+from mlplat.core.metric_names import LOWER_IS_BETTER
 from mlplat.stages.evaluate import fast, weighted
-from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER
 
 if TYPE_CHECKING:
     import numpy as np

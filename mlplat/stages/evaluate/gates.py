@@ -17,9 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import ConfigError
+from mlplat.core.metric_names import LOWER_IS_BETTER, NAMES, PRIMARY
 from mlplat.core.vocabulary import GateStatus
 from mlplat.stages.evaluate import bootstrap, segments
-from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER, NAMES, PRIMARY
 from mlplat.stages.evaluate.verdicts import Decision, Verdict
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Metrics per task. Each function takes (y_true, y_score) and returns {name: value}."""
+"""Metrics per task. Each function takes (y_true, y_score) and returns {name: value}; their names
+and directions: core.metric_names."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy as np
-
-# Metrics where lower is better; gates and lifts read this to know the direction.
-LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece", "rmse", "mae"})
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
@@ -80,24 +78,6 @@ TASKS: dict[str, Callable[[np.ndarray, np.ndarray, float], dict[str, float]]] = 
     Task.BINARY: binary,
     Task.MULTICLASS: multiclass,
     Task.REGRESSION: regression,
-}
-PRIMARY: dict[str, str] = {Task.BINARY: "auc", Task.MULTICLASS: "log_loss", Task.REGRESSION: "rmse"}
-# Every metric name per task: gates refuse a bound on a metric the task does not have.
-NAMES = {
-    "binary": (
-        "auc",
-        "pr_auc",
-        "log_loss",
-        "brier",
-        "ece",
-        "accuracy",
-        "precision",
-        "recall",
-        "f1",
-        "positive_rate",
-    ),
-    "multiclass": ("log_loss", "macro_f1", "accuracy"),
-    "regression": ("rmse", "mae", "r2"),
 }
 
 

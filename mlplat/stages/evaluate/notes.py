@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.labels import classes_of
-from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER
+from mlplat.core.metric_names import LOWER_IS_BETTER
 
 if TYPE_CHECKING:
     import numpy as np

@@ -11,9 +11,9 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core.metric_names import LOWER_IS_BETTER
 from mlplat.core.vocabulary import GateStatus
 from mlplat.stages.evaluate import curves, figures
-from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER
 
 if TYPE_CHECKING:
     from mlplat.stages.evaluate.verdicts import Decision

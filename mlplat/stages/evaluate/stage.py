@@ -13,6 +13,7 @@ from mlplat.core import dataio
 from mlplat.core.features import raw_columns, transform
 from mlplat.core.io import atomic_dir, atomic_path, read_json, write_json, write_text
 from mlplat.core.labels import classes_of, encode_target
+from mlplat.core.metric_names import PRIMARY
 from mlplat.stages.evaluate import (
     baselines,
     bootstrap,
@@ -170,7 +171,7 @@ def evaluate_holdout(
     x_test = transform(spec, holdout) if matrix is None else matrix
     base_scores = baselines.predictions(task, spec, train, y_train, x_test, classes(spec), cfg.seed)
     base = {name: fast.compute(task, y, p, threshold) for name, p in base_scores.items()}
-    primary = cfg.gates.lift_metric or metrics.PRIMARY[task]
+    primary = cfg.gates.lift_metric or PRIMARY[task]
     lift = _lift(task, primary, overall, base)
     columns = [c for c in raw_columns(spec) if c in holdout.columns]
     found = discovery.scan(holdout, y, scores, task, threshold, columns, seg.discovery)
