@@ -62,7 +62,7 @@ class Applied:
 
 
 def make_plan(project: Path, cfg: PlatformConfig) -> Planned:
-    from mlplat.stages.evaluate.metrics import LOWER_IS_BETTER, PRIMARY
+    from mlplat.core.metric_names import LOWER_IS_BETTER, PRIMARY
 
     tracker = Tracker.of(project, cfg.tracking.uri)
     metric = PRIMARY[cfg.model.task]
