@@ -231,8 +231,18 @@ def serve(
     workers: Annotated[int | None, Opt(help="Worker processes (default: serving.workers).")] = None,
     poll_interval: Annotated[float | None, Opt(help="Seconds between alias checks.")] = None,
     request_log_dir: Annotated[str | None, Opt(help="Write sampled requests here.")] = None,
+    challenger: Annotated[
+        str | None, Opt(help="The second arm (default: models:/NAME@online.challenger).")
+    ] = None,
+    mode: Annotated[
+        str | None, Opt(help="Online experiment: off | shadow | split | canary (online.mode).")
+    ] = None,
+    split: Annotated[
+        float | None, Opt(help="The challenger's share of requests (online.split).")
+    ] = None,
 ) -> None:
-    """Serve a model: MLflow /invocations, Open Inference Protocol V2, /metrics, hot swaps."""
+    """Serve a model: MLflow /invocations, Open Inference Protocol V2, /metrics, hot swaps;
+    with --challenger and --mode, an online experiment between two arms."""
     from mlplat.cli import serve as serve_cli
 
     flags = {
@@ -241,6 +251,9 @@ def serve(
         "workers": workers,
         "poll_interval_seconds": poll_interval,
         "request_log_dir": request_log_dir,
+        "challenger": challenger,
+        "mode": mode,
+        "split": split,
     }
     serve_cli.serve_command(Path.cwd(), model, flags, _split_debug(list(ctx.args)), _console())
 

@@ -57,32 +57,47 @@ def serve_settings(
 def serve_command(
     project: Path, model: str, flags: dict[str, Any], overrides: list[str], console: Console
 ) -> None:
-    from mlplat.core import tracking_store
-    from mlplat.pipeline.compose import project_config
+    from dataclasses import replace
+
+    from mlplat.pipeline.compose import project_declaration
     from mlplat.serving.lease import lease_dir
+    from mlplat.serving.online.settings import online_settings
     from mlplat.serving.server import serve
+
+    online_flags = {k: flags.pop(k, None) for k in ("challenger", "mode", "split")}
+    cfg, tracking = project_declaration(project, overrides)
+    flags = {**flags, "lease_dir": str(lease_dir(project))}  # `mlplat gc` keeps what it serves
+    settings = serve_settings(model, cfg.serving, tracking, flags)
+    online = online_settings(cfg.online, cfg.experiment_name, project, model, online_flags)
+    settings = replace(settings, online=online)
+    _resolves(model, tracking, "model")
+    if online is not None:
+        _resolves(online.challenger, tracking, "challenger")
+    arms = f", {online.mode} with {online.challenger}" if online else ""
+    console.print(
+        f"serving {model}{arms} on http://{settings.host}:{settings.port} "
+        f"({settings.workers} worker(s)); Ctrl-C or SIGTERM to stop",
+        highlight=False,
+    )
+    serve(settings)
+
+
+def _resolves(model: str, tracking: str | None, key: str) -> None:
+    """Fail fast, with one clear line, on a model that does not exist or a store that is down."""
+    from mlplat.core import tracking_store
     from mlplat.serving.source import make_source
 
-    serving, tracking = project_config(project, overrides)
-    flags = {**flags, "lease_dir": str(lease_dir(project))}  # `mlplat gc` keeps what it serves
-    settings = serve_settings(model, serving, tracking, flags)
-    source = make_source(settings.model, settings.tracking_uri)
+    source = make_source(model, tracking)
     where = (
         f" in the tracking store {tracking_store.redact(tracking)}"
         if tracking and model.startswith("models:/")
         else ""
     )
-    try:  # fail fast, with one clear line, on a model that does not exist or a store that is down
+    try:
         source.resolve()
     except Exception as exc:
         message = tracking_store.scrub(" ".join(str(exc).split()))
-        raise RegistryError(f"cannot resolve {model}{where}: {message}", key="model") from exc
-    console.print(
-        f"serving {model} on http://{settings.host}:{settings.port} "
-        f"({settings.workers} worker(s)); Ctrl-C or SIGTERM to stop",
-        highlight=False,
-    )
-    serve(settings)
+        raise RegistryError(f"cannot resolve {model}{where}: {message}", key=key) from exc
 
 
 def _print_summary(summary: dict[str, Any], console: Console) -> None:

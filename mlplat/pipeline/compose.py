@@ -99,18 +99,22 @@ def compose(project: Path, overrides: list[str]) -> PlatformConfig:
 
 def project_config(project: Path, overrides: list[str]) -> tuple[ServingConfig, str | None]:
     """conf/serving and the tracking URI of the project; outside a project, the defaults."""
-    from mlplat.core.config.ops import ServingConfig
+    cfg, uri = project_declaration(project, overrides)
+    return cfg.serving, uri
 
+
+def project_declaration(project: Path, overrides: list[str]) -> tuple[PlatformConfig, str | None]:
+    """The project's whole declaration and tracking URI; outside a project, the defaults."""
     if not (project / "conf" / "config.yaml").is_file():
         if overrides:
             raise ConfigError(
                 "overrides need a project: no conf/config.yaml here", key=overrides[0]
             )
-        return ServingConfig(), os.environ.get("MLFLOW_TRACKING_URI")
+        return PlatformConfig(), os.environ.get("MLFLOW_TRACKING_URI")
     from mlplat.core import tracking_store
     from mlplat.tracking.runs import tracking_uri
 
     cfg = compose(project, overrides)
     uri = tracking_uri(cfg, project)
     tracking_store.apply_limits(cfg.tracking, uri)  # the project's declared HTTP budget
-    return cfg.serving, uri
+    return cfg, uri

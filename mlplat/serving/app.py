@@ -39,6 +39,7 @@ from mlplat.serving.lease import LeaseWriter
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
 from mlplat.serving.offload import Contract, Offload, Prepared, Refused
+from mlplat.serving.online.experiment import Assigned, Online
 from mlplat.serving.payloads import Protocol
 from mlplat.serving.protocol import STATE_KEY
 from mlplat.serving.reqlog import RequestLogger
@@ -136,6 +137,7 @@ class Server:
     offload: Offload
     logger: RequestLogger | None = None
     compiled: Compiled | None = None
+    online: Online | None = None  # an experiment: a challenger arm beside the champion
 
     async def invocations(self, scope: Scope, receive: Receive, send: Send) -> None:
         """MLflow's `POST /invocations`, as a raw ASGI endpoint."""
@@ -176,8 +178,15 @@ class Server:
         self, scope: Scope, receive: Receive, protocol: Protocol, started: float
     ) -> tuple[int, bytes, Headers]:
         """Status, JSON body and extra headers of one scoring request."""
+        route: Assigned | None = None
         try:
             model = self.model()  # taken once: a swap mid-request does not change this request
+            if self.online is not None:
+                key = self.online.key
+                route = self.online.route(
+                    model, header(scope, b"x-request-id"), key and header(scope, key)
+                )
+                model = route.model
             settings = self.settings
             body = await read_body(
                 scope, receive, settings.max_payload_bytes, settings.body_timeout_seconds
@@ -196,14 +205,25 @@ class Server:
             else:
                 done = await self._offloaded(model, protocol, content_type, body)
                 if isinstance(done, Refused):  # a client mistake the worker process found
+                    self._failed(route, done.status, started)
                     return done.status, done.body, []
             self._log(model, done, started)
-            return 200, done.body, model.headers
+            if route is None:
+                return 200, done.body, model.headers
+            assert self.online is not None
+            self.online.answered(route, protocol, content_type, body, done, started)
+            return 200, done.body, route.headers
         except InputError as exc:
+            self._failed(route, exc.status, started)
             return exc.status, dumps(exc.body()), exc.headers()
         except Exception as exc:  # a bug must not kill the worker; the client gets a JSON 500
             log.exception("scoring failed")
+            self._failed(route, 500, started)
             return 500, dumps({"error_code": "INTERNAL_ERROR", "message": str(exc)}), []
+
+    def _failed(self, route: Assigned | None, status: int, started: float) -> None:
+        if route is not None and self.online is not None:
+            self.online.failed(route, status, started)
 
     async def _offloaded(
         self, model: ServedModel, protocol: Protocol, content_type: str, body: bytes
@@ -306,6 +326,11 @@ def _probe_routes(server: Server) -> list[Route]:
     async def version(request: Request) -> Response:
         return json_response(server.holder.describe(), 200 if server.holder.current else 503)
 
+    async def online(request: Request) -> Response:
+        if server.online is None:
+            return json_response({"mode": "off"})
+        return json_response(server.online.describe(server.holder))
+
     async def metrics(request: Request) -> Response:
         return Response(server.metrics.render(), 200, media_type="text/plain; version=0.0.4")
 
@@ -322,6 +347,7 @@ def _probe_routes(server: Server) -> list[Route]:
         Route("/version", version, methods=["GET"]),
         Route(METRICS_PATH, metrics, methods=["GET"]),
         Route("/openapi.json", openapi_doc, methods=["GET"]),
+        Route("/online", online, methods=["GET"]),
     ]
 
 
@@ -442,10 +468,13 @@ def create_app(settings: ServeSettings) -> ScoringApp:
         LeaseWriter.following(settings.model, settings.lease_dir),
     )
     server = Server(settings, holder, metrics, updater, Offload(settings.scoring_workers))
+    if settings.online is not None:
+        server.online = Online(settings, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, float]]:
-        await asyncio.gather(asyncio.to_thread(updater.attempt), server.offload.start())
+        arms = [server.online.start()] if server.online is not None else []
+        await asyncio.gather(asyncio.to_thread(updater.attempt), server.offload.start(), *arms)
         if holder.current is None:  # stay up: /health answers, /ready says why, polls go on
             log.error("not ready: %s", holder.not_ready())
         server.logger = _start_logger(settings, metrics)
@@ -465,6 +494,9 @@ def create_app(settings: ServeSettings) -> ScoringApp:
             if server.logger is not None:
                 await asyncio.to_thread(server.logger.close)
             await asyncio.to_thread(updater.close)
+            if server.online is not None:
+                server.online.cancel()
+                await asyncio.to_thread(server.online.close)
 
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         404: _bad_json,

@@ -40,8 +40,10 @@ def record_line(
     latency_ms: float,
     inputs: Mapping[str, Sequence[Any]],
     predictions: Sequence[Any] | np.ndarray,
+    extra: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """One request as one JSON line (the format `mlplat monitor` reads)."""
+    """One request as one JSON line (the format `mlplat monitor` reads); `extra` adds fields
+    (an online experiment's arm, key and status)."""
     record = {
         "ts": dt.datetime.now(dt.UTC),
         "request_id": request_id,
@@ -51,6 +53,7 @@ def record_line(
         "rows": len(predictions),
         "inputs": inputs,
         "predictions": predictions,
+        **(extra or {}),
     }
     return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
 
@@ -127,23 +130,33 @@ class RequestLogger:
         latency_ms: float,
         inputs: Mapping[str, Sequence[Any]],
         predictions: Sequence[Any] | np.ndarray,
+        request_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         """Log a sampled share of requests; a full buffer or an unserializable value drops it."""
         if self.sample < 1.0 and random.random() >= self.sample:
             return
-        # One producer thread (the event loop): the length check and the append cannot race it.
+        # deque appends are atomic: the event loop and a shadow thread may both log
         if len(self.pending) >= self.capacity:
             self.on_drop()
             return
-        request_id = f"{self.prefix}{next(self.counter):016x}"
         try:
             line = record_line(
-                request_id, model_name, model_version, latency_ms, inputs, predictions
+                request_id or self.new_id(),
+                model_name,
+                model_version,
+                latency_ms,
+                inputs,
+                predictions,
+                extra,
             )
         except TypeError:
             self.on_drop()
             return
         self.pending.append(line)
+
+    def new_id(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
 
     def _run(self) -> None:
         while not self.stopping.wait(self.interval):

@@ -6,6 +6,8 @@ import json
 import os
 from dataclasses import asdict, dataclass
 
+from mlplat.serving.online.settings import OnlineSettings
+
 ENV = "MLPLAT_SERVE_SETTINGS"
 ADMIN_TOKEN_ENV = "MLPLAT_ADMIN_TOKEN"
 
@@ -32,13 +34,19 @@ class ServeSettings:
     body_timeout_seconds: float = 30.0
     keep_alive_seconds: int = 5
     lease_dir: str | None = None  # where the server keeps its lease (the project's .mlplat/leases)
+    online: OnlineSettings | None = None  # None: one model, no experiment
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
 
     @classmethod
     def from_env(cls) -> ServeSettings:
-        return cls(**json.loads(os.environ[ENV]))
+        values = json.loads(os.environ[ENV])
+        online = values.pop("online", None)
+        if online is not None:
+            online["ramp"] = tuple(online["ramp"])
+            values["online"] = OnlineSettings(**online)
+        return cls(**values)
 
 
 def admin_token() -> str | None:

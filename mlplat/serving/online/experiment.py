@@ -1,0 +1,315 @@
+"""A server's side of an online experiment: the challenger arm, routing, shadow scoring, the log.
+
+The challenger is followed and hot-swapped exactly as the champion is (its own `Updater` on its
+own alias). Each request gets a request id (the client's `x-request-id`, else a new one) and
+an arm (`assign.assign`); split and canary answer from the assigned arm, shadow always answers
+from the champion and hands the body to a daemon thread that scores the challenger off the
+request path (a bounded queue: a full one drops the copy and counts it, never waits). Every
+arm's answer is a line in the online request log, the file `mlplat feedback` joins labels to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from mlplat.core.vocabulary import Arm, OnlineMode
+from mlplat.serving.compat import SchemaChange
+from mlplat.serving.errors import InputError
+from mlplat.serving.metrics import LATENCY_BUCKETS, Metrics
+from mlplat.serving.model import ModelHolder, ServedModel
+from mlplat.serving.online.assign import assign
+from mlplat.serving.online.settings import OnlineSettings
+from mlplat.serving.online.state import Layout, challenger_share, read_state
+from mlplat.serving.payloads import PARSERS, Protocol
+from mlplat.serving.reqlog import RequestLogger
+from mlplat.serving.scoring import Answer, Target, scored
+from mlplat.serving.source import make_source
+from mlplat.serving.updater import Updater
+
+if TYPE_CHECKING:
+    from mlplat.serving.settings import ServeSettings
+
+log = logging.getLogger("mlplat.serving")
+ARM_HEADER = b"x-mlplat-arm"
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """Where one request goes: the arm that answers it, under which request id."""
+
+    arm: Arm
+    model: ServedModel
+    request_id: str
+    key: str | None
+    mirror: bool  # shadow: the challenger scores a copy too
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            *self.model.headers,
+            (b"x-request-id", self.request_id.encode("latin-1")),
+            (ARM_HEADER, self.arm.value.encode()),
+        ]
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A mirrored request, waiting for the shadow thread."""
+
+    model: ServedModel
+    protocol: Protocol
+    content_type: str
+    body: bytes
+    request_id: str
+    key: str | None
+
+
+class ArmMetrics:
+    """Per-arm counters and latency, in the server's own registry (so `/metrics` shows them)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        r = metrics.registry
+        self.requests = Counter(
+            "mlplat_online_requests", "Requests by arm and status", ["arm", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "mlplat_online_latency_seconds",
+            "Latency by arm (shadow: the challenger's own scoring time)",
+            ["arm"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.dropped = 0  # read by /online; the counter below by /metrics
+        self.shadow_dropped = Counter(
+            "mlplat_online_shadow_dropped",
+            "Mirrored requests dropped (queue full, or a body too large to mirror)",
+            registry=r,
+        )
+        self.share = Gauge(
+            "mlplat_online_challenger_share", "The challenger's share of requests now", registry=r
+        )
+
+    def drop(self) -> None:
+        self.dropped += 1
+        self.shadow_dropped.inc()
+
+    def count(self, arm: Arm, status: int, seconds: float) -> None:
+        self.requests.labels(arm.value, str(status)).inc()
+        self.latency.labels(arm.value).observe(seconds)
+
+
+class Shadow:
+    """One daemon thread scoring mirrored requests on the challenger, from a bounded deque."""
+
+    def __init__(self, online: Online, capacity: int) -> None:
+        self.online, self.capacity = online, capacity
+        self.pending: deque[Copy] = deque()
+        self.wake, self.stopping = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._run, name="mlplat-shadow", daemon=True)
+        self.thread.start()
+
+    def submit(self, copy: Copy) -> bool:
+        if len(self.pending) >= self.capacity:
+            return False
+        self.pending.append(copy)
+        self.wake.set()
+        return True
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            self.wake.wait(0.5)
+            self.wake.clear()
+            while self.pending:
+                self.online.score_copy(self.pending.popleft())
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        self.wake.set()
+        self.thread.join(timeout)
+
+
+class Online:
+    """The experiment in one server process."""
+
+    def __init__(self, settings: ServeSettings, metrics: Metrics) -> None:
+        assert settings.online is not None
+        self.settings: OnlineSettings = settings.online
+        self.mode = OnlineMode(self.settings.mode)
+        self.layout = Layout(Path(self.settings.directory))
+        self.key = (self.settings.key_header or "").lower().encode("latin-1") or None
+        self.max_mirrored = settings.offload_min_bytes  # larger bodies are not mirrored
+        self.holder = ModelHolder()
+        # the challenger's reloads and readiness: its own registry, reported by /online
+        self.updater = Updater(
+            make_source(self.settings.challenger, settings.tracking_uri),
+            self.holder,
+            Metrics(),
+            settings.max_batch_rows,
+            settings.poll_interval_seconds,
+            SchemaChange(settings.schema_change),
+        )
+        self.poll = settings.poll_interval_seconds
+        self.arms = ArmMetrics(metrics)
+        self.state = read_state(self.layout)
+        self.share = self._share()
+        self.log = RequestLogger(
+            self.layout.requests,
+            1.0,  # never sampled: the test needs every labelled row
+            settings.request_log_queue_size,
+            settings.request_log_rotate_bytes,
+            settings.request_log_rotate_seconds,
+            metrics.log_dropped.inc,
+            metrics.log_written.inc,
+        )
+        self.shadow = Shadow(self, self.settings.shadow_queue_size)
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def _share(self) -> float:
+        share = challenger_share(self.mode, self.settings.split, self.settings.ramp, self.state)
+        self.arms.share.set(share)
+        return share
+
+    async def start(self) -> None:
+        """Load the challenger (the champion loads beside it), then follow both and the state."""
+        await asyncio.to_thread(self.updater.attempt)
+        if self.holder.current is None:
+            log.error("challenger not loaded: %s", self.holder.not_ready())
+        self.tasks = [
+            asyncio.create_task(self.updater.run()),
+            asyncio.create_task(self._follow_state()),
+        ]
+
+    async def _follow_state(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll)
+            try:
+                self.state = await asyncio.to_thread(read_state, self.layout)
+            except (OSError, ValueError) as exc:  # a state file being replaced: next poll
+                log.warning("could not read %s: %s", self.layout.state, exc)
+                continue
+            before, self.share = self.share, self._share()
+            if before != self.share:
+                log.info("challenger share %.3f -> %.3f", before, self.share)
+
+    def route(self, champion: ServedModel, request_id: str | None, key: str | None) -> Assigned:
+        rid = request_id or self.log.new_id()
+        challenger = self.holder.current
+        if challenger is None or self.share <= 0:
+            return Assigned(Arm.CHAMPION, champion, rid, key, False)
+        if self.mode is OnlineMode.SHADOW:
+            mirror = assign(key, self.settings.experiment, self.share) is Arm.CHALLENGER
+            return Assigned(Arm.CHAMPION, champion, rid, key, mirror)
+        arm = assign(key, self.settings.experiment, self.share)
+        return Assigned(arm, challenger if arm is Arm.CHALLENGER else champion, rid, key, False)
+
+    def answered(
+        self,
+        route: Assigned,
+        protocol: Protocol,
+        content_type: str,
+        body: bytes,
+        done: Answer,
+        started: float,
+    ) -> None:
+        """Log the answer; in shadow mode hand a copy to the challenger's thread."""
+        seconds = time.perf_counter() - started
+        self.arms.count(route.arm, 200, seconds)
+        self._record(route.model, route, route.arm, seconds, done.inputs, done.scored.predictions)
+        challenger = self.holder.current
+        if not route.mirror or challenger is None:
+            return
+        copy = Copy(challenger, protocol, content_type, body, route.request_id, route.key)
+        if len(body) >= self.max_mirrored or not self.shadow.submit(copy):
+            self.arms.drop()
+
+    def failed(self, route: Assigned, status: int, started: float) -> None:
+        seconds = time.perf_counter() - started
+        self.arms.count(route.arm, status, seconds)
+        self._record(route.model, route, route.arm, seconds, {}, [], status)
+
+    def score_copy(self, copy: Copy) -> None:
+        """In the shadow thread: parse, validate, featurize, predict; never raises."""
+        started = time.perf_counter()
+        route = Assigned(Arm.CHALLENGER, copy.model, copy.request_id, copy.key, False)
+        try:
+            table, _ = PARSERS[copy.protocol](copy.content_type, copy.body)
+            typed, raw = copy.model.predict_table(table)
+            result = scored(Target.of(copy.model.bundle), raw)
+        except InputError as exc:
+            self.failed(route, exc.status, started)
+            return
+        except Exception:  # a broken challenger must not stop the thread
+            log.exception("shadow scoring failed")
+            self.failed(route, 500, started)
+            return
+        seconds = time.perf_counter() - started
+        self.arms.count(Arm.CHALLENGER, 200, seconds)
+        self._record(copy.model, route, Arm.CHALLENGER, seconds, typed, result.predictions)
+
+    def _record(
+        self,
+        model: ServedModel,
+        route: Assigned,
+        arm: Arm,
+        seconds: float,
+        inputs: Any,
+        predictions: Any,
+        status: int = 200,
+    ) -> None:
+        extra = {
+            "experiment": self.settings.experiment,
+            "mode": self.mode.value,
+            "arm": arm.value,
+            "key": route.key,
+            "status": status,
+        }
+        self.log.log(
+            model.name,
+            model.version,
+            round(seconds * 1000, 3),
+            inputs,
+            predictions,
+            route.request_id,
+            extra,
+        )
+
+    def describe(self, champion: ModelHolder) -> dict[str, Any]:
+        """The body of `GET /online`: the live state of the experiment in this process."""
+        return {
+            "mode": self.mode.value,
+            "experiment": self.settings.experiment,
+            "challenger_share": self.share,
+            "step": self.state.step,
+            "stopped": self.state.stopped,
+            "key_header": self.settings.key_header,
+            "arms": {
+                Arm.CHAMPION.value: champion.describe(),
+                Arm.CHALLENGER.value: self.holder.describe(),
+            },
+            "shadow": {
+                "queued": len(self.shadow.pending),
+                "dropped": self.arms.dropped,
+            },
+        }
+
+    def cancel(self) -> None:
+        """On the event loop, before `close`: stop following the challenger and the state."""
+        for task in self.tasks:
+            task.cancel()
+
+    def close(self) -> None:
+        """Blocking (run it in a thread): finish the shadow queue and the log, drop downloads."""
+        self.shadow.close()
+        self.log.close()
+        with contextlib.suppress(Exception):
+            self.updater.close()

@@ -1,0 +1,125 @@
+"""Two arms behind one `mlplat serve`: a sticky split, a shadow that never changes an answer."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.serving_support import (
+    MODEL,
+    bundle_dir,
+    client,
+    malformed_bundle,
+    register,
+    request,
+    running_server,
+    sample_split,
+    trained_project,
+)
+
+pytestmark = pytest.mark.slow
+CHAMPION, CHALLENGER = f"models:/{MODEL}@champion", f"models:/{MODEL}@challenger"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Version 1 @champion, version 2 (the same bundle, registered again) @challenger."""
+    root = trained_project(tmp_path_factory.mktemp("online") / "proj")
+    register(root, bundle_dir(root), "challenger")
+    client(root).set_registered_model_alias(MODEL, "champion", "1")
+    return root
+
+
+def body(root: Path, rows: int = 1) -> str:
+    return json.dumps({"dataframe_split": sample_split(root, rows)})
+
+
+def post(port: int, payload: str, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+    status, head, raw = request(
+        port,
+        "POST",
+        "/invocations",
+        payload,
+        {"Content-Type": "application/json", **(headers or {})},
+    )
+    return status, head, raw
+
+
+def online_records(directory: Path, expected: int, timeout: float = 10) -> list[dict[str, Any]]:
+    """The online log's records once `expected` of them are written (files close at shutdown)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        files = sorted(directory.glob("requests/*.jsonl*"))
+        lines = [line for f in files for line in f.read_text().splitlines() if line.strip()]
+        if len(lines) >= expected or time.monotonic() > deadline:
+            return [json.loads(line) for line in lines]
+        time.sleep(0.1)
+
+
+def test_split_is_sticky_across_a_restart_and_logged_per_arm(root: Path) -> None:
+    args = ("--model", CHAMPION, "--challenger", CHALLENGER, "--mode", "split", "--split", "0.5")
+    users = [f"user-{i}" for i in range(40)]
+    seen: dict[str, str] = {}
+    for _ in range(2):  # a restart (or another replica) gives every key the same arm
+        with running_server(root, *args) as (_, port):
+            for user in users:
+                status, head, raw = post(port, body(root), {"x-user-id": user})
+                assert status == 200, raw
+                arm = head["x-mlplat-arm"]
+                assert seen.setdefault(user, arm) == arm
+                assert head["x-model-version"] == {"champion": "1", "challenger": "2"}[arm]
+                assert head["x-request-id"]
+            status, head, _ = post(port, body(root), {"x-request-id": "client-chosen-id"})
+            assert head["x-request-id"] == "client-chosen-id"
+            state = json.loads(request(port, "GET", "/online")[2])
+            assert state["mode"] == "split" and state["challenger_share"] == 0.5
+            assert state["arms"]["challenger"]["model_version"] == "2"
+            metrics = request(port, "GET", "/metrics")[2].decode()
+            assert 'mlplat_online_requests_total{arm="challenger",status="200"}' in metrics
+    assert set(seen.values()) == {"champion", "challenger"}
+    records = online_records(root / "online" / "default", 2 * (len(users) + 1))
+    assert len(records) == 2 * (len(users) + 1)
+    for record in records:
+        assert record["experiment"] == "default" and record["mode"] == "split"
+        assert record["model_version"] == {"champion": "1", "challenger": "2"}[record["arm"]]
+        assert len(record["predictions"]) == 1 and record["inputs"]
+    by_key = {r["key"]: r["arm"] for r in records if r["key"]}
+    assert by_key == seen
+    assert len({r["request_id"] for r in records}) == len(users) * 2 + 1  # the client's id twice
+
+
+def test_shadow_never_changes_the_answer_and_scores_the_challenger(root: Path) -> None:
+    payloads = [body(root, rows) for rows in (1, 3, 10)]
+    with running_server(root, "--model", CHAMPION) as (_, port):
+        plain = [post(port, p)[2] for p in payloads]
+    shadow = ("--model", CHAMPION, "--mode", "shadow", "--split", "1.0")
+    with running_server(root, *shadow, "online.experiment=shadowed") as (_, port):
+        answers = [post(port, p, {"x-user-id": "u1"}) for p in payloads]
+        assert [raw for _, _, raw in answers] == plain  # byte-identical to mode off
+        assert all(head["x-mlplat-arm"] == "champion" for _, head, _ in answers)
+        bad = post(port, json.dumps({"dataframe_split": {"columns": ["x"], "data": [[1]]}}))
+        assert bad[0] == 422  # a client mistake: the champion says so, the challenger is spared
+    records = online_records(root / "online" / "shadowed", 2 * len(payloads) + 1)
+    arms = sorted((r["arm"], r["request_id"]) for r in records if r["status"] == 200)
+    ids = {rid for _, rid in arms}
+    assert len(ids) == len(payloads)  # each request: once per arm, under one request id
+    assert sorted(a for a, _ in arms) == ["challenger"] * 3 + ["champion"] * 3
+    assert [r["status"] for r in records if r["status"] != 200] == [422]
+
+
+def test_a_challenger_that_cannot_load_leaves_the_champion_answering(
+    root: Path, tmp_path: Path
+) -> None:
+    broken = malformed_bundle(bundle_dir(root), tmp_path / "broken")
+    args = ("--model", CHAMPION, "--challenger", str(broken), "--mode", "split", "--split", "1")
+    with running_server(root, *args, "online.experiment=broken") as (_, port):
+        for user in ("a", "b", "c"):
+            status, head, _ = post(port, body(root), {"x-user-id": user})
+            assert status == 200 and head["x-mlplat-arm"] == "champion"
+        state = json.loads(request(port, "GET", "/online")[2])
+        assert state["arms"]["challenger"]["ready"] is False
+        assert "refused" in state["arms"]["challenger"]["reason"]
