@@ -1,0 +1,1 @@
+"""Online experiments: the sequential test between two arms on live traffic."""
