@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export DVC_NO_ANALYTICS := 1
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint typecheck imports mlplat-lint pytest pipeline data clean
+.PHONY: run test test-fast install lint typecheck imports mlplat-lint pytest pipeline data clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ imports: install
 
 pytest: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+## make test-fast: the tests that neither train a model nor start a server (`-m "not slow"`)
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 ## make data: regenerate the bundled example data (seeded, so the file does not change)
 data: install

@@ -47,6 +47,7 @@ def test_help_starts_without_heavy_imports() -> None:
     assert out.stdout.strip().splitlines()[-1] == "HEAVY="
 
 
+@pytest.mark.slow
 def test_run_end_to_end_tracks_registers_and_loads_back(project: Path) -> None:
     done = mlplat("run", "+experiment=churn_baseline", *FAST, cwd=project)
     assert done.returncode == 0, done.stderr
@@ -76,6 +77,7 @@ def test_run_end_to_end_tracks_registers_and_loads_back(project: Path) -> None:
     assert list(loaded.predict(raw)) == pytest.approx(list(in_process), abs=1e-12)
 
 
+@pytest.mark.slow
 def test_tracking_uri_from_environment(project: Path, tmp_path: Path) -> None:
     store = tmp_path / "elsewhere.db"
     done = mlplat(

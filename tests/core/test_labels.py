@@ -172,6 +172,7 @@ def test_an_objective_that_does_not_fit_the_task_is_refused(
     lightgbm_params.check({"objective": task}, task)  # the task's own objective is fine
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mapping", "positive"),
     [

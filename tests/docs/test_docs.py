@@ -17,6 +17,9 @@ import pytest
 
 from tests.conftest import REPO, make_project
 
+# Every page runs its examples in a fresh project: most train, serve or sweep.
+pytestmark = pytest.mark.slow
+
 EXIT = re.compile(r"#\s*exits\s+(\d+)\s*$")
 BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 

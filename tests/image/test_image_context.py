@@ -93,6 +93,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     return train(tmp_path_factory)
 
 
+@pytest.mark.slow
 def test_context_only_from_the_registry(trained: Trained) -> None:
     done = mlplat(
         "image",
@@ -117,6 +118,7 @@ def test_context_only_from_the_registry(trained: Trained) -> None:
     assert [p.name.split("-")[0] for p in (ctx / "app").glob("*.whl")] == ["mlplat"]
 
 
+@pytest.mark.slow
 def test_context_only_from_a_bundle_dir(trained: Trained) -> None:
     done = mlplat(
         "image",
@@ -135,6 +137,7 @@ def test_context_only_from_a_bundle_dir(trained: Trained) -> None:
     assert 'io.mlplat.model.version="unregistered"' in dockerfile
 
 
+@pytest.mark.slow
 def test_unknown_model_names_it(trained: Trained) -> None:
     done = mlplat(
         "image",
@@ -150,6 +153,7 @@ def test_unknown_model_names_it(trained: Trained) -> None:
     assert "models:/nope@champion" in done.stderr and not (trained.root / "c3").exists()
 
 
+@pytest.mark.slow
 def test_no_engine_says_how_to_point_at_one(trained: Trained, tmp_path: Path) -> None:
     done = mlplat(
         "image",

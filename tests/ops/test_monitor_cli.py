@@ -16,6 +16,8 @@ from mlplat.core.errors import DataValidationError
 from mlplat.stages.monitor.monitor import Assessment
 from tests.conftest import make_project, mlplat, tracking_uri
 
+pytestmark = pytest.mark.slow  # every test monitors a model trained here
+
 FAST = ("model.num_boost_round=20", "segments=none")
 MODEL = "models:/telco-churn-lgbm@champion"
 

@@ -59,6 +59,7 @@ def test_profile_a_bundle_dir_against_an_impossible_slo(trained: Path) -> None:
     assert "misses the SLO" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

@@ -14,6 +14,8 @@ from mlflow import MlflowClient
 from mlplat.ops.score.scoring import score_project
 from tests.conftest import make_project, mlplat, tracking_uri
 
+pytestmark = pytest.mark.slow  # the evidence is two training runs and a monitoring run
+
 FAST = ("model.num_boost_round=20",)
 CI = """on: [push]
 jobs:

@@ -190,6 +190,7 @@ def test_the_stage_process_is_kept_for_the_next_run(tmp_path: Path) -> None:
     assert len(pids) == 1 and str(os.getpid()) not in pids  # one warm child served all four
 
 
+@pytest.mark.slow
 def test_the_child_trains_after_this_process_used_lightgbm(tmp_path: Path) -> None:
     """A forked child would deadlock in LightGBM's OpenMP pool once the parent had used it."""
     _fit_tiny()  # this process now holds an OpenMP thread pool

@@ -182,6 +182,7 @@ def test_startup_without_a_good_version_stays_up_not_ready(root: Path, tmp_path:
     assert proc.returncode == 0
 
 
+@pytest.mark.slow
 def test_monitor_refuses_a_malformed_model_with_one_line(root: Path) -> None:
     done = mlplat(
         "monitor",
@@ -201,6 +202,7 @@ def test_monitor_refuses_a_malformed_model_with_one_line(root: Path) -> None:
     assert not (root / "reports" / "malformed").exists()
 
 
+@pytest.mark.slow
 def test_image_smoke_probes_the_baked_bundle_before_loading_it(root: Path) -> None:
     """The in-process half of `mlplat image test` (the engine half needs Docker: see
     tests/image/test_image_engine.py); run in a child, since the old code aborted the process."""
@@ -225,6 +227,7 @@ def test_image_smoke_probes_the_baked_bundle_before_loading_it(root: Path) -> No
     assert "SIGABRT" in done.stdout
 
 
+@pytest.mark.slow
 def test_probe_reports_the_reason_and_honours_its_timeout(root: Path) -> None:
     from mlplat.core.probe import ProbeError, probe
 
@@ -346,6 +349,7 @@ def test_schema_breaks(new: Any, expected: list[str]) -> None:
     assert schema_breaks(_schema(), new) == expected
 
 
+@pytest.mark.slow
 def test_an_unknown_schema_change_policy_exits_2_naming_the_key(root: Path) -> None:
     done = mlplat(
         "serve", "--model", str(bundle_dir(root)), "serving.schema_change=maybe", cwd=root

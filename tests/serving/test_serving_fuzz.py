@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from tests.serving_support import bundle_dir, request, running_server, shared_project
 
+pytestmark = pytest.mark.slow  # a real server on a trained bundle
+
 EXAMPLES = 150
 JSON_VALUES = st.recursive(
     st.none()

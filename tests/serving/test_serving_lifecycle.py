@@ -12,6 +12,8 @@ import pytest
 
 from tests.serving_support import bundle_dir, running_server, sample_split, shared_project
 
+pytestmark = pytest.mark.slow  # a real server on a trained bundle
+
 IN_FLIGHT = 6
 
 

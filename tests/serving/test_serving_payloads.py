@@ -20,6 +20,8 @@ from tests.serving_support import (
     shared_project,
 )
 
+pytestmark = pytest.mark.slow  # a real server on a trained bundle
+
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:

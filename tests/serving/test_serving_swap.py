@@ -45,6 +45,7 @@ def register_tampered(root: Path) -> str:
     return version
 
 
+@pytest.mark.slow
 def test_swap_under_load_then_refuse_a_bad_version(root: Path, tmp_path: Path) -> None:
     payload, out, logs = tmp_path / "one.json", tmp_path / "bench.json", tmp_path / "requests"
     payload.write_text(json.dumps({"dataframe_split": sample_split(root)}))

@@ -17,6 +17,8 @@ import pytest
 from mlplat.core.io import read_json
 from tests.conftest import make_project, mlplat, tracking_uri
 
+pytestmark = pytest.mark.slow  # every test starts from a trained baseline run
+
 EXPERIMENT = "churn_baseline"
 RUN = ("run", f"+experiment={EXPERIMENT}")
 MODEL = "telco-churn-lgbm"
