@@ -258,6 +258,27 @@ def serve(
     serve_cli.serve_command(Path.cwd(), model, flags, _split_debug(list(ctx.args)), _console())
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def feedback(
+    ctx: typer.Context,
+    labels: Annotated[Path, Opt(help="Outcomes: a CSV or Parquet file.")],
+    id_column: Annotated[str, Opt(help="The column holding the request id.")] = "request_id",
+    label_column: Annotated[str, Opt(help="The column holding the outcome.")] = "label",
+    as_json: JsonFlag = False,
+) -> None:
+    """Join delayed outcomes to the online experiment's logged predictions by request id."""
+    from mlplat.cli import online as online_cli
+
+    online_cli.feedback_command(
+        Path.cwd(),
+        labels,
+        (id_column, label_column),
+        _split_debug(list(ctx.args)),
+        as_json,
+        _console(),
+    )
+
+
 @app.command()
 def bench(
     url: Annotated[str, Opt(help="Loopback scoring URL: http://127.0.0.1:PORT/invocations.")],

@@ -55,14 +55,15 @@ def online_settings(
             raise ConfigError("a bundle-directory champion needs --challenger", key="challenger")
         ref = ModelRef.parse(model)
         challenger = str(ModelRef(ref.name, alias=online.challenger))
-    experiment = online.experiment or experiment_name
+    from mlplat.serving.online.state import experiment_id, layout_of
+
     return OnlineSettings(
         challenger=challenger,
         mode=str(mode),
         split=split,
         ramp=tuple(online.ramp),
-        experiment=experiment,
+        experiment=experiment_id(online, experiment_name),
         key_header=online.key_header,
-        directory=str((project / online.directory / experiment).resolve()),
+        directory=str(layout_of(online, experiment_name, project).root),
         shadow_queue_size=online.shadow_queue_size,
     )

@@ -11,11 +11,24 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlplat.core.io import read_json, write_json
 from mlplat.core.vocabulary import OnlineMode
 
+if TYPE_CHECKING:
+    from mlplat.core.config.online import OnlineConfig
+
 STATE = "state.json"
+
+
+def experiment_id(online: OnlineConfig, experiment_name: str) -> str:
+    return online.experiment or experiment_name
+
+
+def layout_of(online: OnlineConfig, experiment_name: str, project: Path) -> Layout:
+    """`online.directory/<experiment>` under the project: one experiment's files."""
+    return Layout((project / online.directory / experiment_id(online, experiment_name)).resolve())
 
 
 @dataclass(frozen=True)

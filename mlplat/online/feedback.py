@@ -1,0 +1,127 @@
+"""Delayed labels joined to the predictions of every arm, by request id, within a lookback window.
+
+A request of one row is labelled by its request id; a row of a larger request by
+`<request id>/<row>`. Joining is idempotent: the joined rows (`joined.parquet`) are merged with
+what was joined before, a label sent again counts once, a changed label replaces the old one
+and is reported. Ids no arm logged and labels later than `online.lookback_hours` after their
+prediction are counted and reported, never joined silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplat.core.errors import ConfigError
+from mlplat.serving.online.state import Layout
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+KEYS = ["label_id", "arm"]
+
+
+@dataclass(frozen=True)
+class FeedbackReport:
+    labels: int  # rows in the label file
+    joined: int  # labelled predictions now stored (every arm, every label so far)
+    new: int  # labels joined for the first time by this call
+    duplicates: int  # labels sent again unchanged
+    changed: int  # labels that replaced a different earlier one
+    unknown: int  # ids no arm logged
+    late: int  # labels more than the lookback window after their prediction
+    path: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def logged_rows(layout: Layout) -> pd.DataFrame:
+    """One row per scored row of every arm in the online request log (answers, not failures)."""
+    import orjson
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for file in sorted(layout.requests.glob("*.jsonl")):
+        for line in file.read_bytes().splitlines():
+            record = orjson.loads(line)
+            predictions = record.get("predictions") or []
+            if record.get("status", 200) != 200 or not predictions:
+                continue
+            for i, prediction in enumerate(predictions):
+                row = {name: values[i] for name, values in record["inputs"].items()}
+                rid = record["request_id"]
+                row.update(
+                    label_id=rid if len(predictions) == 1 else f"{rid}/{i}",
+                    request_id=rid,
+                    arm=record["arm"],
+                    model_version=record["model_version"],
+                    prediction=prediction,
+                    latency_ms=record["latency_ms"],
+                    predicted_at=record["ts"],
+                )
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def read_labels(path: Path, id_column: str, label_column: str) -> pd.DataFrame:
+    from mlplat.core.dataio import read_frame
+
+    frame = read_frame(str(path))
+    for column, flag in ((id_column, "--id-column"), (label_column, "--label-column")):
+        if column not in frame.columns:
+            raise ConfigError(
+                f"no column '{column}' in {path} (columns: {', '.join(map(str, frame.columns))})",
+                key=flag,
+                file=str(path),
+            )
+    labels = frame[[id_column, label_column]].rename(
+        columns={id_column: "label_id", label_column: "label"}
+    )
+    labels["label_id"] = labels["label_id"].astype(str)
+    return labels.drop_duplicates("label_id", keep="last")
+
+
+def join(
+    layout: Layout, labels_file: Path, id_column: str, label_column: str, lookback_hours: float
+) -> FeedbackReport:
+    import pandas as pd
+
+    from mlplat.core.io import atomic_path
+
+    labels = read_labels(labels_file, id_column, label_column)
+    logged = logged_rows(layout)
+    if logged.empty:
+        raise ConfigError(
+            f"no logged predictions under {layout.requests}: serve with --mode first",
+            file=str(layout.requests),
+        )
+    known = labels["label_id"].isin(logged["label_id"])
+    fresh = logged.merge(labels[known], on="label_id")
+    now = pd.Timestamp(dt.datetime.now(dt.UTC))
+    late_mask = now - pd.to_datetime(fresh["predicted_at"], utc=True) > pd.Timedelta(
+        hours=lookback_hours
+    )
+    late = int(fresh.loc[late_mask, "label_id"].nunique())
+    fresh = fresh[~late_mask]
+    fresh = fresh.assign(labelled_at=now.isoformat())
+    before = pd.read_parquet(layout.joined) if layout.joined.is_file() else fresh.iloc[:0]
+    merged = before.merge(fresh[[*KEYS, "label"]], on=KEYS, how="inner", suffixes=("", "_new"))
+    same = merged["label"].astype(str) == merged["label_new"].astype(str)
+    seen = set(merged["label_id"])
+    kept = before.set_index(KEYS).drop(index=fresh.set_index(KEYS).index, errors="ignore")
+    out = pd.concat([kept.reset_index(), fresh], ignore_index=True)
+    with atomic_path(layout.joined) as tmp:
+        out.to_parquet(tmp, index=False)
+    return FeedbackReport(
+        labels=len(labels),
+        joined=len(out),
+        new=int(fresh.loc[~fresh["label_id"].isin(seen), "label_id"].nunique()),
+        duplicates=int(merged.loc[same, "label_id"].nunique()),
+        changed=int(merged.loc[~same, "label_id"].nunique()),
+        unknown=int((~known).sum()),
+        late=late,
+        path=str(layout.joined),
+    )
