@@ -314,11 +314,27 @@ def disruption_budget(deploy: DeployConfig, facts: ModelFacts, name: str) -> dic
     }
 
 
+def service_monitor(deploy: DeployConfig, facts: ModelFacts, name: str) -> dict[str, Any]:
+    """For a Prometheus Operator (a custom resource: the pod annotations serve other setups)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": metadata(name, deploy, facts),
+        "spec": {
+            "selector": {"matchLabels": selector(name)},
+            "endpoints": [{"port": "http", "path": METRICS_PATH}],
+        },
+    }
+
+
 def kubernetes(deploy: DeployConfig, facts: ModelFacts) -> list[dict[str, Any]]:
     name, size = workload_name(deploy, facts), sizing(deploy, facts.profile)
-    return [
+    found = [
         deployment(deploy, facts, size, name),
         service(deploy, facts, name),
         autoscaler(deploy, facts, size, name),
         disruption_budget(deploy, facts, name),
     ]
+    if deploy.service_monitor:
+        found.append(service_monitor(deploy, facts, name))
+    return found

@@ -293,3 +293,14 @@ def test_raw_mode_warns_that_kserve_ignores_the_canary() -> None:
     assert "ignores it in raw mode" in line
     cfg.deploy.mode = "serverless"
     assert not any("ignores" in w for w in deploy.warnings(DeployTarget.KSERVE, cfg))
+
+
+def test_a_service_monitor_scrapes_the_service_when_declared() -> None:
+    built = manifests.kubernetes(DeployConfig(service_monitor=True), FACTS)
+    monitor, svc = built[-1], built[1]
+    assert monitor["kind"] == "ServiceMonitor"
+    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics"}]
+    selected = monitor["spec"]["selector"]["matchLabels"].items()
+    assert selected <= svc["metadata"]["labels"].items()
+    assert svc["spec"]["ports"][0]["name"] == "http"
+    assert not deploy.validate(monitor, "1.30"), "a custom resource: no bundled schema"

@@ -44,6 +44,7 @@ class DeployConfig:
     max_unavailable: int = bounded(1, ge=1)  # PodDisruptionBudget: pods a drain may take at once
     service_port: int = bounded(80, ge=1, le=65535)
     request_log: bool = True  # sampled requests to an emptyDir (the root filesystem is read-only)
+    service_monitor: bool = False  # also a Prometheus Operator ServiceMonitor for /metrics
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
 
