@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,41 @@ class BatchLatency:
     rows_per_second: float
     errors: int = 0  # calls the server would have answered with an error status
     error: str | None = None  # the first one: status and message
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A deployment sized against `serving.slo` (echoed in `slo`: p99_ms, min_qps)."""
+
+    workers: int
+    cpu: int
+    memory_mb: int
+    qps_per_worker: float
+    p99_ms: float
+    meets_p99: bool
+    slo: dict[str, float]
+
+
+@dataclass(frozen=True)
+class DeploymentProfile:
+    """`mlplat profile`'s result; `logged`: None until logging was tried."""
+
+    model: str
+    run_id: str | None
+    bundle_sha256: str
+    rows_in_file: int
+    batches: tuple[BatchLatency, ...]
+    peak_rss_mb: float
+    recommendation: Recommendation
+    logged: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of `--json` and of profile/deployment.json (logged before `logged` is known,
+        so without it)."""
+        shape = asdict(self) | {"batches": [asdict(b) for b in self.batches]}
+        if self.logged is None:
+            del shape["logged"]
+        return shape
 
 
 @dataclass(frozen=True)
@@ -120,7 +155,7 @@ def measure(
     return BatchLatency(rows, len(times) + len(errors), p50, p99, rate, len(errors), error)
 
 
-def recommend(latencies: list[BatchLatency], peak_rss_mb: float, slo: SloConfig) -> dict[str, Any]:
+def recommend(latencies: list[BatchLatency], peak_rss_mb: float, slo: SloConfig) -> Recommendation:
     """Workers, CPUs and memory to request so one-row requests meet the SLO."""
     single = min(latencies, key=lambda b: b.batch)
     qps_per_worker = single.rows_per_second  # from the mean latency: the tail costs capacity too
@@ -128,19 +163,21 @@ def recommend(latencies: list[BatchLatency], peak_rss_mb: float, slo: SloConfig)
         qps_per_worker = math.inf
     workers = max(1, math.ceil(slo.min_qps / (qps_per_worker * UTILISATION)))
     memory_mb = workers * math.ceil(peak_rss_mb * HEADROOM / 64) * 64
-    return {
-        "workers": workers,
-        "cpu": workers,
-        "memory_mb": memory_mb,
-        "qps_per_worker": round(qps_per_worker, 1),
-        "p99_ms": round(single.p99_ms, 3),
+    return Recommendation(
+        workers=workers,
+        cpu=workers,
+        memory_mb=memory_mb,
+        qps_per_worker=round(qps_per_worker, 1),
+        p99_ms=round(single.p99_ms, 3),
         # NaN (nothing timed) compares False: a model whose requests fail never meets its SLO
-        "meets_p99": single.p99_ms <= slo.p99_ms and not any(b.errors for b in latencies),
-        "slo": {"p99_ms": slo.p99_ms, "min_qps": slo.min_qps},
-    }
+        meets_p99=single.p99_ms <= slo.p99_ms and not any(b.errors for b in latencies),
+        slo={"p99_ms": slo.p99_ms, "min_qps": slo.min_qps},
+    )
 
 
-def profile(loaded: Loaded, frame: pd.DataFrame, slo: SloConfig, seconds: float) -> dict[str, Any]:
+def profile(
+    loaded: Loaded, frame: pd.DataFrame, slo: SloConfig, seconds: float
+) -> DeploymentProfile:
     with Sampler(interval=0.02) as sampler:
         bodies = [batch_body(frame, n) for n in BATCH_SIZES]
         latencies = [
@@ -148,53 +185,58 @@ def profile(loaded: Loaded, frame: pd.DataFrame, slo: SloConfig, seconds: float)
             for body, n in zip(bodies, BATCH_SIZES, strict=True)
         ]
     peak = sampler.usage.peak_rss_mb
-    return {
-        "model": loaded.uri,
-        "run_id": loaded.run_id,
-        "bundle_sha256": loaded.served.bundle.sha256,
-        "rows_in_file": len(frame),
-        "batches": [asdict(b) for b in latencies],
-        "peak_rss_mb": round(peak, 1),
-        "recommendation": recommend(latencies, peak, slo),
-    }
+    return DeploymentProfile(
+        model=loaded.uri,
+        run_id=loaded.run_id,
+        bundle_sha256=loaded.served.bundle.sha256,
+        rows_in_file=len(frame),
+        batches=tuple(latencies),
+        peak_rss_mb=round(peak, 1),
+        recommendation=recommend(latencies, peak, slo),
+    )
 
 
-def errors(report: dict[str, Any]) -> list[str]:
+def errors(report: DeploymentProfile) -> list[str]:
     """One line per batch size whose calls failed: how many, and the first failure."""
     return [
-        f"{b['batch']}-row batches: {b['errors']} of {b['calls']} calls failed: {b['error']}"
-        for b in report["batches"]
-        if b["errors"]
+        f"{b.batch}-row batches: {b.errors} of {b.calls} calls failed: {b.error}"
+        for b in report.batches
+        if b.errors
     ]
 
 
-def metrics(report: dict[str, Any]) -> dict[str, float]:
-    out = {"profile.peak_rss_mb": float(report["peak_rss_mb"])}
-    for b in report["batches"]:
+def metrics(report: DeploymentProfile) -> dict[str, float]:
+    out = {"profile.peak_rss_mb": float(report.peak_rss_mb)}
+    for b in report.batches:
         for key in ("p50_ms", "p99_ms", "rows_per_second"):
-            out[f"profile.batch_{b['batch']}.{key}"] = float(b[key])
-    rec = report["recommendation"]
-    out.update({f"profile.recommended.{k}": float(rec[k]) for k in ("workers", "cpu", "memory_mb")})
+            out[f"profile.batch_{b.batch}.{key}"] = float(getattr(b, key))
+    rec = report.recommendation
+    out.update(
+        {
+            f"profile.recommended.{k}": float(getattr(rec, k))
+            for k in ("workers", "cpu", "memory_mb")
+        }
+    )
     return out
 
 
-def log(report: dict[str, Any], tracking_uri: str | None) -> bool:
+def log(report: DeploymentProfile, tracking_uri: str | None) -> bool:
     """On the model's own run: metrics `profile.*` and profile/deployment.json. A profile with
     failed calls is not logged: its figures describe errors, not the model."""
-    if not report["run_id"] or not tracking_uri or errors(report):
+    if not report.run_id or not tracking_uri or errors(report):
         return False
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
     for key, value in metrics(report).items():
-        client.log_metric(report["run_id"], key, value)
-    client.log_dict(report["run_id"], report, "profile/deployment.json")
+        client.log_metric(report.run_id, key, value)
+    client.log_dict(report.run_id, report.to_json(), "profile/deployment.json")
     return True
 
 
 def run_profile(
     project: Path, model: str, data: str, overrides: list[str], seconds: float
-) -> dict[str, Any]:
+) -> DeploymentProfile:
     from mlplat.core import dataio
     from mlplat.pipeline.compose import compose
     from mlplat.tracking.runs import tracking_uri
@@ -205,5 +247,4 @@ def run_profile(
     loaded = load_model(model, uri)
     frame = dataio.load(cfg.data, data).drop(columns=[cfg.data.target], errors="ignore")
     report = profile(loaded, frame, cfg.serving.slo, seconds)
-    report["logged"] = log(report, uri)
-    return report
+    return replace(report, logged=log(report, uri))

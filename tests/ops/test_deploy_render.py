@@ -95,23 +95,29 @@ def test_resources_follow_a_changed_profile(trained: Path, tmp_path: Path) -> No
     committed manifests stale, and a re-render carries the new memory."""
     from mlflow import MlflowClient
 
-    from mlplat.ops.deploy_profile import log
+    from mlplat.ops.deploy_profile import BatchLatency, DeploymentProfile, Recommendation, log
 
     out = tmp_path / "k8s"
     assert render(trained, out).returncode == 0
     client = MlflowClient(tracking_uri(trained))
     run_id = client.get_model_version_by_alias(MODEL, "challenger").run_id
-    report = json.loads(
+    found = json.loads(
         Path(client.download_artifacts(run_id, "profile/deployment.json")).read_text()
     )
-    report["peak_rss_mb"] = 900.0
-    report["recommendation"]["memory_mb"] = 1152
+    report = DeploymentProfile(
+        **found
+        | {
+            "batches": tuple(BatchLatency(**b) for b in found["batches"]),
+            "peak_rss_mb": 900.0,
+            "recommendation": Recommendation(**found["recommendation"] | {"memory_mb": 1152}),
+        }
+    )
     assert log(report, tracking_uri(trained))
 
     assert render(trained, out, "--check").returncode == 1
     assert render(trained, out).returncode == 0
     container = load(out / "deployment.yaml")["spec"]["template"]["spec"]["containers"][0]
-    workers = int(report["recommendation"]["workers"])
+    workers = report.recommendation.workers
     assert container["resources"]["requests"]["memory"] == f"{1152 // workers}Mi"
     low = render(trained, out, "deploy.resources.memory_mb=512")
     assert low.returncode == 2 and "key 'deploy.resources.memory_mb'" in low.stderr
