@@ -473,6 +473,47 @@ def gc_(
         gc_cli.gc_command(Path.cwd(), _split_debug(list(ctx.args)), apply, _console(), as_json)
 
 
+card_app = typer.Typer(
+    help="Model cards: `mlplat card --model models:/NAME/VERSION`, `mlplat card diff`."
+)
+app.add_typer(card_app, name="card")
+
+
+@card_app.callback(invoke_without_command=True, context_settings=HYDRA_EXTRA)
+def card(
+    ctx: typer.Context,
+    model: Annotated[str | None, Opt(help="models:/NAME/VERSION or models:/NAME@ALIAS.")] = None,
+    fmt: Annotated[str, Opt("--format", help="md | html | json.")] = "md",
+    output: Annotated[
+        Path | None, Opt(help="Write card.<ext> into this directory (default: stdout).")
+    ] = None,
+) -> None:
+    """The model card of a registered version, from the evidence mlplat recorded: details,
+    intended use, data, metrics overall and per segment, gates, caveats, cost."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if model is None:
+        raise typer.BadParameter("--model models:/NAME/VERSION is required", param_hint="--model")
+    from mlplat.cli import card as card_cli
+
+    card_cli.card_command(Path.cwd(), model, fmt, output, _split_debug(list(ctx.args)), _console())
+
+
+@card_app.command("diff", context_settings=HYDRA_EXTRA)
+def card_diff(
+    ctx: typer.Context,
+    old: Annotated[str, Opt("--from", help="The version before: models:/NAME@champion ...")],
+    new: Annotated[str, Opt("--to", help="The version after: models:/NAME@challenger ...")],
+    markdown: Annotated[bool, Opt("--markdown", help="Print the diff as Markdown.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """What changed between two versions: data, config, code, metrics overall and per segment
+    (significant when the intervals do not overlap), gates and cost."""
+    from mlplat.cli import card as card_cli
+
+    card_cli.diff_command(Path.cwd(), old, new, _split_debug(list(ctx.args)), as_json, markdown)
+
+
 @app.command()
 def version() -> None:
     """Print mlplat's version."""

@@ -55,7 +55,7 @@ def register_stage() -> Stage:
         "register",
         (*reads, *(stage_cost(s.name) for s in stages)),
         ("registration", "cost"),
-        ("tracking", "registry"),
+        ("tracking", "registry", "card"),
         _register,
         "log the run to MLflow and register the bundle",
     )

@@ -11,6 +11,7 @@ W = a warning (does not fail the lint).
 - R002 a gate names a metric the task does not produce, or an unknown baseline
 - C001 an experiment does not compose
 - W001 a schema column that no feature, segment or data key uses
+- W002 the model card's declared text (`card`) is still `mlplat init`'s draft
 """
 
 from __future__ import annotations
@@ -227,6 +228,15 @@ def check_composition(project: Path, comp: Composition) -> list[Finding]:
                     f"schema column '{column}' is used by no feature, segment or data key",
                 )
             )
+    if cfg.card.draft:
+        out.append(
+            Finding(
+                *where("card", "draft"),
+                "W002",
+                "the model card's intended use, owners and limitations are still a draft: "
+                "review conf/card/, then set card.draft=false",
+            )
+        )
     name = provenance.model_name(cfg)
     if not names.fits_pattern(name, cfg.registry.name_pattern):
         out.append(

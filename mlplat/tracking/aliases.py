@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import RegistryError
+from mlplat.tracking import cards
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -99,6 +100,8 @@ def move(
     key = HISTORY_PREFIX + now.strftime("%Y%m%dT%H%M%S.%fZ")
     client.set_registered_model_tag(name, key, json.dumps(asdict(event), sort_keys=True))
     client.set_model_version_tag(name, str(version), f"mlplat.{alias}_since", event.at)
+    if alias == CHAMPION and event.previous not in (None, event.version):
+        cards.at_promotion(client, name, str(event.previous), event.version)
     return event
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mlplat.core import provenance
 from mlplat.core.errors import GateError
-from mlplat.tracking import gating
+from mlplat.tracking import cards, gating
 from mlplat.tracking import runs as tracking
 
 if TYPE_CHECKING:
@@ -117,6 +117,9 @@ def register(
     )
     console.print(f"  [green]✓[/] register   {name} v{registered} @challenger")
     promoted = gating.conclude(cfg, paths, name, registered, verdict, console)
+    card = cards.at_registration(MlflowClient(), name, registered, cfg.card)
+    if card:
+        console.print(f"  [green]✓[/] card       {card} on the version's run (`mlplat card`)")
     return Registration(name, registered, verdict, promoted=promoted)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from mlplat import __version__
 from mlplat.core.config.bounds import bounded
+from mlplat.core.config.card import CardConfig
 from mlplat.core.config.contract import FeaturesConfig, SchemaConfig
 from mlplat.core.config.data import DataConfig
 from mlplat.core.config.deploy import DeployConfig
@@ -45,6 +46,7 @@ class PlatformConfig:
     online: OnlineConfig = field(default_factory=OnlineConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    card: CardConfig = field(default_factory=CardConfig)
 
 
 def register_schemas() -> None:

@@ -1,0 +1,1 @@
+"""Model cards: a typed card built from a version's evidence, rendered three ways, diffed."""
