@@ -125,7 +125,7 @@ def _points(root: Path) -> dict[str, float]:
     from mlplat.pipeline.compose import compose
 
     result = score_project(compose(root, []), root)
-    return {t["id"]: t["points"] for t in result["tests"]}
+    return {t.id: t.points for t in result.tests}
 
 
 def test_a_project_with_everything_in_place_scores_what_the_evidence_supports(

@@ -50,9 +50,10 @@ def test_bands_follow_the_paper(final: float, starts: str) -> None:
 
 def test_the_final_score_is_the_weakest_section() -> None:
     result = score(_facts(), {})
-    assert result["final"] == min(result["sections"].values()) == 0.0
-    assert "IEEE Big Data 2017" in result["rubric"]
-    assert all(t["points"] == 0 and t["evidence"] for t in result["tests"])
+    assert result.final == min(result.sections.values()) == 0.0
+    assert "IEEE Big Data 2017" in result.rubric
+    assert all(t.points == 0 and t.evidence for t in result.tests)
+    assert "tracking_uri" not in result.to_json()
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -72,11 +73,11 @@ data_5: {by: alice, date: 2026-10-01, evidence: "https://wiki/privacy", valid_da
 model_2: {by: bob, date: 2025-01-01, evidence: "https://wiki/online", valid_days: 90}
 """,
     )
-    result = {t["id"]: t for t in score(_facts(), attestations.load(project))["tests"]}
-    assert result["data_5"]["points"] == 0.5 and "alice" in result["data_5"]["evidence"]
-    assert result["model_2"]["points"] == 0.0
-    assert result["model_2"]["source"] == "expired attestation"
-    assert "expired 2025-04-01" in result["model_2"]["evidence"]
+    result = {t.id: t for t in score(_facts(), attestations.load(project)).tests}
+    assert result["data_5"].points == 0.5 and "alice" in result["data_5"].evidence
+    assert result["model_2"].points == 0.0
+    assert result["model_2"].source == "expired attestation"
+    assert "expired 2025-04-01" in result["model_2"].evidence
 
 
 @pytest.mark.parametrize(

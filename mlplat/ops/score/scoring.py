@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,27 @@ class Scored:
     points: float
     source: str  # evidence | attested | expired attestation | none
     evidence: str
+
+
+@dataclass(frozen=True)
+class ScoreCard:
+    """The ML Test Score of a project: every test, the section sums and the final (weakest
+    section); `tracking_uri`: the store its evidence came from, once gathered from one."""
+
+    rubric: str
+    date: str
+    tests: tuple[Scored, ...]
+    sections: dict[str, float]
+    final: float
+    band: str
+    tracking_uri: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of the score file and of `mlplat score --json`."""
+        shape = asdict(self) | {"tests": [asdict(t) for t in self.tests]}
+        if self.tracking_uri is None:
+            del shape["tracking_uri"]
+        return shape
 
 
 def _attested(
@@ -55,45 +76,45 @@ def score_test(test: rubric.Test, facts: Facts, attestations: dict[str, Attestat
     return Scored(test.id, test.section, test.title, points, source, evidence)
 
 
-def score(facts: Facts, attestations: dict[str, Attestation]) -> dict[str, Any]:
+def score(facts: Facts, attestations: dict[str, Attestation]) -> ScoreCard:
     tests = [score_test(t, facts, attestations) for t in rubric.TESTS]
     sums = rubric.section_sums({t.id: t.points for t in tests})
     final = rubric.final_score(sums)
-    return {
-        "rubric": rubric.RUBRIC_VERSION,
-        "date": facts.today.isoformat(),
-        "tests": [asdict(t) for t in tests],
-        "sections": sums,
-        "final": final,
-        "band": rubric.band(final),
-    }
+    return ScoreCard(
+        rubric.RUBRIC_VERSION,
+        facts.today.isoformat(),
+        tuple(tests),
+        sums,
+        final,
+        rubric.band(final),
+    )
 
 
-def score_project(
-    cfg: PlatformConfig, project: Path, today: dt.date | None = None
-) -> dict[str, Any]:
+def score_project(cfg: PlatformConfig, project: Path, today: dt.date | None = None) -> ScoreCard:
     from mlplat.ops.score import attestations, facts
     from mlplat.tracking.runs import tracking_uri
 
     uri = tracking_uri(cfg, project)
     gathered = facts.gather(cfg, project, uri, today or dt.date.today())
-    return score(gathered, attestations.load(project)) | {"tracking_uri": uri}
+    return replace(score(gathered, attestations.load(project)), tracking_uri=uri)
 
 
-def log_score(result: dict[str, Any], file: Path) -> str:
+def log_score(result: ScoreCard, file: Path) -> str:
     """One run in the `mlplat-score` experiment: section sums, final, every test, the JSON."""
     import mlflow
 
-    mlflow.set_tracking_uri(result["tracking_uri"])
+    if result.tracking_uri is None:  # scored from facts alone: there is no store to log to
+        raise ValueError("a score card is logged to the store its evidence came from")
+    mlflow.set_tracking_uri(result.tracking_uri)
     mlflow.set_experiment("mlplat-score")
     with mlflow.start_run(
-        run_name=f"score-{result['date']}", tags={"mlplat.score.rubric": result["rubric"][:250]}
+        run_name=f"score-{result.date}", tags={"mlplat.score.rubric": result.rubric[:250]}
     ) as run:
         mlflow.log_metrics(
             {
-                "score.final": result["final"],
-                **{f"score.{k}": v for k, v in result["sections"].items()},
-                **{f"score.test.{t['id']}": t["points"] for t in result["tests"]},
+                "score.final": result.final,
+                **{f"score.{k}": v for k, v in result.sections.items()},
+                **{f"score.test.{t.id}": t.points for t in result.tests},
             }
         )
         mlflow.log_artifact(str(file), "score")
