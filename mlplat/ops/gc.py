@@ -141,7 +141,10 @@ def _versions(tracker: Tracker, now: float) -> Iterator[VersionFact]:
                 for e in aliases.history(tracker.client, version.name)
                 if e.alias == aliases.CHAMPION
             ]
-            names[version.name] = (pointers, champion_until(moves, now))
+            # the last recorded champion is champion until now only if the alias still says so
+            still = bool(moves) and pointers.get(aliases.CHAMPION) == moves[-1][1]
+            end = now if still or not moves else moves[-1][0]
+            names[version.name] = (pointers, champion_until(moves, end))
         pointers, until = names[version.name]
         source = str(version.source or "")
         yield VersionFact(

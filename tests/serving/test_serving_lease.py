@@ -1,0 +1,54 @@
+"""Serving leases: a server following a registry model keeps a lease on the version it serves,
+which `mlplat gc` honours, and removes it as it stops; a bundle directory takes no lease."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from mlplat.serving.lease import LeaseWriter, lease_dir, read_leases
+from tests.conftest import mlplat
+from tests.serving_support import MODEL, client, running_server, trained_project
+
+STRICT = ["retention.last_versions=0", "retention.champion_within_days=0"]
+
+
+def test_a_lease_is_written_renewed_and_released(tmp_path: Path) -> None:
+    assert LeaseWriter.following("/some/bundle", str(tmp_path)) is None
+    assert LeaseWriter.following(f"models:/{MODEL}@champion", None) is None
+    writer = LeaseWriter.following(f"models:/{MODEL}@champion", str(tmp_path))
+    assert writer is not None
+    writer.beat("3")
+    first = read_leases(tmp_path)
+    writer.beat("4")
+    [lease] = read_leases(tmp_path)
+    assert (lease.model, lease.version, len(first)) == (MODEL, "4", 1)
+    assert lease.heartbeat >= first[0].heartbeat and lease.live(time.time(), 60)
+    writer.release()
+    writer.release()  # twice: nothing left is no error
+    assert read_leases(tmp_path) == []
+
+
+def _version_1(root: Path) -> tuple[str, str]:
+    done = mlplat("gc", "--json", *STRICT, cwd=root)
+    assert done.returncode == 0, done.stderr
+    [item] = [i for i in json.loads(done.stdout)["items"] if i["id"] == f"{MODEL}/1"]
+    return item["action"], item["rule"]
+
+
+@pytest.mark.slow
+def test_gc_keeps_the_version_a_live_server_follows(tmp_path: Path) -> None:
+    root = trained_project(tmp_path / "proj")
+    for alias in ("champion", "challenger"):  # no alias keeps version 1: only the lease may
+        client(root).delete_registered_model_alias(MODEL, alias)
+    with running_server(root, "--model", f"models:/{MODEL}/1", "--poll-interval", "0.2"):
+        deadline = time.monotonic() + 30
+        while not read_leases(lease_dir(root)):
+            assert time.monotonic() < deadline, "no lease written"
+            time.sleep(0.1)
+        assert _version_1(root) == ("keep", "a live server follows it (lease)")
+    assert read_leases(lease_dir(root)) == []  # released on SIGTERM
+    assert _version_1(root) == ("delete", "no keep rule holds")
