@@ -279,6 +279,30 @@ def feedback(
     )
 
 
+online_app = typer.Typer(
+    help="The online experiment: its test, guardrails and decision.", no_args_is_help=True
+)
+app.add_typer(online_app, name="online")
+
+
+@online_app.command("status", context_settings=HYDRA_ARGS)
+def online_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Per arm and segment: labelled rows, effect with its always-valid interval, p; guardrails."""
+    from mlplat.cli import online as online_cli
+
+    args = _split_debug(list(ctx.args))
+    online_cli.decision_command(Path.cwd(), args, False, as_json, _console())
+
+
+@online_app.command("decide", context_settings=HYDRA_ARGS)
+def online_decide(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Promote (exit 0), keep or roll back (exit 1), or continue (exit 3; a canary steps up)."""
+    from mlplat.cli import online as online_cli
+
+    args = _split_debug(list(ctx.args))
+    raise typer.Exit(online_cli.decision_command(Path.cwd(), args, True, as_json, _console()))
+
+
 @app.command()
 def bench(
     url: Annotated[str, Opt(help="Loopback scoring URL: http://127.0.0.1:PORT/invocations.")],

@@ -1,0 +1,223 @@
+"""The experiment's verdict: guardrails first, then the mSPRT overall and per declared segment.
+
+Per-row losses come from the joined rows (`mlplat feedback`): log loss or Brier score of a
+binary model's P(positive) against a 0/1 label, squared or absolute error of a regression.
+Guardrails come from the online request log and need no labels: the challenger's p99 latency,
+its share of 5xx answers and the shift of its mean prediction from the champion's. A breach
+rolls traffic back at once; otherwise the challenger is promoted when it is significantly
+better overall and significantly worse in no checked segment, kept when it is significantly
+worse or the maximum sample or duration passed, and the experiment continues otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlplat.core.config.online import row_loss
+from mlplat.core.errors import ConfigError
+from mlplat.core.vocabulary import Arm, Verdict
+from mlplat.online.msprt import Sequential, msprt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlplat.core.config import PlatformConfig
+    from mlplat.serving.online.state import Layout
+
+EPS = 1e-15
+
+
+def losses(metric: str, label: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    if metric == "log_loss":
+        p = np.clip(prediction, EPS, 1 - EPS)
+        return -(label * np.log(p) + (1 - label) * np.log(1 - p))
+    if metric == "brier":
+        return (prediction - label) ** 2
+    if metric == "squared_error":
+        return (prediction - label) ** 2
+    return np.abs(prediction - label)
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    name: str
+    value: float | None
+    limit: float | None
+    breached: bool
+
+
+@dataclass(frozen=True)
+class SegmentTest:
+    segment: str
+    test: Sequential
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    reason: str
+    metric: str
+    overall: Sequential | None
+    segments: list[SegmentTest] = field(default_factory=list)
+    guardrails: list[Guardrail] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)  # arm -> model version
+
+    @property
+    def exit_code(self) -> int:
+        return {Verdict.PROMOTE: 0, Verdict.CONTINUE: 3}.get(self.verdict, 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def requests_frame(layout: Layout) -> pd.DataFrame:
+    """Every logged answer and failure of every arm: arm, version, status, latency, mean
+    prediction (for the guardrails)."""
+    import orjson
+    import pandas as pd
+
+    rows = []
+    for file in sorted(layout.requests.glob("*.jsonl")):
+        for line in file.read_bytes().splitlines():
+            r = orjson.loads(line)
+            scored = [p for p in r.get("predictions") or [] if isinstance(p, int | float)]
+            mean = float(np.mean(scored)) if scored else np.nan
+            rows.append((r["arm"], r["model_version"], r["status"], r["latency_ms"], mean, r["ts"]))
+    columns = ["arm", "model_version", "status", "latency_ms", "prediction", "ts"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def guardrails(requests: pd.DataFrame, cfg: PlatformConfig) -> list[Guardrail]:
+    limits = cfg.online.decision.guardrails
+    mine = requests[requests["arm"] == Arm.CHALLENGER.value]
+    if len(mine) < limits.min_requests:
+        return []
+    answered = mine[mine["status"] == 200]
+    champion = requests[(requests["arm"] == Arm.CHAMPION.value) & (requests["status"] == 200)]
+    p99 = float(np.percentile(answered["latency_ms"], 99)) if len(answered) else None
+    errors = float((mine["status"] >= 500).mean())
+    shift = abs(float(answered["prediction"].mean()) - float(champion["prediction"].mean()))
+    found = [
+        ("p99_latency_ms", p99, limits.max_p99_latency_ms),
+        ("error_rate", errors, limits.max_error_rate),
+        ("prediction_shift", shift if np.isfinite(shift) else None, limits.max_prediction_shift),
+    ]
+    return [
+        Guardrail(name, value, limit, limit is not None and value is not None and value > limit)
+        for name, value, limit in found
+    ]
+
+
+def _test(frame: pd.DataFrame, cfg: PlatformConfig) -> Sequential:
+    d = cfg.online.decision
+    ordered = frame.sort_values("predicted_at", kind="stable")
+    arms = (ordered["arm"] == Arm.CHALLENGER.value).to_numpy()
+    return msprt(ordered["loss"].to_numpy(), arms, d.alpha, d.min_detectable_effect, d.min_samples)
+
+
+def segment_tests(frame: pd.DataFrame, cfg: PlatformConfig) -> list[SegmentTest]:
+    from mlplat.stages.evaluate.segments import expand
+
+    wanted = cfg.online.decision.segments
+    names = list(cfg.segments.slices) if wanted is None else wanted
+    return [
+        SegmentTest(piece, _test(frame[mask], cfg))
+        for name in names
+        for piece, _, mask in expand(frame, name, cfg.segments.slices[name])
+    ]
+
+
+def labelled(layout: Layout, cfg: PlatformConfig, metric: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if cfg.model.task == "multiclass":
+        raise ConfigError(
+            "online decisions on multiclass models are not supported yet", key="model.task"
+        )
+    if not layout.joined.is_file():
+        return pd.DataFrame(columns=["arm", "prediction", "label", "predicted_at", "loss"])
+    frame = pd.read_parquet(layout.joined)
+    label = pd.to_numeric(frame["label"], errors="coerce").to_numpy(dtype=float)
+    prediction = frame["prediction"].to_numpy(dtype=float)
+    return frame.assign(loss=losses(metric, label, prediction))[np.isfinite(label)]
+
+
+def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
+    metric = row_loss(cfg.online, cfg.model.task)
+    requests = requests_frame(layout)
+    versions = {
+        arm: str(requests.loc[requests["arm"] == arm, "model_version"].iloc[-1])
+        for arm in (Arm.CHAMPION.value, Arm.CHALLENGER.value)
+        if (requests["arm"] == arm).any()
+    }
+    rails = guardrails(requests, cfg)
+    broken = [g for g in rails if g.breached]
+    if broken:
+        why = "; ".join(f"{g.name} {g.value:.4g} > {g.limit:g}" for g in broken)
+        return Decision(
+            Verdict.ROLLBACK, f"guardrail breached: {why}", metric, None, [], rails, versions
+        )
+    frame = labelled(layout, cfg, metric)
+    if frame.empty:
+        return Decision(Verdict.CONTINUE, "no labelled rows yet", metric, None, [], rails, versions)
+    overall = _test(frame, cfg)
+    segments = segment_tests(frame, cfg)
+    verdict, reason = _verdict(overall, segments, requests, cfg)
+    return Decision(verdict, reason, metric, overall, segments, rails, versions)
+
+
+def _verdict(
+    overall: Sequential, segments: list[SegmentTest], requests: pd.DataFrame, cfg: PlatformConfig
+) -> tuple[Verdict, str]:
+    import pandas as pd
+
+    d = cfg.online.decision
+    worse = [s.segment for s in segments if s.test.rejected and s.test.effect > 0]
+    if overall.rejected and overall.effect > 0:
+        return Verdict.KEEP, f"the challenger is worse (effect {overall.effect:+.4g})"
+    if overall.rejected and worse:
+        return Verdict.KEEP, f"better overall but worse in {', '.join(worse)}"
+    if overall.rejected:
+        return Verdict.PROMOTE, (
+            f"the challenger is better: effect {overall.effect:+.4g} in "
+            f"[{overall.low:+.4g}, {overall.high:+.4g}], p = {overall.p_value:.3g}"
+        )
+    if min(overall.n_champion, overall.n_challenger) >= d.max_samples:
+        return Verdict.KEEP, f"no winner after {d.max_samples} labelled rows per arm"
+    started = pd.to_datetime(requests["ts"], utc=True).min()
+    days = (pd.Timestamp(dt.datetime.now(dt.UTC)) - started) / pd.Timedelta(days=1)
+    if days >= d.max_days:
+        return Verdict.KEEP, f"no winner after {days:.1f} days"
+    return Verdict.CONTINUE, f"no significant difference yet (p = {overall.p_value:.3g})"
+
+
+def act(decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Any, name: str) -> str:
+    """Carry a decision out: move `champion` (with the evidence on the version), stop the
+    challenger's traffic, or step the canary ramp; returns what was done."""
+    import json
+
+    from mlplat.core.vocabulary import OnlineMode
+    from mlplat.serving.online.state import State, read_state, write_state
+    from mlplat.tracking import aliases
+
+    state = read_state(layout)
+    if decision.verdict is Verdict.PROMOTE:
+        version = decision.versions[Arm.CHALLENGER.value]
+        event = aliases.promote(tracker.client, name, version, decision.reason, action="online")
+        evidence = json.dumps(decision.as_dict(), default=str, sort_keys=True)
+        aliases.tag_version(tracker.client, name, version, {"mlplat.online.evidence": evidence})
+        write_state(layout, State(state.step, f"promoted version {version}"))
+        return f"{name}@champion -> v{event.version} (was v{event.previous})"
+    if decision.verdict in (Verdict.ROLLBACK, Verdict.KEEP):
+        write_state(layout, State(state.step, decision.reason))
+        return f"challenger traffic stopped: {decision.reason}"
+    ramp = cfg.online.ramp
+    canary = cfg.online.mode == OnlineMode.CANARY
+    if canary and decision.guardrails and state.step + 1 < len(ramp):
+        write_state(layout, State(state.step + 1))
+        return f"canary advanced to {ramp[state.step + 1]:.0%} of requests"
+    return "experiment continues"

@@ -1,0 +1,98 @@
+"""`mlplat online decide`: promote a truly better challenger through the alias history, roll
+back on a guardrail breach, step a canary while the test continues."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlplat.serving.reqlog import record_line
+from tests.conftest import mlplat
+from tests.serving_support import MODEL, bundle_dir, client, register, trained_project
+
+pytestmark = pytest.mark.slow
+ONLY_PLAN = "online.decision.segments=[plan]"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = trained_project(tmp_path / "proj")  # version 1
+    register(root, bundle_dir(root), "challenger")  # version 2
+    client(root).set_registered_model_alias(MODEL, "champion", "1")
+    return root
+
+
+def simulate(root: Path, gap: float, rows: int = 1500, status: int = 200, seed: int = 0) -> None:
+    """A split experiment: labels drawn from a known P(churn); the challenger predicts it, the
+    champion predicts it blurred by `gap` (0: both the same model)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(0.05, 0.95, rows)
+    y = (rng.random(rows) < truth).astype(int)
+    lines, labels = b"", []
+    for i in range(rows):
+        arm = "challenger" if rng.random() < 0.5 else "champion"
+        p = (
+            truth[i]
+            if arm == "challenger"
+            else float(np.clip(truth[i] + gap * rng.normal(), 0.01, 0.99))
+        )
+        failed = arm == "challenger" and status != 200
+        extra = {
+            "arm": arm,
+            "experiment": "default",
+            "mode": "split",
+            "status": status if failed else 200,
+        }
+        plan = ["basic", "pro"][i % 2]
+        inputs, predictions = ({}, []) if failed else ({"plan": [plan]}, [p])
+        version = "2" if arm == "challenger" else "1"
+        lines += record_line(f"r{i}", MODEL, version, 2.0, inputs, predictions, extra)
+        labels.append((f"r{i}", int(y[i])))
+    requests = root / "online" / "default" / "requests"
+    requests.mkdir(parents=True, exist_ok=True)
+    (requests / "requests-1.jsonl").write_bytes(lines)
+    pd.DataFrame(labels, columns=["request_id", "label"]).to_csv(root / "labels.csv", index=False)
+    done = mlplat("feedback", "--labels", str(root / "labels.csv"), cwd=root)
+    assert done.returncode == 0, done.stderr
+
+
+def decide(root: Path, *overrides: str) -> tuple[int, dict]:
+    done = mlplat("online", "decide", "--json", ONLY_PLAN, *overrides, cwd=root)
+    assert done.returncode in (0, 1, 3), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_a_better_challenger_is_promoted_with_its_evidence(root: Path) -> None:
+    simulate(root, gap=0.35)
+    status = mlplat("online", "status", ONLY_PLAN, cwd=root)
+    assert status.returncode == 0 and "plan.basic" in status.stdout + status.stderr
+    code, found = decide(root)
+    assert code == 0 and found["verdict"] == "promote", found
+    assert found["overall"]["effect"] < 0 and found["overall"]["rejected"]
+    registry = client(root)
+    assert str(registry.get_model_version_by_alias(MODEL, "champion").version) == "2"
+    history = mlplat("registry", "history", MODEL, "--json", cwd=root)
+    assert '"online"' in history.stdout
+    tags = registry.get_model_version(MODEL, "2").tags
+    assert json.loads(tags["mlplat.online.evidence"])["verdict"] == "promote"
+
+
+def test_a_guardrail_breach_stops_the_challenger_and_says_why(root: Path) -> None:
+    simulate(root, gap=0.35, status=500)
+    code, found = decide(root)
+    assert code == 1 and found["verdict"] == "rollback"
+    assert "error_rate" in found["reason"]
+    state = json.loads((root / "online" / "default" / "state.json").read_text())
+    assert "error_rate" in state["stopped"]
+    assert str(client(root).get_model_version_by_alias(MODEL, "champion").version) == "1"
+
+
+def test_a_canary_steps_up_while_the_test_continues(root: Path) -> None:
+    simulate(root, gap=0.0, rows=300)
+    code, found = decide(root, "online.mode=canary")
+    assert code == 3 and found["verdict"] == "continue", found
+    assert json.loads((root / "online" / "default" / "state.json").read_text())["step"] == 1
