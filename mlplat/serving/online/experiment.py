@@ -184,10 +184,9 @@ class Online:
         await asyncio.to_thread(self.updater.attempt)
         if self.holder.current is None:
             log.error("challenger not loaded: %s", self.holder.not_ready())
-        self.tasks = [
-            asyncio.create_task(self.updater.run()),
-            asyncio.create_task(self._follow_state()),
-        ]
+        self.tasks = [asyncio.create_task(self.updater.run())]
+        if self.poll > 0:  # 0: no polling (as for the alias); the state is read at start-up
+            self.tasks.append(asyncio.create_task(self._follow_state()))
 
     async def _follow_state(self) -> None:
         while True:
