@@ -27,8 +27,9 @@ def is_dvc_project(project: Path) -> bool:
 def _repo(project: Path) -> Iterator[Any]:
     from dvc.repo import Repo
 
-    # DVC's INFO lines ("Removed 3 objects") are not mlplat's output
-    logging.getLogger("dvc").setLevel(logging.WARNING)
+    # DVC's lines ("Removed 3 objects", "output ... is missing version info" for a pipeline
+    # not reproduced yet: nothing of it is cached to keep) are not mlplat's output
+    logging.getLogger("dvc").setLevel(logging.ERROR)
     with Repo(str(project)) as repo:
         yield repo
 

@@ -43,6 +43,7 @@ def _runs_with_no_edits(root: Path) -> None:
         "serving",
         "monitoring",
         "online",
+        "retention",
         "experiment",
     ):
         assert list((root / "conf" / group).glob("*.yaml")), group
