@@ -21,6 +21,7 @@ from mlplat.core.config.online import row_loss
 from mlplat.core.errors import ConfigError
 from mlplat.core.vocabulary import Arm, Verdict
 from mlplat.online.msprt import Sequential, msprt
+from mlplat.serving.online.state import EVIDENCE_TAG
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,6 +62,7 @@ class Decision:
     verdict: Verdict
     reason: str
     metric: str
+    mode: str
     overall: Sequential | None
     segments: list[SegmentTest] = field(default_factory=list)
     guardrails: list[Guardrail] = field(default_factory=list)
@@ -147,7 +149,7 @@ def labelled(layout: Layout, cfg: PlatformConfig, metric: str) -> pd.DataFrame:
 
 
 def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
-    metric = row_loss(cfg.online, cfg.model.task)
+    metric, mode = row_loss(cfg.online, cfg.model.task), cfg.online.mode
     requests = requests_frame(layout)
     versions = {
         arm: str(requests.loc[requests["arm"] == arm, "model_version"].iloc[-1])
@@ -158,16 +160,16 @@ def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
     broken = [g for g in rails if g.breached]
     if broken:
         why = "; ".join(f"{g.name} {g.value:.4g} > {g.limit:g}" for g in broken)
-        return Decision(
-            Verdict.ROLLBACK, f"guardrail breached: {why}", metric, None, [], rails, versions
-        )
+        why = f"guardrail breached: {why}"
+        return Decision(Verdict.ROLLBACK, why, metric, mode, None, [], rails, versions)
     frame = labelled(layout, cfg, metric)
     if frame.empty:
-        return Decision(Verdict.CONTINUE, "no labelled rows yet", metric, None, [], rails, versions)
+        why = "no labelled rows yet"
+        return Decision(Verdict.CONTINUE, why, metric, mode, None, [], rails, versions)
     overall = _test(frame, cfg)
     segments = segment_tests(frame, cfg)
     verdict, reason = _verdict(overall, segments, requests, cfg)
-    return Decision(verdict, reason, metric, overall, segments, rails, versions)
+    return Decision(verdict, reason, metric, mode, overall, segments, rails, versions)
 
 
 def _verdict(
@@ -205,11 +207,14 @@ def act(decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Any, n
     from mlplat.tracking import aliases
 
     state = read_state(layout)
+    challenger = decision.versions.get(Arm.CHALLENGER.value)
+    if challenger is not None and decision.verdict is not Verdict.CONTINUE:
+        # the ML Test Score reads it: canary, rollback and offline/online evidence per version
+        evidence = json.dumps(decision.as_dict(), default=str, sort_keys=True)
+        aliases.tag_version(tracker.client, name, challenger, {EVIDENCE_TAG: evidence})
     if decision.verdict is Verdict.PROMOTE:
         version = decision.versions[Arm.CHALLENGER.value]
         event = aliases.promote(tracker.client, name, version, decision.reason, action="online")
-        evidence = json.dumps(decision.as_dict(), default=str, sort_keys=True)
-        aliases.tag_version(tracker.client, name, version, {"mlplat.online.evidence": evidence})
         write_state(layout, State(state.step, f"promoted version {version}"))
         return f"{name}@champion -> v{event.version} (was v{event.previous})"
     if decision.verdict in (Verdict.ROLLBACK, Verdict.KEEP):

@@ -7,13 +7,16 @@ says what was found, or what is missing, so a team knows what to add.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mlplat.core.metric_names import NAMES, PRIMARY
 from mlplat.ops.score.facts import Facts
 from mlplat.ops.score.rubric import AUTOMATED, MANUAL
+from mlplat.serving.online.state import EVIDENCE_TAG
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,19 @@ def data_7(facts: Facts) -> Found:
 # -- model --------------------------------------------------------------------------------------
 
 
+def model_2(facts: Facts) -> Found:
+    measured = [(v, d) for v, d in _experiments(facts) if d.get("overall")]
+    if not measured:
+        return Found(0.0, "no online experiment measured a version on live outcomes")
+    version, decision = measured[-1]
+    effect = decision["overall"]["effect"]
+    return Found(
+        AUTOMATED,
+        f"{len(measured)} online experiment(s); latest: version {version}, online "
+        f"{decision['metric']} effect {effect:+.4g} vs the champion (`mlplat online status`)",
+    )
+
+
 def model_3(facts: Facts) -> Found:
     sweeps = [r for r in facts.runs if r.tags.get("mlplat.sweep") == "parent"]
     if not sweeps:
@@ -240,7 +256,24 @@ def infra_4(facts: Facts) -> Found:
     return Found(0.0, "the latest model version carries no gate verdict (mlplat.gates)")
 
 
+def _experiments(facts: Facts) -> list[tuple[str, dict[str, Any]]]:
+    """(version, decision) of every online experiment decided on a version, oldest first."""
+    found = [
+        (version, json.loads(tags[EVIDENCE_TAG]))
+        for version, tags in facts.version_tags.items()
+        if EVIDENCE_TAG in tags
+    ]
+    return sorted(found, key=lambda pair: int(pair[0]))
+
+
 def infra_6(facts: Facts) -> Found:
+    canaries = [v for v, d in _experiments(facts) if d.get("mode") == "canary"]
+    if canaries:
+        return Found(
+            AUTOMATED,
+            f"canary experiment(s) decided by `mlplat online decide` (version(s) "
+            f"{', '.join(canaries)})",
+        )
     swaps = [r for r in facts.runs if r.metrics.get("bench.swap_failed_requests") == 0.0]
     if swaps:
         return Found(
@@ -252,6 +285,13 @@ def infra_6(facts: Facts) -> Found:
 
 
 def infra_7(facts: Facts) -> Found:
+    stopped = [v for v, d in _experiments(facts) if d.get("verdict") == "rollback"]
+    if stopped:
+        return Found(
+            AUTOMATED,
+            "guardrail breaches rolled traffic back automatically "
+            f"(version(s) {', '.join(stopped)})",
+        )
     if "rollback" in facts.alias_actions:
         n = facts.alias_actions.count("rollback")
         return Found(MANUAL, f"@champion rolled back {n} time(s) (alias history)")

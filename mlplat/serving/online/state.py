@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from mlplat.core.config.online import OnlineConfig
 
 STATE = "state.json"
+# the version tag holding a decided experiment's evidence (the ML Test Score reads it)
+EVIDENCE_TAG = "mlplat.online.evidence"
 
 
 def experiment_id(online: OnlineConfig, experiment_name: str) -> str:
