@@ -36,6 +36,15 @@ def trained_project(dest: Path) -> Path:
     return root
 
 
+def two_versions(dest: Path) -> Path:
+    """A trained project with version 1 @champion and version 2 (the same bundle, registered
+    again) @challenger: the two arms of an online experiment."""
+    root = trained_project(dest)
+    register(root, bundle_dir(root), "challenger")
+    client(root).set_registered_model_alias(MODEL, "champion", "1")
+    return root
+
+
 def shared_project(factory: Any) -> Path:
     """One trained project per test session for the modules that only read its bundle."""
     root = factory.getbasetemp() / "serving-shared"

@@ -12,7 +12,7 @@ import pytest
 
 from mlplat.serving.reqlog import record_line
 from tests.conftest import mlplat
-from tests.serving_support import MODEL, bundle_dir, client, register, trained_project
+from tests.serving_support import MODEL, client, two_versions
 
 pytestmark = pytest.mark.slow
 ONLY_PLAN = "online.decision.segments=[plan]"
@@ -20,10 +20,7 @@ ONLY_PLAN = "online.decision.segments=[plan]"
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    root = trained_project(tmp_path / "proj")  # version 1
-    register(root, bundle_dir(root), "challenger")  # version 2
-    client(root).set_registered_model_alias(MODEL, "champion", "1")
-    return root
+    return two_versions(tmp_path / "proj")
 
 
 def simulate(root: Path, gap: float, rows: int = 1500, status: int = 200, seed: int = 0) -> None:

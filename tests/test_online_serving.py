@@ -12,13 +12,11 @@ import pytest
 from tests.serving_support import (
     MODEL,
     bundle_dir,
-    client,
     malformed_bundle,
-    register,
     request,
     running_server,
     sample_split,
-    trained_project,
+    two_versions,
 )
 
 pytestmark = pytest.mark.slow
@@ -27,11 +25,7 @@ CHAMPION, CHALLENGER = f"models:/{MODEL}@champion", f"models:/{MODEL}@challenger
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Version 1 @champion, version 2 (the same bundle, registered again) @challenger."""
-    root = trained_project(tmp_path_factory.mktemp("online") / "proj")
-    register(root, bundle_dir(root), "challenger")
-    client(root).set_registered_model_alias(MODEL, "champion", "1")
-    return root
+    return two_versions(tmp_path_factory.mktemp("online") / "proj")
 
 
 def body(root: Path, rows: int = 1) -> str:

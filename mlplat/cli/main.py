@@ -261,12 +261,15 @@ def serve(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def feedback(
     ctx: typer.Context,
-    labels: Annotated[Path, Opt(help="Outcomes: a CSV or Parquet file.")],
+    labels: Annotated[
+        Path | None, Opt(help="Outcomes: a CSV or Parquet file (besides those POSTed).")
+    ] = None,
     id_column: Annotated[str, Opt(help="The column holding the request id.")] = "request_id",
     label_column: Annotated[str, Opt(help="The column holding the outcome.")] = "label",
     as_json: JsonFlag = False,
 ) -> None:
-    """Join delayed outcomes to the online experiment's logged predictions by request id."""
+    """Join delayed outcomes (a file, and those POSTed to /feedback) to the online experiment's
+    logged predictions by request id."""
     from mlplat.cli import online as online_cli
 
     online_cli.feedback_command(

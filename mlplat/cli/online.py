@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 def feedback_command(
     project: Path,
-    labels: Path,
+    labels: Path | None,
     columns: tuple[str, str],
     overrides: list[str],
     as_json: bool,
@@ -24,7 +24,7 @@ def feedback_command(
 
     cfg, _ = project_declaration(project, overrides)
     layout = layout_of(cfg.online, cfg.experiment_name, project)
-    report = join(layout, labels, columns[0], columns[1], cfg.online.lookback_hours)
+    report = join(layout, labels, columns, cfg.online.lookback_hours)
     if as_json:
         print_json(report.as_dict())
         return

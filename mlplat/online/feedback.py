@@ -5,6 +5,10 @@ A request of one row is labelled by its request id; a row of a larger request by
 what was joined before, a label sent again counts once, a changed label replaces the old one
 and is reported. Ids no arm logged and labels later than `online.lookback_hours` after their
 prediction are counted and reported, never joined silently.
+
+Labels come from a file (`--labels`) and from what servers stored for `POST /feedback` under
+`outcomes/`; a joined outcomes file moves to `outcomes/joined/`, so the next call does not count
+its labels again, and is kept there (nothing is deleted).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ KEYS = ["label_id", "arm"]
 
 @dataclass(frozen=True)
 class FeedbackReport:
-    labels: int  # rows in the label file
+    labels: int  # labels read: the file's rows and the posted outcomes
+    posted: int  # of which posted to a server's /feedback
     joined: int  # labelled predictions now stored (every arm, every label so far)
     new: int  # labels joined for the first time by this call
     duplicates: int  # labels sent again unchanged
@@ -81,17 +86,60 @@ def read_labels(path: Path, id_column: str, label_column: str) -> pd.DataFrame:
         columns={id_column: "label_id", label_column: "label"}
     )
     labels["label_id"] = labels["label_id"].astype(str)
-    return labels.drop_duplicates("label_id", keep="last")
+    return labels
+
+
+def posted(layout: Layout) -> tuple[pd.DataFrame, list[Path]]:
+    """The outcomes servers stored for `POST /feedback` and not joined yet, oldest first."""
+    import orjson
+    import pandas as pd
+
+    files = sorted(layout.outcomes.glob("outcomes-*.jsonl"))
+    rows = [orjson.loads(line) for f in files for line in f.read_bytes().splitlines()]
+    frame = pd.DataFrame(rows, columns=["label_id", "label", "received_at"])
+    return frame[["label_id", "label"]], files
+
+
+def all_labels(
+    layout: Layout, labels_file: Path | None, columns: tuple[str, str]
+) -> tuple[pd.DataFrame, list[Path], int]:
+    """Posted outcomes, then the file's (a later label of an id wins); the files they came
+    from, and how many were posted."""
+    import pandas as pd
+
+    sent, files = posted(layout)
+    frames = [sent] if len(sent) else []
+    if labels_file is not None:
+        frames.append(read_labels(labels_file, *columns))
+    if not frames:
+        raise ConfigError(
+            f"no labels: give --labels FILE, or POST outcomes to a server's /feedback "
+            f"(none waiting under {layout.outcomes})",
+            key="--labels",
+        )
+    frame = one_label_type(pd.concat(frames, ignore_index=True))
+    return frame.drop_duplicates("label_id", keep="last"), files, len(sent)
+
+
+def one_label_type(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers and class names mixed in one column: all as text (Parquet holds one type)."""
+    if frame["label"].dtype == object:
+        return frame.assign(label=frame["label"].astype(str))
+    return frame
 
 
 def join(
-    layout: Layout, labels_file: Path, id_column: str, label_column: str, lookback_hours: float
+    layout: Layout,
+    labels_file: Path | None,
+    columns: tuple[str, str],
+    lookback_hours: float,
 ) -> FeedbackReport:
+    """Join the labels (`columns`: the file's id and label columns) into `joined.parquet`."""
     import pandas as pd
 
     from mlplat.core.io import atomic_path
 
-    labels = read_labels(labels_file, id_column, label_column)
+    labels, files, count = all_labels(layout, labels_file, columns)
     logged = logged_rows(layout)
     if logged.empty:
         raise ConfigError(
@@ -112,11 +160,16 @@ def join(
     same = merged["label"].astype(str) == merged["label_new"].astype(str)
     seen = set(merged["label_id"])
     kept = before.set_index(KEYS).drop(index=fresh.set_index(KEYS).index, errors="ignore")
-    out = pd.concat([kept.reset_index(), fresh], ignore_index=True)
+    out = one_label_type(pd.concat([kept.reset_index(), fresh], ignore_index=True))
     with atomic_path(layout.joined) as tmp:
         out.to_parquet(tmp, index=False)
+    done = layout.outcomes / "joined"
+    for file in files:  # after the join is stored: a crash in between only re-counts them
+        done.mkdir(exist_ok=True)
+        file.replace(done / file.name)
     return FeedbackReport(
         labels=len(labels),
+        posted=count,
         joined=len(out),
         new=int(fresh.loc[~fresh["label_id"].isin(seen), "label_id"].nunique()),
         duplicates=int(merged.loc[same, "label_id"].nunique()),

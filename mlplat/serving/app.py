@@ -389,7 +389,22 @@ def _admin_routes(server: Server) -> list[Route]:
             }
         )
 
-    return [Route("/admin/reload", reload, methods=["POST"])]
+    async def feedback(request: Request) -> Response:
+        """Outcomes for served requests, guarded by the admin token: a label moves a decision."""
+        refused = _admin_refusal(request)
+        if refused is not None:
+            return refused
+        if server.online is None:
+            message = "this server runs no online experiment: serve with --mode"
+            return error_response(InputError(409, "no_experiment", message))
+        limit, seconds = server.settings.max_payload_bytes, server.settings.body_timeout_seconds
+        body = await read_body(request.scope, request.receive, limit, seconds)
+        return json_response(await server.online.feedback(body))
+
+    return [
+        Route("/admin/reload", reload, methods=["POST"]),
+        Route("/feedback", feedback, methods=["POST"]),
+    ]
 
 
 V2_TYPES = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlplat.serving.online.outcomes import MAX_ID, MAX_OUTCOMES
 from mlplat.serving.payloads import V2_DATATYPES
 
 JSON_TYPES = {
@@ -89,12 +90,58 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "OK"}, "404": _error()},
             }
         },
+        "/feedback": _feedback(),
         "/health": _get("Liveness"),
         "/ready": _get("Readiness: a model is loaded"),
         "/version": _get("Model name, version, run id, git sha"),
         "/metrics": _get("Prometheus metrics"),
         "/v2/health/live": _get("V2 liveness"),
         "/v2/health/ready": _get("V2 readiness"),
+        "/online": _get("The online experiment: mode, share, canary step, both arms"),
+    }
+
+
+def _feedback() -> dict[str, Any]:
+    refused = {"description": "No admin token set (403) or not sent as a Bearer token (401)"}
+    return {
+        "post": {
+            "summary": "Outcomes of served requests, for the online experiment's decision",
+            "security": [{"bearer": []}],
+            "requestBody": {"required": True, **_json("Outcomes")},
+            "responses": {
+                "200": {"description": "Stored, in one file under outcomes/"},
+                "401": refused,
+                "403": refused,
+                "404": {"description": "An id no arm of the experiment answered", **_json("Error")},
+                "409": {"description": "The server runs no online experiment"},
+                **{code: _error() for code in ("400", "413", "422", "503")},
+            },
+        }
+    }
+
+
+def _outcomes() -> dict[str, Any]:
+    outcome = {
+        "type": "object",
+        "required": ["request_id", "label"],
+        "additionalProperties": False,
+        "properties": {
+            "request_id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_ID,
+                "description": "x-request-id of the answer; `<id>/<row>` for a row of a "
+                "multi-row request",
+            },
+            "label": {"oneOf": [{"type": "number"}, {"type": "string", "minLength": 1}]},
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["outcomes"],
+        "properties": {
+            "outcomes": {"type": "array", "minItems": 1, "maxItems": MAX_OUTCOMES, "items": outcome}
+        },
     }
 
 
@@ -207,6 +254,8 @@ def document(schema: dict[str, Any], model_name: str) -> dict[str, Any]:
                 "Predictions": _predictions(),
                 "V2Request": _v2_request(),
                 "Error": _error_schema(),
-            }
+                "Outcomes": _outcomes(),
+            },
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -5,7 +5,8 @@ own alias). Each request gets a request id (the client's `x-request-id`, else a 
 an arm (`assign.assign`); split and canary answer from the assigned arm, shadow always answers
 from the champion and hands the body to a daemon thread that scores the challenger off the
 request path (a bounded queue: a full one drops the copy and counts it, never waits). Every
-arm's answer is a line in the online request log, the file `mlplat feedback` joins labels to.
+arm's answer is a line in the online request log, the file `mlplat feedback` joins labels to;
+`POST /feedback` stores outcomes for the ids answered here (`outcomes.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ from mlplat.serving.errors import InputError
 from mlplat.serving.metrics import LATENCY_BUCKETS, Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
 from mlplat.serving.online.assign import assign
+from mlplat.serving.online.outcomes import (
+    OutcomeWriter,
+    RecentIds,
+    logged_on_disk,
+    parse,
+    unknown,
+)
 from mlplat.serving.online.settings import OnlineSettings
 from mlplat.serving.online.state import Layout, challenger_share, read_state
 from mlplat.serving.payloads import PARSERS, Protocol
@@ -97,6 +105,9 @@ class ArmMetrics:
         )
         self.share = Gauge(
             "mlplat_online_challenger_share", "The challenger's share of requests now", registry=r
+        )
+        self.outcomes = Counter(
+            "mlplat_online_outcomes", "Outcomes stored by POST /feedback", registry=r
         )
 
     def drop(self) -> None:
@@ -172,6 +183,8 @@ class Online:
             metrics.log_written.inc,
         )
         self.shadow = Shadow(self, self.settings.shadow_queue_size)
+        self.recent = RecentIds()  # ids answered here, for POST /feedback
+        self.outcomes = OutcomeWriter(self.layout.outcomes)
         self.tasks: list[asyncio.Task[None]] = []
 
     def _share(self) -> float:
@@ -224,12 +237,29 @@ class Online:
         seconds = time.perf_counter() - started
         self.arms.count(route.arm, 200, seconds)
         self._record(route.model, route, route.arm, seconds, done.inputs, done.scored.predictions)
+        self.recent.add(route.request_id, len(done.scored.predictions))
         challenger = self.holder.current
         if not route.mirror or challenger is None:
             return
         copy = Copy(challenger, protocol, content_type, body, route.request_id, route.key)
         if len(body) >= self.max_mirrored or not self.shadow.submit(copy):
             self.arms.drop()
+
+    async def feedback(self, body: bytes) -> dict[str, Any]:
+        """Check a `/feedback` body whole (fields, then ids), then store it in one file."""
+        outcomes = parse(body)
+        unseen = {o.label_id for o in outcomes if not self.recent.knows(o.label_id)}
+        if unseen:  # another worker's ids, or older than the map: the log on disk says
+            hours = self.settings.lookback_hours
+            unseen -= await asyncio.to_thread(logged_on_disk, self.layout.requests, unseen, hours)
+        if unseen:
+            raise unknown(outcomes, unseen)
+        try:
+            stored = await asyncio.to_thread(self.outcomes.write, outcomes)
+        except OSError as exc:  # a full disk: the client may retry, nothing was stored
+            raise InputError(503, "not_stored", f"the outcomes were not stored: {exc}") from exc
+        self.arms.outcomes.inc(len(outcomes))
+        return {"stored": len(outcomes), "file": stored.name}
 
     def failed(self, route: Assigned, status: int, started: float) -> None:
         seconds = time.perf_counter() - started

@@ -25,6 +25,7 @@ class OnlineSettings:
     key_header: str | None  # sticky assignment by this header (lower case)
     directory: str  # absolute: online.directory/<experiment>
     shadow_queue_size: int = 1000
+    lookback_hours: float = 168.0  # POST /feedback looks this far back in the log on disk
 
 
 def online_settings(
@@ -66,4 +67,5 @@ def online_settings(
         key_header=online.key_header,
         directory=str(layout_of(online, experiment_name, project).root),
         shadow_queue_size=online.shadow_queue_size,
+        lookback_hours=online.lookback_hours,
     )
