@@ -31,6 +31,7 @@ def print_summary(result: RunResult, console: Console) -> None:
         rows.append(("model", _model_line(registered)))
         failed = "; ".join(registered.verdict.failed)
         rows.append(("gates", "passed" if registered.passed else f"failed: {failed}"))
+        rows += [("warning", line) for line in registered.warnings]
     rows.append(("stages", ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())))
     rows += [("warning", line) for line in result.warnings]
     columns = (Column("item"), Column("value", prose=True))

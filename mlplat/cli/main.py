@@ -541,6 +541,41 @@ def card_diff(
     card_cli.diff_command(Path.cwd(), old, new, _split_debug(list(ctx.args)), as_json, markdown)
 
 
+notify_app = typer.Typer(
+    help="Notifications (conf/notify): send a test event, hear MLflow's registry webhooks.",
+    no_args_is_help=True,
+)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("test", context_settings=HYDRA_EXTRA)
+def notify_test(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="A target declared under notify.targets.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Send a sample event to TARGET now; exit 1 if it was not delivered."""
+    from mlplat.cli import notify as notify_cli
+
+    ok = notify_cli.test_command(
+        Path.cwd(), target, _split_debug(list(ctx.args)), _console(), as_json
+    )
+    raise typer.Exit(0 if ok else 1)
+
+
+@notify_app.command("listen", context_settings=HYDRA_EXTRA)
+def notify_listen(
+    ctx: typer.Context,
+    host: Annotated[str, Opt(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, Opt(help="Port (0: any free one).")] = 8765,
+) -> None:
+    """Receive MLflow registry webhooks, verify their signature and timestamp, and tell the
+    declared targets (alias moves with the card diff)."""
+    from mlplat.cli import notify as notify_cli
+
+    notify_cli.listen_command(Path.cwd(), host, port, _split_debug(list(ctx.args)), _console())
+
+
 @app.command()
 def version() -> None:
     """Print mlplat's version."""

@@ -15,19 +15,30 @@ if TYPE_CHECKING:
 def promote_command(project: Path, name: str, version: str, reason: str, console: Console) -> None:
     from mlplat.ops import promotion
 
-    event = promotion.promote(project, name, version, reason)
+    moved = promotion.promote(project, name, version, reason)
+    event = moved.event
     was = f" (was v{event.previous})" if event.previous else ""
     console.print(
         f"[green]✓[/] {name}@champion -> v{event.version}{was} by {event.by}: {event.reason}"
     )
+    _warn(moved.warnings, console)
+
+
+def _warn(lines: tuple[str, ...], console: Console) -> None:
+    for line in lines:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False)
 
 
 def rollback_command(project: Path, name: str, reason: str, console: Console) -> None:
     from mlplat.ops import promotion
 
-    event = promotion.rollback(project, name, reason)
-    moved = f"v{event.previous} -> v{event.version}"
-    console.print(f"[green]✓[/] {name}@champion rolled back {moved} by {event.by}")
+    moved = promotion.rollback(project, name, reason)
+    event = moved.event
+    console.print(
+        f"[green]✓[/] {name}@champion rolled back v{event.previous} -> v{event.version} "
+        f"by {event.by}"
+    )
+    _warn(moved.warnings, console)
 
 
 def pin_command(project: Path, name: str, version: str, console: Console) -> None:

@@ -38,9 +38,15 @@ def config_dict(cfg: PlatformConfig) -> dict[str, Any]:
     return asdict(cfg)
 
 
+# Groups that say who hears about a model, not what the model is: editing them trains the same
+# model, so they stay out of the hash (and of a version's identity).
+NOT_IDENTITY = ("notify",)
+
+
 def config_hash(cfg: PlatformConfig) -> str:
     """Hash of the resolved declaration; two runs with equal hashes were configured the same."""
-    text = json.dumps(config_dict(cfg), sort_keys=True, default=str)
+    tree = {k: v for k, v in config_dict(cfg).items() if k not in NOT_IDENTITY}
+    text = json.dumps(tree, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -112,6 +112,38 @@ class AutoscalerClass(StrEnum):
     KEDA = "keda"
 
 
+class NotifyKind(StrEnum):
+    """How a notification target takes a message (`conf/notify/`)."""
+
+    WEBHOOK = "webhook"  # generic JSON, signed in the Standard Webhooks style
+    SLACK = "slack"  # a Slack-compatible incoming webhook: {"text", "blocks"}
+    TEAMS = "teams"  # a Microsoft Teams Workflows webhook: an Adaptive Card message
+
+
+class NotifyEvent(StrEnum):
+    """What mlplat tells people about; a target lists the ones it wants."""
+
+    REGISTERED = "version_registered"
+    GATES_FAILED = "gates_failed"
+    PROMOTED = "champion_promoted"
+    ROLLED_BACK = "champion_rolled_back"
+    DRIFT = "drift_breach"  # drift or skew, from `mlplat monitor`
+    RETRAIN = "retrain_triggered"
+    SCORE_LOW = "score_below_min"  # the ML Test Score below `--min-score`
+    BUDGET = "budget_exceeded"
+    ONLINE_DECISION = "online_decision"
+    ALIAS_MOVED = "alias_moved"  # an alias set outside mlplat, heard by `mlplat notify listen`
+    TEST = "test"  # `mlplat notify test`: every target takes it
+
+
+class Delivered(StrEnum):
+    """What became of one event at one target."""
+
+    SENT = "sent"  # the receiver answered 2xx
+    ALREADY = "already"  # the ledger shows it was sent before: not sent again
+    FAILED = "failed"  # every attempt failed, or the target's URL is not set
+
+
 def choices(vocabulary: type[StrEnum]) -> str:
     """The words, as an error message lists them."""
     return ", ".join(member.value for member in vocabulary)

@@ -6,28 +6,30 @@ name must match the declared `registry.name_pattern`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlplat.core import names, tracking_store
+from mlplat.core.config.notify import NotifyConfig
 from mlplat.core.config.ops import RegistryConfig
 from mlplat.core.errors import MlplatError, RegistryError
-from mlplat.tracking import aliases
+from mlplat.tracking import aliases, notices
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 
-def _settings(project: Path) -> tuple[str, RegistryConfig]:
-    """Tracking URI and registry settings; without a usable conf/, the defaults."""
+def _settings(project: Path) -> tuple[str, RegistryConfig, NotifyConfig]:
+    """Tracking URI, registry and notification settings; without a usable conf/, the defaults."""
     from mlplat.pipeline.compose import compose
     from mlplat.tracking.runs import tracking_uri
 
     try:
         cfg = compose(project, [])
     except MlplatError:
-        return tracking_store.default_uri(project), RegistryConfig()
-    return tracking_uri(cfg, project), cfg.registry
+        return tracking_store.default_uri(project), RegistryConfig(), NotifyConfig()
+    return tracking_uri(cfg, project), cfg.registry, cfg.notify
 
 
 def check_name(name: str, registry: RegistryConfig) -> None:
@@ -43,18 +45,31 @@ def client(project: Path, name: str) -> MlflowClient:
     import mlflow
     from mlflow import MlflowClient
 
-    uri, registry = _settings(project)
+    uri, registry, _ = _settings(project)
     check_name(name, registry)
     mlflow.set_tracking_uri(uri)
     return MlflowClient(uri)
 
 
-def promote(project: Path, name: str, version: str, reason: str) -> aliases.AliasEvent:
-    return aliases.promote(client(project, name), name, version, reason)
+@dataclass(frozen=True)
+class Moved:
+    event: aliases.AliasEvent
+    warnings: tuple[str, ...] = ()  # notifications that were not delivered
 
 
-def rollback(project: Path, name: str, reason: str) -> aliases.AliasEvent:
-    return aliases.rollback(client(project, name), name, reason)
+def promote(project: Path, name: str, version: str, reason: str) -> Moved:
+    found = client(project, name)
+    return _told(project, found, name, aliases.promote(found, name, version, reason))
+
+
+def rollback(project: Path, name: str, reason: str) -> Moved:
+    found = client(project, name)
+    return _told(project, found, name, aliases.rollback(found, name, reason))
+
+
+def _told(project: Path, found: MlflowClient, name: str, event: aliases.AliasEvent) -> Moved:
+    notify = _settings(project)[2]
+    return Moved(event, notices.at_move(notify, found, name, event))
 
 
 def history(project: Path, name: str) -> tuple[list[aliases.AliasEvent], dict[str, str]]:

@@ -12,6 +12,7 @@ from mlplat.core.config import (
     deploy,
     keys,
     lightgbm_params,
+    notify,
     online,
 )
 from mlplat.core.config.ops import MonitoringConfig
@@ -37,6 +38,7 @@ def check(cfg: PlatformConfig) -> PlatformConfig:
     _check_vocabulary(cfg)
     online.check(cfg.online, cfg.model.task, list(cfg.segments.slices))
     deploy.check(cfg.deploy)
+    notify.check(cfg.notify)
     _check_model_name(cfg)
     lightgbm_params.check(cfg.model.params, cfg.model.task)
     if cfg.registry.register:  # gates are judged at registration: refuse bad ones before training

@@ -295,6 +295,7 @@ def project_files(
             "conf/config.yaml": template("config.yaml.j2", **values),
             "conf/pipeline.yaml": template("pipeline.yaml.j2", **values),
             "conf/card/default.yaml": template("card.yaml.j2", **values),
+            "conf/notify/default.yaml": template("notify.yaml.j2", **values),
             f"conf/experiment/{EXPERIMENT}.yaml": template("experiment.yaml.j2", **values),
             "Makefile": template("Makefile.j2", **values),
             ".github/workflows/ci.yml": template("ci.yml.j2", **values),

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from mlplat.core import provenance
 from mlplat.core.errors import GateError
-from mlplat.tracking import cards, gating
+from mlplat.core.vocabulary import NotifyEvent
+from mlplat.tracking import aliases, cards, gating, notices
 from mlplat.tracking import runs as tracking
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class Registration:
     verdict: Decision
     identical: bool = False
     promoted: bool = False
+    warnings: tuple[str, ...] = ()  # e.g. a notification that was not delivered
 
     @property
     def passed(self) -> bool:
@@ -120,7 +122,29 @@ def register(
     card = cards.at_registration(MlflowClient(), name, registered, cfg.card)
     if card:
         console.print(f"  [green]✓[/] card       {card} on the version's run (`mlplat card`)")
-    return Registration(name, registered, verdict, promoted=promoted)
+    warnings = _notify(cfg, name, registered, tags.get("run_id", ""), card, verdict, promoted)
+    for line in warnings:
+        console.print(f"  [yellow]![/] notify     {line}", highlight=False)
+    return Registration(name, registered, verdict, promoted=promoted, warnings=warnings)
+
+
+def _notify(
+    cfg: PlatformConfig,
+    name: str,
+    version: str,
+    run_id: str,
+    card: str,
+    verdict: Decision,
+    promoted: bool,
+) -> tuple[str, ...]:
+    """The registration's events, and the gate's promotion with its card diff."""
+    from mlflow import MlflowClient
+
+    lines = notices.at_registration(cfg.notify, name, version, run_id, card, verdict, promoted)
+    if promoted and notices.wanted(cfg.notify, NotifyEvent.PROMOTED):
+        client = MlflowClient()
+        lines += notices.at_move(cfg.notify, client, name, aliases.history(client, name)[-1])
+    return lines
 
 
 def failure(cfg: PlatformConfig, registration: Registration | None) -> str | None:

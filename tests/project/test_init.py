@@ -44,6 +44,8 @@ def _runs_with_no_edits(root: Path) -> None:
         "monitoring",
         "online",
         "retention",
+        "card",
+        "notify",
         "experiment",
     ):
         assert list((root / "conf" / group).glob("*.yaml")), group

@@ -143,3 +143,18 @@ def markdown(diff: CardDiff) -> str:
         )
         + "\n"
     )
+
+
+def summary(diff: CardDiff, limit: int = 6) -> str:
+    """A few lines for a message: the overall metrics (significant changes marked), then what
+    else changed and which gates changed verdict; the full diff is on the new champion's run."""
+    overall = [m for m in diff.metrics if m.scope == "overall" and m.delta is not None]
+    moved = [m for m in diff.metrics if m.scope != "overall" and m.significant]
+    lines = [
+        f"{m.metric} {text.number(m.old)} -> {text.number(m.new)} ({m.delta:+.4g})"
+        + (" significant" if m.significant else "")
+        for m in (*overall, *moved)[:limit]
+        if m.delta is not None
+    ]
+    lines += [f"{c.what}: {c.old} -> {c.new}" for c in (*diff.changes, *diff.gates)[:limit]]
+    return "\n".join(lines) or "Same data, config, code, metrics and verdict."

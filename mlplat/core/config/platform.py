@@ -11,6 +11,7 @@ from mlplat.core.config.contract import FeaturesConfig, SchemaConfig
 from mlplat.core.config.data import DataConfig
 from mlplat.core.config.deploy import DeployConfig
 from mlplat.core.config.model import ModelConfig
+from mlplat.core.config.notify import NotifyConfig
 from mlplat.core.config.online import OnlineConfig
 from mlplat.core.config.ops import (
     BudgetConfig,
@@ -47,6 +48,7 @@ class PlatformConfig:
     deploy: DeployConfig = field(default_factory=DeployConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     card: CardConfig = field(default_factory=CardConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
 
 def register_schemas() -> None:

@@ -1,0 +1,1 @@
+"""Notifications: events, the messages each kind of target takes, and their delivery."""
