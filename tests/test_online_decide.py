@@ -85,7 +85,23 @@ def test_a_guardrail_breach_stops_the_challenger_and_says_why(root: Path) -> Non
     assert "error_rate" in found["reason"]
     state = json.loads((root / "online" / "default" / "state.json").read_text())
     assert "error_rate" in state["stopped"]
-    assert str(client(root).get_model_version_by_alias(MODEL, "champion").version) == "1"
+    registry = client(root)
+    assert str(registry.get_model_version_by_alias(MODEL, "champion").version) == "1"
+    # where people look: the alias history (the challenger's alias noted, not moved) ...
+    history = json.loads(mlplat("registry", "history", MODEL, "--json", cwd=root).stdout)
+    stop = history["events"][-1]
+    assert stop["action"] == "online-rollback" and stop["alias"] == "challenger"
+    assert stop["version"] == "2" and "error_rate" in stop["reason"]
+    assert history["aliases"] == {"champion": "1", "challenger": "2"}
+    table = mlplat("registry", "history", MODEL, cwd=root, env={"COLUMNS": "80"}).stdout
+    assert "online-rollback" in table and "guardrail breached" in table
+    # ... and an MLflow run, linked from the version
+    run_id = registry.get_model_version(MODEL, "2").tags["mlplat.online.run_id"]
+    run = registry.get_run(run_id)
+    assert run.data.tags["mlplat.online.verdict"] == "rollback"
+    assert "error_rate" in run.data.tags["mlplat.online.reason"]
+    assert run.data.metrics["guardrail.error_rate"] == 1.0
+    assert registry.get_experiment(run.info.experiment_id).name == "mlplat-online"
 
 
 def test_a_canary_steps_up_while_the_test_continues(root: Path) -> None:
@@ -93,3 +109,6 @@ def test_a_canary_steps_up_while_the_test_continues(root: Path) -> None:
     code, found = decide(root, "online.mode=canary")
     assert code == 3 and found["verdict"] == "continue", found
     assert json.loads((root / "online" / "default" / "state.json").read_text())["step"] == 1
+    history = json.loads(mlplat("registry", "history", MODEL, "--json", cwd=root).stdout)
+    assert history["events"][-1]["action"] == "online-canary"
+    assert "25%" in history["events"][-1]["reason"]

@@ -21,7 +21,7 @@ from mlplat.core.config.online import row_loss
 from mlplat.core.errors import ConfigError
 from mlplat.core.vocabulary import Arm, Verdict
 from mlplat.online.msprt import Sequential, msprt
-from mlplat.serving.online.state import EVIDENCE_TAG
+from mlplat.serving.online.state import EVIDENCE_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -199,30 +199,82 @@ def _verdict(
 
 def act(decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Any, name: str) -> str:
     """Carry a decision out: move `champion` (with the evidence on the version), stop the
-    challenger's traffic, or step the canary ramp; returns what was done."""
-    import json
+    challenger's traffic, or step the canary ramp; returns what was done.
 
+    Whatever changes traffic is also recorded where people look: an MLflow run in
+    `mlplat-online` (the test, the guardrails, the decision as JSON) and the alias history
+    (a promotion moves `champion`; a stop or a canary step is noted on the challenger's alias
+    without moving it), so `mlplat registry history` says when a canary stopped and why.
+    """
     from mlplat.core.vocabulary import OnlineMode
     from mlplat.serving.online.state import State, read_state, write_state
     from mlplat.tracking import aliases
 
     state = read_state(layout)
     challenger = decision.versions.get(Arm.CHALLENGER.value)
-    if challenger is not None and decision.verdict is not Verdict.CONTINUE:
-        # the ML Test Score reads it: canary, rollback and offline/online evidence per version
-        evidence = json.dumps(decision.as_dict(), default=str, sort_keys=True)
-        aliases.tag_version(tracker.client, name, challenger, {EVIDENCE_TAG: evidence})
     if decision.verdict is Verdict.PROMOTE:
         version = decision.versions[Arm.CHALLENGER.value]
+        _evidence(decision, cfg, tracker, name, version)
         event = aliases.promote(tracker.client, name, version, decision.reason, action="online")
         write_state(layout, State(state.step, f"promoted version {version}"))
         return f"{name}@champion -> v{event.version} (was v{event.previous})"
+    alias = cfg.online.challenger
     if decision.verdict in (Verdict.ROLLBACK, Verdict.KEEP):
         write_state(layout, State(state.step, decision.reason))
+        if challenger is not None:
+            _evidence(decision, cfg, tracker, name, challenger)
+            action = f"online-{decision.verdict.value}"
+            aliases.note(tracker.client, name, alias, challenger, action, decision.reason)
         return f"challenger traffic stopped: {decision.reason}"
     ramp = cfg.online.ramp
     canary = cfg.online.mode == OnlineMode.CANARY
     if canary and decision.guardrails and state.step + 1 < len(ramp):
         write_state(layout, State(state.step + 1))
-        return f"canary advanced to {ramp[state.step + 1]:.0%} of requests"
+        done = f"canary advanced to {ramp[state.step + 1]:.0%} of requests"
+        if challenger is not None:
+            aliases.note(tracker.client, name, alias, challenger, "online-canary", done)
+        return done
     return "experiment continues"
+
+
+def _evidence(
+    decision: Decision, cfg: PlatformConfig, tracker: Any, name: str, version: str
+) -> None:
+    """The decision as an MLflow run, and on the challenger's version (the ML Test Score reads
+    the version tag: canary, rollback and offline/online evidence per version)."""
+    import json
+
+    from mlplat.serving.online.state import ONLINE_EXPERIMENT, experiment_id
+    from mlplat.tracking import aliases
+
+    evidence = json.dumps(decision.as_dict(), default=str, sort_keys=True)
+    experiment = experiment_id(cfg.online, cfg.experiment_name)
+    tags = {
+        "mlplat.model_name": name,
+        "mlplat.model_version": version,
+        "mlplat.online.experiment": experiment,
+        "mlplat.online.mode": decision.mode,
+        "mlplat.online.verdict": decision.verdict.value,
+        "mlplat.online.reason": decision.reason[:5000],
+    }
+    run_name = f"{experiment}-{decision.verdict.value}-v{version}"
+    with tracker.side_run(ONLINE_EXPERIMENT, run_name, tags) as run_id:
+        metrics = _metrics(decision)
+        for key, value in metrics.items():
+            tracker.client.log_metric(run_id, key, value)
+        tracker.client.log_dict(run_id, decision.as_dict(), "online/decision.json")
+    aliases.tag_version(tracker.client, name, version, {EVIDENCE_TAG: evidence, RUN_TAG: run_id})
+
+
+def _metrics(decision: Decision) -> dict[str, float]:
+    """The test's figures and the guardrails' values, as MLflow metrics."""
+    out = {f"guardrail.{g.name}": g.value for g in decision.guardrails if g.value is not None}
+    tests = [("overall", decision.overall)] + [(s.segment, s.test) for s in decision.segments]
+    for where, test in tests:
+        if test is None:
+            continue
+        for figure in ("effect", "low", "high", "p_value", "n_champion", "n_challenger"):
+            value = float(getattr(test, figure))
+            if np.isfinite(value):
+                out[f"{where}.{figure}"] = value
+    return out

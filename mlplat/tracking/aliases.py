@@ -32,7 +32,7 @@ class AliasEvent:
     alias: str
     version: str
     previous: str | None
-    action: str  # gate | promote | rollback
+    action: str  # gate | promote | rollback | online | online-keep | online-rollback
     by: str
     reason: str
 
@@ -82,10 +82,10 @@ def history(client: MlflowClient, name: str) -> list[AliasEvent]:
     return [AliasEvent(**e) for e in events]
 
 
-def move(
+def _event(
     client: MlflowClient, name: str, alias: str, version: str, action: str, reason: str
-) -> AliasEvent:
-    """Point `alias` at `version` and record the move."""
+) -> tuple[AliasEvent, str]:
+    """An event about `alias`, and the history tag key it is recorded under."""
     now = dt.datetime.now(dt.UTC)
     event = AliasEvent(
         at=now.isoformat(timespec="seconds"),
@@ -96,9 +96,31 @@ def move(
         by=user(),
         reason=reason[:MAX_REASON],
     )
-    client.set_registered_model_alias(name, alias, str(version))
-    key = HISTORY_PREFIX + now.strftime("%Y%m%dT%H%M%S.%fZ")
+    return event, HISTORY_PREFIX + now.strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def _record(client: MlflowClient, name: str, event: AliasEvent, key: str) -> None:
     client.set_registered_model_tag(name, key, json.dumps(asdict(event), sort_keys=True))
+
+
+def note(
+    client: MlflowClient, name: str, alias: str, version: str, action: str, reason: str
+) -> AliasEvent:
+    """Record an event that leaves `alias` where it is, beside the moves: an online experiment
+    that stopped sending the challenger traffic is news to whoever reads the history next."""
+    check_version(client, name, version)
+    event, key = _event(client, name, alias, version, action, reason)
+    _record(client, name, event, key)
+    return event
+
+
+def move(
+    client: MlflowClient, name: str, alias: str, version: str, action: str, reason: str
+) -> AliasEvent:
+    """Point `alias` at `version` and record the move."""
+    event, key = _event(client, name, alias, version, action, reason)
+    client.set_registered_model_alias(name, alias, str(version))
+    _record(client, name, event, key)
     client.set_model_version_tag(name, str(version), f"mlplat.{alias}_since", event.at)
     if alias == CHAMPION and event.previous not in (None, event.version):
         cards.at_promotion(client, name, str(event.previous), event.version)

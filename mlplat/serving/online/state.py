@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 STATE = "state.json"
 # the version tag holding a decided experiment's evidence (the ML Test Score reads it)
 EVIDENCE_TAG = "mlplat.online.evidence"
+RUN_TAG = "mlplat.online.run_id"  # the MLflow run holding that decision
+ONLINE_EXPERIMENT = "mlplat-online"  # the MLflow experiment of decided online experiments
 
 
 def experiment_id(online: OnlineConfig, experiment_name: str) -> str:
