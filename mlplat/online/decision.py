@@ -1,7 +1,9 @@
 """The experiment's verdict: guardrails first, then the mSPRT overall and per declared segment.
 
 Per-row losses come from the joined rows (`mlplat feedback`): log loss or Brier score of a
-binary model's P(positive) against a 0/1 label, squared or absolute error of a regression.
+binary model's P(positive) against a 0/1 label; log loss, Brier score or 0/1 loss (1 -
+accuracy) of a multiclass model's class probabilities against the class named by the label;
+squared or absolute error of a regression.
 Guardrails come from the online request log and need no labels: the challenger's p99 latency,
 its share of 5xx answers and the shift of its mean prediction from the champion's. A breach
 rolls traffic back at once; otherwise the challenger is promoted when it is significantly
@@ -18,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlplat.core.config.online import row_loss
-from mlplat.core.errors import ConfigError
 from mlplat.core.vocabulary import Arm, Verdict
 from mlplat.online.msprt import Sequential, msprt
 from mlplat.serving.online.state import EVIDENCE_TAG, RUN_TAG
@@ -41,6 +42,33 @@ def losses(metric: str, label: np.ndarray, prediction: np.ndarray) -> np.ndarray
     if metric == "squared_error":
         return (prediction - label) ** 2
     return np.abs(prediction - label)
+
+
+def class_name(label: object) -> str:
+    """A label as the class it names: `2` and `2.0` both name class "2"."""
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)
+
+
+def class_losses(metric: str, frame: pd.DataFrame) -> np.ndarray:
+    """Per-row losses of a multiclass model: each row's probabilities (in its logged `classes`
+    order, else class index order) against its label; NaN for a label naming no class."""
+    out = np.full(len(frame), np.nan)
+    rows = zip(frame["prediction"], frame["classes"], frame["label"], strict=True)
+    for i, (probabilities, classes, label) in enumerate(rows):
+        p = np.asarray(probabilities, dtype=float)
+        names = [str(c) for c in (range(len(p)) if classes is None else classes)]
+        if class_name(label) not in names:
+            continue
+        k = names.index(class_name(label))
+        if metric == "log_loss":
+            out[i] = -np.log(np.clip(p[k], EPS, 1.0))
+        elif metric == "brier":
+            out[i] = float(np.sum((p - np.eye(len(p))[k]) ** 2))
+        else:  # zero_one_loss: a wrong top class
+            out[i] = float(np.argmax(p) != k)
+    return out
 
 
 @dataclass(frozen=True)
@@ -86,8 +114,9 @@ def requests_frame(layout: Layout) -> pd.DataFrame:
     for file in sorted(layout.requests.glob("*.jsonl")):
         for line in file.read_bytes().splitlines():
             r = orjson.loads(line)
-            scored = [p for p in r.get("predictions") or [] if isinstance(p, int | float)]
-            mean = float(np.mean(scored)) if scored else np.nan
+            scored = r.get("predictions") or []
+            # a number per row, or a row of class probabilities: their mean over the rows
+            mean = np.mean(np.asarray(scored, dtype=float), axis=0) if scored else np.nan
             rows.append((r["arm"], r["model_version"], r["status"], r["latency_ms"], mean, r["ts"]))
     columns = ["arm", "model_version", "status", "latency_ms", "prediction", "ts"]
     return pd.DataFrame(rows, columns=columns)
@@ -102,16 +131,25 @@ def guardrails(requests: pd.DataFrame, cfg: PlatformConfig) -> list[Guardrail]:
     champion = requests[(requests["arm"] == Arm.CHAMPION.value) & (requests["status"] == 200)]
     p99 = float(np.percentile(answered["latency_ms"], 99)) if len(answered) else None
     errors = float((mine["status"] >= 500).mean())
-    shift = abs(float(answered["prediction"].mean()) - float(champion["prediction"].mean()))
     found = [
         ("p99_latency_ms", p99, limits.max_p99_latency_ms),
         ("error_rate", errors, limits.max_error_rate),
-        ("prediction_shift", shift if np.isfinite(shift) else None, limits.max_prediction_shift),
+        ("prediction_shift", shift(answered, champion), limits.max_prediction_shift),
     ]
     return [
         Guardrail(name, value, limit, limit is not None and value is not None and value > limit)
         for name, value, limit in found
     ]
+
+
+def shift(mine: pd.DataFrame, theirs: pd.DataFrame) -> float | None:
+    """How far the challenger's mean prediction is from the champion's: of a multiclass model,
+    the largest difference of a class's mean probability."""
+    if mine.empty or theirs.empty:
+        return None
+    a, b = (np.mean(np.stack(f["prediction"].to_list()), axis=0) for f in (mine, theirs))
+    found = float(np.max(np.abs(np.atleast_1d(a - b))))
+    return found if np.isfinite(found) else None
 
 
 def _test(frame: pd.DataFrame, cfg: PlatformConfig) -> Sequential:
@@ -134,18 +172,19 @@ def segment_tests(frame: pd.DataFrame, cfg: PlatformConfig) -> list[SegmentTest]
 
 
 def labelled(layout: Layout, cfg: PlatformConfig, metric: str) -> pd.DataFrame:
+    """The joined rows with their per-row loss; rows whose label gives none (not a number, a
+    class the model does not know) are left out."""
     import pandas as pd
 
-    if cfg.model.task == "multiclass":
-        raise ConfigError(
-            "online decisions on multiclass models are not supported yet", key="model.task"
-        )
     if not layout.joined.is_file():
         return pd.DataFrame(columns=["arm", "prediction", "label", "predicted_at", "loss"])
     frame = pd.read_parquet(layout.joined)
-    label = pd.to_numeric(frame["label"], errors="coerce").to_numpy(dtype=float)
-    prediction = frame["prediction"].to_numpy(dtype=float)
-    return frame.assign(loss=losses(metric, label, prediction))[np.isfinite(label)]
+    if cfg.model.task == "multiclass":
+        loss = class_losses(metric, frame)
+    else:
+        label = pd.to_numeric(frame["label"], errors="coerce").to_numpy(dtype=float)
+        loss = losses(metric, label, frame["prediction"].to_numpy(dtype=float))
+    return frame.assign(loss=loss)[np.isfinite(loss)]
 
 
 def decide(layout: Layout, cfg: PlatformConfig) -> Decision:

@@ -66,6 +66,7 @@ def logged_rows(layout: Layout) -> pd.DataFrame:
                     prediction=prediction,
                     latency_ms=record["latency_ms"],
                     predicted_at=record["ts"],
+                    classes=record.get("classes"),  # a multiclass prediction's order
                 )
                 rows.append(row)
     return pd.DataFrame(rows)

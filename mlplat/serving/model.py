@@ -76,6 +76,14 @@ class ServedModel:
         """The response headers naming what scored a request (built once, sent on every one)."""
         return [(b"x-model-name", self.name.encode()), (b"x-model-version", self.version.encode())]
 
+    @functools.cached_property
+    def label_fields(self) -> dict[str, Any]:
+        """What names the numbers (a multiclass model's classes in probability order, a binary
+        model's positive class), for the online log that labels are joined to."""
+        from mlplat.serving.scoring import Target, label_fields
+
+        return label_fields(Target.of(self.bundle))
+
     def predict_table(self, table: Table) -> tuple[dict[str, list], np.ndarray]:
         """Validate, featurize and predict; returns the typed inputs (for the request log) too."""
         typed = self.validator.validate(table.columns, table.n_rows, table.text)

@@ -22,7 +22,7 @@ class GuardrailsConfig:
 class DecisionConfig:
     """The sequential test (mSPRT) on the per-row loss difference between the arms."""
 
-    metric: str | None = None  # None: the task's per-row loss (log_loss | squared_error)
+    metric: str | None = None  # None: the task's first per-row loss in ROW_LOSSES
     alpha: float = bounded(0.05, gt=0, lt=1)
     # the smallest loss difference worth finding; the test's mixing spread (tau) is set to it
     min_detectable_effect: float = bounded(0.02, gt=0)
@@ -51,7 +51,7 @@ class OnlineConfig:
 # Per-row losses the test can compare, by task; the first is the default.
 ROW_LOSSES: dict[str, tuple[str, ...]] = {
     "binary": ("log_loss", "brier"),
-    "multiclass": ("log_loss",),
+    "multiclass": ("log_loss", "brier", "zero_one_loss"),
     "regression": ("squared_error", "absolute_error"),
 }
 

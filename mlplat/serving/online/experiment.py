@@ -301,6 +301,7 @@ class Online:
             "arm": arm.value,
             "key": route.key,
             "status": status,
+            **model.label_fields,
         }
         self.log.log(
             model.name,
