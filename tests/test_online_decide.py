@@ -65,8 +65,17 @@ def decide(root: Path, *overrides: str) -> tuple[int, dict]:
 
 def test_a_better_challenger_is_promoted_with_its_evidence(root: Path) -> None:
     simulate(root, gap=0.35)
-    status = mlplat("online", "status", ONLY_PLAN, cwd=root)
-    assert status.returncode == 0 and "plan.basic" in status.stdout + status.stderr
+    status = mlplat("online", "status", ONLY_PLAN, cwd=root, env={"COLUMNS": "80"})
+    shown = status.stdout + status.stderr
+    assert status.returncode == 0 and "plan.basic" in shown
+    assert all(word in shown for word in ("p99", "log_loss", "labelled", "needed"))
+    found = json.loads(mlplat("online", "status", "--json", ONLY_PLAN, cwd=root).stdout)
+    arms = {a["arm"]: a for a in found["arms"]}
+    assert arms["champion"]["version"] == "1" and arms["challenger"]["version"] == "2"
+    assert sum(a["requests"] for a in arms.values()) == 1500
+    assert all(a["p99_latency_ms"] == 2.0 and a["errors"] == 0 for a in arms.values())
+    assert arms["challenger"]["mean_loss"] < arms["champion"]["mean_loss"]
+    assert found["samples_needed"] > 0
     code, found = decide(root)
     assert code == 0 and found["verdict"] == "promote", found
     assert found["overall"]["effect"] < 0 and found["overall"]["rejected"]
@@ -83,6 +92,9 @@ def test_a_guardrail_breach_stops_the_challenger_and_says_why(root: Path) -> Non
     code, found = decide(root)
     assert code == 1 and found["verdict"] == "rollback"
     assert "error_rate" in found["reason"]
+    arms = {a["arm"]: a for a in found["arms"]}
+    assert arms["challenger"]["errors"] == arms["challenger"]["requests"] > 0
+    assert arms["challenger"]["error_rate"] == 1.0 and arms["champion"]["errors"] == 0
     state = json.loads((root / "online" / "default" / "state.json").read_text())
     assert "error_rate" in state["stopped"]
     registry = client(root)

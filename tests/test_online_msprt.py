@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from mlplat.online.msprt import half_width, log_mixture_ratio, msprt, path
+from mlplat.online.msprt import half_width, log_mixture_ratio, msprt, path, rows_needed
 
 ALPHA, MDE, MIN = 0.05, 0.1, 100
 EXPERIMENTS, ROWS = 300, 3000
@@ -72,3 +72,19 @@ def test_nothing_is_decided_before_both_arms_have_the_minimum_sample() -> None:
     found = msprt(losses, arms, ALPHA, MDE, MIN)
     assert not found.rejected and found.p_value == 1.0
     assert found.n_champion == found.n_challenger == MIN - 1
+
+
+def test_the_samples_needed_reach_the_declared_power() -> None:
+    """At `rows_needed` rows per arm a true difference of the minimum detectable effect has
+    been found in at least `power` of the experiments, and at a quarter of it far fewer."""
+    power, runs = 0.8, 200
+    needed = rows_needed(2.0, ALPHA, MDE, power)  # two arms of exponential(1) losses
+    rng = np.random.default_rng(7)
+
+    def found(rows: int) -> float:
+        arms = np.tile([False, True], rows)  # alternating: exactly `rows` per arm
+        losses = rng.exponential(1.0, (runs, 2 * rows)) - np.where(arms, MDE, 0.0)
+        return float(np.mean([msprt(x, arms, ALPHA, MDE, MIN).rejected for x in losses]))
+
+    assert found(needed) >= power - tolerance(power, runs)
+    assert found(needed // 4) < power - tolerance(power, runs)

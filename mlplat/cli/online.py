@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mlplat.core.tables import Table
+    from mlplat.online.decision import Decision
+
 
 def feedback_command(
     project: Path,
@@ -52,6 +55,7 @@ def decision_command(
     if as_json:
         print_json({**decision.as_dict(), "done": done})
         return decision.exit_code
+    print_table(console, arms_table(decision))
     tests = [("overall", decision.overall)] + [(s.segment, s.test) for s in decision.segments]
     rows = [
         (
@@ -79,7 +83,51 @@ def decision_command(
     print_table(
         console, Table("guardrails", (Column("guardrail"), Column("value"), Column("limit")), rails)
     )
+    overall = decision.overall
+    if overall is not None and decision.samples_needed is not None:
+        d = cfg.online.decision
+        console.print(
+            f"labelled rows per arm: {min(overall.n_champion, overall.n_challenger)} so far, "
+            f"about {decision.samples_needed} needed to find an effect of "
+            f"{d.min_detectable_effect:g} with power {d.power:.0%}",
+            highlight=False,
+        )
     console.print(f"{decision.verdict.value}: {decision.reason}", highlight=False)
     if done:
         console.print(done, highlight=False)
     return decision.exit_code
+
+
+def arms_table(decision: Decision) -> Table:
+    """Both arms side by side: traffic, 5xx, latency, labelled rows, mean loss."""
+    from mlplat.core.tables import Column, Table
+
+    def shown(value: float | None, form: str) -> str:
+        return "-" if value is None else format(value, form)
+
+    rows = [
+        (
+            a.arm,
+            a.version or "-",
+            str(a.requests),
+            str(a.errors),
+            shown(a.error_rate, ".2%"),
+            shown(a.p50_latency_ms, ".1f"),
+            shown(a.p99_latency_ms, ".1f"),
+            str(a.labelled),
+            shown(a.mean_loss, ".4f"),
+        )
+        for a in decision.arms
+    ]
+    columns = (
+        Column("arm"),
+        Column("version", right=True),
+        Column("requests", right=True),
+        Column("5xx", right=True),
+        Column("error rate", right=True),
+        Column("p50 ms", right=True),
+        Column("p99 ms", right=True),
+        Column("labelled", right=True),
+        Column(f"mean {decision.metric}", right=True),
+    )
+    return Table("arms", columns, rows)

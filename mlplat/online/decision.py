@@ -86,6 +86,21 @@ class SegmentTest:
 
 
 @dataclass(frozen=True)
+class ArmSummary:
+    """One arm as the log and the labels show it: what the guardrails judge, for both arms."""
+
+    arm: str
+    version: str | None
+    requests: int
+    errors: int  # 5xx answers
+    error_rate: float | None
+    p50_latency_ms: float | None
+    p99_latency_ms: float | None
+    labelled: int  # labelled rows
+    mean_loss: float | None  # of the test's metric
+
+
+@dataclass(frozen=True)
 class Decision:
     verdict: Verdict
     reason: str
@@ -95,6 +110,10 @@ class Decision:
     segments: list[SegmentTest] = field(default_factory=list)
     guardrails: list[Guardrail] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)  # arm -> model version
+    arms: list[ArmSummary] = field(default_factory=list)
+    # labelled rows per arm by which the test finds the minimum detectable effect with the
+    # declared power; None until both arms have labelled rows to estimate the loss variance
+    samples_needed: int | None = None
 
     @property
     def exit_code(self) -> int:
@@ -196,19 +215,65 @@ def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
         if (requests["arm"] == arm).any()
     }
     rails = guardrails(requests, cfg)
+    frame = labelled(layout, cfg, metric)
+    arms = [arm_summary(arm, versions.get(arm.value), requests, frame) for arm in Arm]
+    needed = samples_needed(frame, cfg)
+
+    def decided(
+        verdict: Verdict,
+        why: str,
+        overall: Sequential | None = None,
+        tests: list[SegmentTest] | None = None,
+    ) -> Decision:
+        return Decision(
+            verdict, why, metric, mode, overall, tests or [], rails, versions, arms, needed
+        )
+
     broken = [g for g in rails if g.breached]
     if broken:
         why = "; ".join(f"{g.name} {g.value:.4g} > {g.limit:g}" for g in broken)
-        why = f"guardrail breached: {why}"
-        return Decision(Verdict.ROLLBACK, why, metric, mode, None, [], rails, versions)
-    frame = labelled(layout, cfg, metric)
+        return decided(Verdict.ROLLBACK, f"guardrail breached: {why}")
     if frame.empty:
-        why = "no labelled rows yet"
-        return Decision(Verdict.CONTINUE, why, metric, mode, None, [], rails, versions)
+        return decided(Verdict.CONTINUE, "no labelled rows yet")
     overall = _test(frame, cfg)
     segments = segment_tests(frame, cfg)
     verdict, reason = _verdict(overall, segments, requests, cfg)
-    return Decision(verdict, reason, metric, mode, overall, segments, rails, versions)
+    return decided(verdict, reason, overall, segments)
+
+
+def arm_summary(
+    arm: Arm, version: str | None, requests: pd.DataFrame, frame: pd.DataFrame
+) -> ArmSummary:
+    mine = requests[requests["arm"] == arm.value]
+    answered = mine.loc[mine["status"] == 200, "latency_ms"]
+    losses = frame.loc[frame["arm"] == arm.value, "loss"]
+    errors = int((mine["status"] >= 500).sum())
+
+    def figure(value: float) -> float | None:
+        return round(float(value), 6) if np.isfinite(value) else None
+
+    return ArmSummary(
+        arm=arm.value,
+        version=version,
+        requests=len(mine),
+        errors=errors,
+        error_rate=figure(errors / len(mine)) if len(mine) else None,
+        p50_latency_ms=figure(np.percentile(answered, 50)) if len(answered) else None,
+        p99_latency_ms=figure(np.percentile(answered, 99)) if len(answered) else None,
+        labelled=len(losses),
+        mean_loss=figure(losses.mean()) if len(losses) else None,
+    )
+
+
+def samples_needed(frame: pd.DataFrame, cfg: PlatformConfig) -> int | None:
+    """The planning figure for `status`: from the loss variance seen so far in each arm."""
+    from mlplat.online.msprt import rows_needed
+
+    d = cfg.online.decision
+    spread = [frame.loc[frame["arm"] == arm.value, "loss"].var() for arm in Arm]
+    if not all(np.isfinite(v) for v in spread):
+        return None
+    return rows_needed(float(sum(spread)), d.alpha, d.min_detectable_effect, d.power)
 
 
 def _verdict(

@@ -100,3 +100,29 @@ def msprt(
         n_challenger=n_b,
         rejected=best >= math.log(1 / alpha),
     )
+
+
+def rows_needed(
+    spread: float, alpha: float, min_detectable_effect: float, power: float, most: int = 10**9
+) -> int:
+    """Rows per arm (equal arms) by which the test has found a true difference of
+    `min_detectable_effect` with probability at least `power`; `spread` is the sum of the two
+    arms' per-row loss variances. The test rejects at a look when |Z| reaches the interval's
+    half width, so the chance that it rejects at the look after n rows, Phi((effect - half
+    width) / sqrt(V)) with V = spread / n, bounds the chance it has rejected by then from below:
+    the smallest n where that reaches `power` (found by doubling, then bisection)."""
+    tau2 = min_detectable_effect**2
+
+    def reached(n: int) -> bool:
+        v = max(spread, 1e-12) / n
+        z = (min_detectable_effect - half_width(v, tau2, alpha)) / math.sqrt(v)
+        return 0.5 * (1 + math.erf(z / math.sqrt(2))) >= power
+
+    high = 2
+    while not reached(high) and high < most:
+        high *= 2
+    low = high // 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if reached(middle) else (middle, high)
+    return min(high, most)

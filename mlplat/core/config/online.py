@@ -26,6 +26,8 @@ class DecisionConfig:
     alpha: float = bounded(0.05, gt=0, lt=1)
     # the smallest loss difference worth finding; the test's mixing spread (tau) is set to it
     min_detectable_effect: float = bounded(0.02, gt=0)
+    # the chance of finding a true difference of that size by `online status`'s samples needed
+    power: float = bounded(0.8, gt=0, lt=1)
     min_samples: int = bounded(100, ge=2)  # labelled rows per arm before the test speaks
     max_samples: int = bounded(100_000, ge=2)  # labelled rows per arm; then keep
     max_days: float = bounded(28.0, gt=0)  # since the first logged request; then keep
