@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplat.cli.notify import print_warnings
 from mlplat.core.tables import Cell, Column, Table, print_json, print_table
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def monitor_command(
             assessment, _output(project / cfg.artifacts_dir, output, assessment)
         )
         run_id = monitoring.log_reports(assessment, files, tracking)
+    told = () if assessment.healthy else monitoring.tell_breach(cfg, project, assessment, run_id)
     if as_json:
         print_json(assessment.summary())
     else:
@@ -104,6 +106,7 @@ def monitor_command(
         highlight=False,
         soft_wrap=True,
     )
+    print_warnings(told, console)
     return assessment.healthy
 
 
@@ -147,6 +150,7 @@ def retrain_command(
                 return
             reason = monitoring.retrain_reason(assessment)
     console.print(f"[bold]retrain[/] {cfg.experiment_name}: {escape(reason)}", highlight=False)
+    print_warnings(monitoring.tell_retrain(cfg, project, reason), console)
     result = monitoring.retrain(cfg, project, reason, console)
     if as_json:
         print_json(out | {"retrained": True, "reason": reason, "run": run_json(result)})

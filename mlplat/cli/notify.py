@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     from mlplat.ops.notify import Heard
 
 
+def print_warnings(lines: tuple[str, ...], console: Console) -> None:
+    """Notifications that were not delivered: said, never fatal."""
+    for line in lines:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+
+
 def test_command(
     project: Path, target: str, overrides: list[str], console: Console, as_json: bool
 ) -> bool:
@@ -34,7 +40,7 @@ def test_command(
             highlight=False,
         )
     else:
-        console.print(f"[bold red]✗[/] '{target}': {done.detail}", highlight=False)
+        console.print(f"[bold red]✗[/] '{target}': {done.detail}", highlight=False, soft_wrap=True)
     return done.ok
 
 

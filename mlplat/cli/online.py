@@ -39,9 +39,10 @@ def decision_command(
     project: Path, overrides: list[str], apply: bool, as_json: bool, console: Console
 ) -> int:
     """`online status` (apply=False) and `online decide`: the verdict, evidence and exit code."""
+    from mlplat.cli.notify import print_warnings
     from mlplat.core import provenance
     from mlplat.core.tables import Column, Table, print_json, print_table
-    from mlplat.online.decision import act, decide
+    from mlplat.online.decision import act, decide, tell
     from mlplat.pipeline.compose import project_declaration
     from mlplat.serving.online.state import layout_of
     from mlplat.tracking.tracker import Tracker
@@ -49,9 +50,11 @@ def decision_command(
     cfg, uri = project_declaration(project, overrides)
     layout = layout_of(cfg.online, cfg.experiment_name, project)
     decision = decide(layout, cfg)
-    done = None
+    done: str | None = None
+    told: tuple[str, ...] = ()
     if apply:
         done = act(decision, layout, cfg, Tracker.of(project, uri), provenance.model_name(cfg))
+        told = tell(decision, cfg, project, done)
     if as_json:
         print_json({**decision.as_dict(), "done": done})
         return decision.exit_code
@@ -95,6 +98,7 @@ def decision_command(
     console.print(f"{decision.verdict.value}: {decision.reason}", highlight=False)
     if done:
         console.print(done, highlight=False)
+    print_warnings(told, console)
     return decision.exit_code
 
 

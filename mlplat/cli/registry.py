@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlplat.cli.notify import print_warnings
 from mlplat.core.tables import Column, Table, print_json, print_table
 
 if TYPE_CHECKING:
@@ -21,12 +22,7 @@ def promote_command(project: Path, name: str, version: str, reason: str, console
     console.print(
         f"[green]✓[/] {name}@champion -> v{event.version}{was} by {event.by}: {event.reason}"
     )
-    _warn(moved.warnings, console)
-
-
-def _warn(lines: tuple[str, ...], console: Console) -> None:
-    for line in lines:
-        console.print(f"[yellow]warning:[/] {line}", highlight=False)
+    print_warnings(moved.warnings, console)
 
 
 def rollback_command(project: Path, name: str, reason: str, console: Console) -> None:
@@ -38,7 +34,7 @@ def rollback_command(project: Path, name: str, reason: str, console: Console) ->
         f"[green]✓[/] {name}@champion rolled back v{event.previous} -> v{event.version} "
         f"by {event.by}"
     )
-    _warn(moved.warnings, console)
+    print_warnings(moved.warnings, console)
 
 
 def pin_command(project: Path, name: str, version: str, console: Console) -> None:

@@ -48,8 +48,9 @@ def score_command(
     as_json: bool = False,
 ) -> bool:
     from mlplat.cli.jobs import stdout_console
+    from mlplat.cli.notify import print_warnings
     from mlplat.core.io import write_json
-    from mlplat.ops.score.scoring import log_score, score_project
+    from mlplat.ops.score.scoring import log_score, score_project, tell_low_score
     from mlplat.pipeline.compose import compose
 
     cfg = compose(project, overrides)
@@ -69,5 +70,6 @@ def score_command(
             f"[bold red]score {result.final:.1f} is below --min-score {min_score}[/]",
             highlight=False,
         )
+        print_warnings(tell_low_score(cfg, project, result, min_score, run_id), console)
         return False
     return True

@@ -25,6 +25,8 @@ from mlplat.online.msprt import Sequential, msprt
 from mlplat.serving.online.state import EVIDENCE_TAG, RUN_TAG
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from mlplat.core.config import PlatformConfig
@@ -382,3 +384,19 @@ def _metrics(decision: Decision) -> dict[str, float]:
             if np.isfinite(value):
                 out[f"{where}.{figure}"] = value
     return out
+
+
+def tell(decision: Decision, cfg: PlatformConfig, project: Path, done: str) -> tuple[str, ...]:
+    """A decision carried out (not `continue`), to the targets that want it; what was not
+    delivered."""
+    from mlplat.core.notify import events
+    from mlplat.serving.online.state import experiment_id
+    from mlplat.tracking.notices import tell as deliver
+
+    if decision.verdict is Verdict.CONTINUE:
+        return ()
+    experiment = experiment_id(cfg.online, cfg.experiment_name)
+    event = events.online(
+        experiment, decision.verdict.value, decision.reason, decision.versions, done
+    )
+    return deliver(cfg.notify, event, project)

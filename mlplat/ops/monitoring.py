@@ -201,3 +201,25 @@ def retrain(cfg: PlatformConfig, project: Path, reason: str, console: Console) -
     from mlplat.pipeline.run import run_experiment
 
     return run_experiment(cfg, project, console, tags={REASON_TAG: reason[:5000]})
+
+
+def tell_breach(
+    cfg: PlatformConfig, project: Path, assessment: Assessment, run_id: str
+) -> tuple[str, ...]:
+    """The breach, to the targets that want drift; what was not delivered."""
+    from mlplat.core.notify import events
+    from mlplat.tracking.notices import tell
+
+    model = assessment.model
+    breaches = [c.line() for c in assessment.breaches]
+    name = str(model.get("model_name") or model.get("uri") or "model")
+    version = str(model["version"]) if model.get("version") else None
+    return tell(cfg.notify, events.drift(name, version, breaches, assessment.rows, run_id), project)
+
+
+def tell_retrain(cfg: PlatformConfig, project: Path, reason: str) -> tuple[str, ...]:
+    from mlplat.core.notify import events
+    from mlplat.tracking.notices import tell
+
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return tell(cfg.notify, events.retrain(cfg.experiment_name, reason, at), project)

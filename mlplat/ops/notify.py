@@ -77,8 +77,8 @@ def test(project: Path, target: str, overrides: list[str]) -> deliver.Delivery:
         name = getattr(found, key)
         if name and not os.environ.get(name):
             raise ConfigError(
-                f"${name} is not set: export the {key.removesuffix('_env')} of target "
-                f"'{target}' in the environment",
+                f"${name} is not set: export the {key.removesuffix('_env').upper()} of "
+                f"target '{target}' in the environment",
                 key=f"notify.targets.{target}.{key}",
             )
     [done] = deliver.send(sample(target), {target: found}, notices.ledger(notify, project))
@@ -218,7 +218,7 @@ def server(found: Listener, host: str, port: int, report: Callable[[Heard], None
             if size > MAX_BODY:
                 heard = Heard(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body too large")
             else:
-                heard = found.hear(dict(self.headers.items()), self.rfile.read(size))
+                heard = self.heard(self.rfile.read(size))
             report(heard)
             content = json.dumps(heard.to_json()).encode()
             self.send_response(heard.status)
@@ -226,6 +226,12 @@ def server(found: Listener, host: str, port: int, report: Callable[[Heard], None
             self.send_header("content-length", str(len(content)))
             self.end_headers()
             self.wfile.write(content)
+
+        def heard(self, body: bytes) -> Heard:
+            try:
+                return found.hear(dict(self.headers.items()), body)
+            except Exception as exc:  # the store is down, a malformed event: MLflow retries
+                return Heard(HTTPStatus.INTERNAL_SERVER_ERROR, f"not handled: {exc}")
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: `report` prints one line per request instead."""

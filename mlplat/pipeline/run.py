@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import provenance, tracking_store
-from mlplat.core.errors import DataValidationError, MlplatError, Stopped
+from mlplat.core.errors import BudgetExceededError, DataValidationError, MlplatError, Stopped
 from mlplat.core.io import md5_file, read_json
 from mlplat.core.stage import ArtifactPaths
 from mlplat.pipeline import graph, rundir, stops, trials, worker
 from mlplat.pipeline.cost import log as log_cost
 from mlplat.pipeline.cost import log_quietly, stage_costs
-from mlplat.tracking import gating, registration
+from mlplat.tracking import gating, notices, registration
 from mlplat.tracking import runs as tracking
 from mlplat.tracking.registration import Registration
 
@@ -212,6 +212,7 @@ def _log_results(
     cost_report = log_cost(cost, paths["cost"])
     seconds = {name: usage.wall_seconds for name, usage in cost.stages.items()}
     tracking.log_metrics({f"time.{k}_seconds": v for k, v in seconds.items()})
+    told = _tell_budget(job, dict(cost_report.get("budget_exceeded") or {}))
     evaluated = read_json(paths["metrics"])
     metrics = evaluated["overall"]
     tracking.log_metrics(metrics)
@@ -225,8 +226,19 @@ def _log_results(
         metrics,
         stage_seconds=seconds,
         cost=cost_report,
-        warnings=list(evaluated.get("warnings", [])),
+        warnings=[*evaluated.get("warnings", []), *told],
     )
+
+
+def _tell_budget(job: _Job, exceeded: dict[str, str], detail: str = "") -> tuple[str, ...]:
+    """A budget exceeded (any policy: a warned or stopped-early run goes on, a failed one
+    ends), to the targets that want it; what was not delivered."""
+    from mlplat.core.notify import events
+
+    if not exceeded:
+        return ()
+    event = events.budget(job.cfg.experiment_name, job.name, exceeded, detail)
+    return notices.tell(job.cfg.notify, event, job.project)
 
 
 def _conclude(
@@ -277,6 +289,9 @@ def _log_failure(exc: BaseException, job: _Job, running: worker.StageWorker) -> 
         if not job.paths["cost"].is_file():  # the stages' cost, unless it was logged already
             log_quietly(running.cost, job.paths)
         tracking.tag_failure(_one_line(exc))
+        if isinstance(exc, BudgetExceededError) and exc.key:
+            for line in _tell_budget(job, {exc.key.split(".")[1]: "fail"}, _one_line(exc)):
+                _log.warning("%s", line)  # the run fails with the budget's error, not this
         report = exc.report_path if isinstance(exc, DataValidationError) else None
         if report and Path(report).is_file():
             mlflow.log_artifact(report, "validation")

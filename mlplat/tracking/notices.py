@@ -6,7 +6,6 @@ summary, never a failed run. With no target declared nothing here touches the ne
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +20,6 @@ if TYPE_CHECKING:
     from mlplat.stages.evaluate.verdicts import Decision, Verdict
     from mlplat.tracking.aliases import AliasEvent
 
-_log = logging.getLogger(__name__)
-
 
 def ledger(notify: NotifyConfig, project: Path | None = None) -> Path:
     return (project or Path.cwd()) / notify.ledger
@@ -33,7 +30,7 @@ def wanted(notify: NotifyConfig, *kinds: NotifyEvent) -> bool:
 
 
 def tell(notify: NotifyConfig, event: Event, project: Path | None = None) -> tuple[str, ...]:
-    """Deliver `event`; what failed, as warning lines (logged too)."""
+    """Deliver `event`; what failed, as warning lines for the caller to show."""
     if not wanted(notify, event.kind):
         return ()
     try:
@@ -42,9 +39,7 @@ def tell(notify: NotifyConfig, event: Event, project: Path | None = None) -> tup
         found = ()
         lines: tuple[str, ...] = (f"notifications not sent: ledger {notify.ledger}: {exc}",)
     else:
-        lines = tuple(d.line() for d in found if not d.ok)
-    for line in lines:
-        _log.warning("%s", line)
+        lines = tuple(d.line(event.kind) for d in found if not d.ok)
     return lines
 
 

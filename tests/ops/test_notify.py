@@ -213,9 +213,15 @@ def test_a_receiver_that_never_answers_costs_at_most_the_declared_timeouts(
     assert URL_TOKEN not in (tmp_path / "l.jsonl").read_text()
 
 
-def test_an_unset_url_is_a_failed_delivery_not_an_error(tmp_path: Path) -> None:
+def test_an_unset_url_or_secret_is_a_failed_delivery_not_an_error(tmp_path: Path) -> None:
     [done] = deliver.send(_event(), {"audit": _target()}, tmp_path / "l.jsonl", {})
     assert done.outcome == Delivered.FAILED and done.detail == "$NOTIFY_TEST_URL is not set"
+    with receiver() as hook:  # a declared secret that is missing: never sent unsigned
+        signed = {"audit": _target(secret_env="NOTIFY_TEST_SECRET")}
+        env = {"NOTIFY_TEST_URL": hook.url}
+        [done] = deliver.send(_event(), signed, tmp_path / "l.jsonl", env)
+    assert done.outcome == Delivered.FAILED and done.detail == "$NOTIFY_TEST_SECRET is not set"
+    assert hook.seen == []
 
 
 # ------------------------------------------------------------------------------------- the config
@@ -508,8 +514,12 @@ def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
         back = mlplat("rollback", "telco-churn-lgbm", cwd=root, env=env)
         assert back.returncode == 0, back.stderr
     # a receiver that fails never fails the run; the run's summary names it
-    assert "notification 'broken' not delivered: HTTP 500 after 2 attempt(s)" in first.stdout
-    assert "warning: notification 'broken' not delivered" in promoted.stderr
+    summary = " ".join(first.stdout.split())  # the table wraps its value column at 80
+    assert (
+        "warning notification 'broken' (version_registered) not delivered: HTTP 500 after 2 "
+        "attempt(s)"
+    ) in summary
+    assert "warning: notification 'broken' (champion_promoted) not delivered" in promoted.stderr
     kinds = [(b["type"], b["data"]["version"]) for b in hook.bodies()]
     assert kinds == [
         ("version_registered", "1"),
@@ -547,3 +557,57 @@ def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
         assert not [v for v in _recorded(root) if needle in v]
         assert _files_holding(root, needle.encode()) == []  # mlruns/ holds the cards too
     assert list(root.rglob("card.md")), "the cards were scanned"
+
+
+@pytest.mark.slow
+def test_budget_monitor_score_and_retrain_raise_their_events(tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    root = make_project(tmp_path / "proj")
+    wanted = ["budget_exceeded", "drift_breach", "score_below_min", "retrain_triggered"]
+    _declare(
+        root, {"audit": {"url_env": "AUDIT_URL", "secret_env": "AUDIT_SECRET", "events": wanted}}
+    )
+    shifted = pd.read_csv(root / "data" / "churn.csv").sample(1500, random_state=7)
+    shifted["monthly_charges"] = shifted["monthly_charges"] * 1.6
+    shifted["plan"] = np.where(np.arange(len(shifted)) % 4 == 0, "gold", shifted["plan"])
+    shifted.to_csv(root / "shifted.csv", index=False)
+    warn = ("budget.max_wall_seconds.limit=0.001", "budget.max_wall_seconds.policy=warn")
+    model = "models:/telco-churn-lgbm@champion"
+    with receiver() as hook:
+        env = {"AUDIT_URL": hook.url, "AUDIT_SECRET": SECRET}
+        ran = mlplat("run", *FAST, *warn, cwd=root, env=env)
+        assert ran.returncode == 0, ran.stderr[-3000:]
+        drifted = mlplat("monitor", "--model", model, "--current", "shifted.csv", cwd=root, env=env)
+        assert drifted.returncode == 1, drifted.stderr[-3000:]
+        scored = mlplat("score", "--min-score", "100", cwd=root, env=env)
+        assert scored.returncode == 1, scored.stderr[-3000:]
+        again = mlplat("retrain", *FAST, cwd=root, env=env)
+        assert again.returncode == 0, again.stderr[-3000:]
+    events = {b["type"]: b["data"] for b in hook.bodies()}
+    assert list(events) == wanted  # in that order, each once, and nothing it did not ask for
+    for headers, body in hook.seen:
+        assert headers["webhook-signature"] == _standard_signature(SECRET, headers, body)
+    assert "max_wall_seconds (warn)" in events["budget_exceeded"]["title"]
+    assert "drift.psi[monthly_charges]" in events["drift_breach"]["summary"]
+    assert events["drift_breach"]["model"] == "telco-churn-lgbm"
+    assert events["score_below_min"]["facts"]["minimum"] == "100"
+    assert events["retrain_triggered"]["summary"] == "requested (no --if-drift)"
+
+
+@pytest.mark.slow
+def test_an_online_decision_is_told(tmp_path: Path) -> None:
+    from tests.serving_support import two_versions
+    from tests.test_online_decide import ONLY_PLAN, simulate
+
+    root = two_versions(tmp_path / "proj")
+    _declare(root, {"audit": {"url_env": "AUDIT_URL", "events": ["online_decision"]}})
+    simulate(root, gap=0.35)
+    with receiver() as hook:
+        decided = mlplat("online", "decide", ONLY_PLAN, cwd=root, env={"AUDIT_URL": hook.url})
+    assert decided.returncode == 0, decided.stderr[-3000:]
+    [body] = hook.bodies()
+    assert body["type"] == "online_decision" and body["data"]["facts"]["verdict"] == "promote"
+    assert body["data"]["version"] == "2"
+    assert "telco-churn-lgbm@champion -> v2" in body["data"]["summary"]

@@ -54,9 +54,9 @@ class Delivery:
     def ok(self) -> bool:
         return self.outcome != Delivered.FAILED
 
-    def line(self) -> str:
+    def line(self, kind: NotifyEvent) -> str:
         """What a run's summary says about a failed one."""
-        return f"notification '{self.target}' not delivered: {self.detail}"
+        return f"notification '{self.target}' ({kind.value}) not delivered: {self.detail}"
 
 
 def wants(target: TargetConfig, kind: NotifyEvent) -> bool:
@@ -111,9 +111,10 @@ def _deliver(
     event: Event, name: str, target: TargetConfig, ledger: Path, env: Mapping[str, str]
 ) -> Delivery:
     url = env.get(target.url_env, "")
-    if not url:
-        return Delivery(name, event.id, Delivered.FAILED, detail=f"${target.url_env} is not set")
     secret = env.get(target.secret_env, "") if target.secret_env else ""
+    for variable, value in ((target.url_env, url), (target.secret_env, secret)):
+        if variable and not value:  # a declared secret that is missing: never sent unsigned
+            return Delivery(name, event.id, Delivered.FAILED, detail=f"${variable} is not set")
     kind = NotifyKind(target.kind)
     content = payload.body(kind, event)
     status: int | None = None

@@ -119,3 +119,14 @@ def log_score(result: ScoreCard, file: Path) -> str:
         )
         mlflow.log_artifact(str(file), "score")
         return str(run.info.run_id)
+
+
+def tell_low_score(
+    cfg: PlatformConfig, project: Path, result: ScoreCard, minimum: float, run_id: str
+) -> tuple[str, ...]:
+    """A score below `--min-score`, to the targets that want it; what was not delivered."""
+    from mlplat.core.notify import events
+    from mlplat.tracking.notices import tell
+
+    event = events.score_low(project.name, result.final, minimum, result.band, run_id)
+    return tell(cfg.notify, event, project)
