@@ -4,13 +4,15 @@ aliases, logged models with artifacts of known sizes, and an orphaned artifact d
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import tracking_uri
+from mlplat.serving.lease import LeaseWriter, lease_dir
+from tests.conftest import mlplat, tracking_uri
 
 DAY_MS = 86_400_000
 MODEL = "telco-churn-lgbm"
@@ -67,15 +69,21 @@ def build(root: Path) -> dict[str, str]:
     """The store in `root` (mlflow.db, artifacts under mlruns/); returns run name -> run id."""
     import mlflow
 
-    from mlplat.tracking import aliases
     from mlplat.tracking.runs import seed_sqlite_store
 
     seed_sqlite_store(tracking_uri(root))  # a copy of an empty store, not MLflow's migrations
     mlflow.set_tracking_uri(tracking_uri(root))  # registering from a logged model reads it
-    client = mlflow.MlflowClient(tracking_uri(root))
-    experiment = client.create_experiment(
-        "churn_baseline", artifact_location=(root / "mlruns" / "1").as_uri()
-    )
+    ids = fill(mlflow.MlflowClient(tracking_uri(root)), (root / "mlruns" / "1").as_uri(), root)
+    _file(root / "mlruns" / "1" / ORPHAN / "artifacts", "left.bin", 500)
+    return ids
+
+
+def fill(client: Any, artifact_location: str, root: Path) -> dict[str, str]:
+    """Every case in experiment churn_baseline at `artifact_location` of `client`'s store (files
+    written under `root` first); returns run name -> run id."""
+    from mlplat.tracking import aliases
+
+    experiment = client.create_experiment("churn_baseline", artifact_location=artifact_location)
     now = int(time.time() * 1000)
     ids: dict[str, str] = {}
     scratch = root / ".scratch"
@@ -93,7 +101,6 @@ def build(root: Path) -> dict[str, str]:
         client.set_terminated(run_id, case.status)
     client.set_tag(ids["sweep"], "mlplat.best_run_id", ids["trial-best"])
     aliases.move(client, MODEL, "champion", "1", "gate", "test")
-    _file(root / "mlruns" / "1" / ORPHAN / "artifacts", "left.bin", 500)
     return ids
 
 
@@ -112,3 +119,26 @@ def _logged_model(client: Any, experiment: str, run_id: str, case: Case, scratch
 
 def file_bytes(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+
+
+def gc(root: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = mlplat("gc", "--json", *args, cwd=root, env=env)
+    assert done.returncode == 0 and done.stdout.startswith("{"), done.stdout + done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def by_name(result: dict[str, Any], ids: dict[str, str], kind: str) -> dict[str, tuple[str, str]]:
+    names = {v: k for k, v in ids.items()}
+    return {
+        names.get(i["id"], i["id"]): (i["action"], i["rule"])
+        for i in result["items"]
+        if i["kind"] == kind
+    }
+
+
+def lease(root: Path, version: str, age: float = 0.0) -> None:
+    writer = LeaseWriter(lease_dir(root), f"models:/{MODEL}@champion", MODEL)
+    writer.beat(version)
+    if age:
+        data = json.loads(writer.path.read_text())
+        writer.path.write_text(json.dumps({**data, "heartbeat": data["heartbeat"] - age}))

@@ -81,11 +81,13 @@ def make_plan(project: Path, cfg: PlatformConfig) -> Planned:
 def _facts(tracker: Tracker, cfg: PlatformConfig, project: Path, metric: str, lower: bool) -> Facts:
     now = time.time()
     experiments = tracker.client.search_experiments()
-    dirs = storage.owned_dirs(e.artifact_location for e in experiments)  # before the ids
+    dirs = storage.owned_dirs(tracker, (e.artifact_location for e in experiments))  # before ids
     ids = [str(e.experiment_id) for e in experiments]
-    old_runs, old_models = storage.deleted_before(tracker, cfg.retention.grace_days * DAY)
-    runs = tuple(_run(tracker, r, metric, old_runs) for r in storage.all_runs(tracker, ids))
-    active, deleted = storage.all_logged_models(tracker, ids)
+    listed = storage.all_runs(tracker, ids)
+    active, deleted = storage.all_logged_models(tracker, ids, dirs)
+    grace = cfg.retention.grace_days * DAY
+    old_runs, old_models = storage.deleted_before(tracker, grace, listed, deleted)
+    runs = tuple(_run(tracker, r, metric, old_runs) for r in listed)
     models = tuple(
         ModelFact(
             m.model_id,
@@ -97,7 +99,8 @@ def _facts(tracker: Tracker, cfg: PlatformConfig, project: Path, metric: str, lo
         for found, gone in ((active, False), (deleted, True))
         for m in found
     )
-    orphans = storage.orphans(dirs, {r.run_id for r in runs}, {m.model_id for m in models})
+    owners = ({r.run_id for r in runs}, {m.model_id for m in models})
+    orphans = storage.orphans(tracker, dirs, *owners)
     return Facts(
         now=now,
         metric=metric,
@@ -174,11 +177,15 @@ def apply(planned: Planned, project: Path, cfg: PlatformConfig) -> Applied:
     for item in plan_.of(Kind.VERSION, Action.DELETE):
         _pause()
         deleted += _delete_version(tracker, item, project, cfg, skipped)
+    gone = {r.run_id for r in planned.facts.runs if r.deleted}
+    gone |= {m.model_id for m in planned.facts.models if m.deleted}
     for kind, delete in (
         (Kind.LOGGED_MODEL, tracker.client.delete_logged_model),
-        (Kind.RUN, tracker.client.delete_run),
+        (Kind.RUN, lambda run_id: storage.delete_run(tracker, run_id)),
     ):
         for item in plan_.of(kind, Action.DELETE, Action.PURGE):
+            if item.id in gone:  # deleted before (an earlier apply): only its purge is left
+                continue
             _pause()
             deleted += _soft(tracker, item, delete)
     purged = _purge(tracker, plan_, cfg)
@@ -234,17 +241,27 @@ def _delete_version(
 
 def _purge(tracker: Tracker, plan_: Plan, cfg: PlatformConfig) -> int:
     """Hard-delete what has been deleted longer than the grace period (all of it at a grace of
-    0), as the store says now, and the orphaned artifact directories."""
-    if not storage.purgeable(tracker):
-        return 0
-    runs, models = storage.deleted_before(tracker, cfg.retention.grace_days * DAY)
+    0), as the store says now, and the orphaned artifact directories. A store with no hard
+    delete (HTTP) keeps the rows: a purge there removes the artifacts, and one already done (0
+    bytes left) is no step."""
+    runs, models = storage.due(
+        tracker,
+        cfg.retention.grace_days * DAY,
+        [i.id for i in plan_.of(Kind.RUN, Action.PURGE)],
+        [i.id for i in plan_.of(Kind.LOGGED_MODEL, Action.PURGE)],
+    )
+    rows = storage.purgeable(tracker)
     steps: list[tuple[Callable[[Tracker, str], None], str]] = [
         *(
             (storage.purge_logged_model, i.id)
             for i in plan_.of(Kind.LOGGED_MODEL, Action.PURGE)
-            if i.id in models
+            if i.id in models and (rows or i.bytes)
         ),
-        *((storage.purge_run, i.id) for i in plan_.of(Kind.RUN, Action.PURGE) if i.id in runs),
+        *(
+            (storage.purge_run, i.id)
+            for i in plan_.of(Kind.RUN, Action.PURGE)
+            if i.id in runs and (rows or i.bytes)
+        ),
         *((storage.remove_artifacts, i.id) for i in plan_.of(Kind.ORPHAN, Action.PURGE)),
     ]
     for purge, key in steps:

@@ -12,7 +12,6 @@ import hmac
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -34,6 +33,7 @@ from mlplat.core.notify import deliver
 from mlplat.core.notify.event import make
 from mlplat.core.vocabulary import Delivered, NotifyEvent
 from tests.conftest import MLPLAT, make_project, mlplat, tracking_uri
+from tests.mlflow_server_support import mlflow_server as start_mlflow_server
 
 SECRET = "whsec_" + base64.b64encode(b"notify-test-signing-key-0123456789").decode()
 URL_TOKEN = "T0KEN-" + uuid.uuid4().hex  # a Slack-style URL is a credential too
@@ -373,44 +373,16 @@ def test_notify_listen_refuses_a_wrong_signature_and_fans_out_a_right_one(tmp_pa
     assert json.loads(sent)["data"]["title"] == "telco-churn-lgbm v4 registered"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def mlflow_server(tmp_path: Path) -> Iterator[str]:
     """`mlflow server` on 127.0.0.1 with a SQL store (webhooks need one), allowed to deliver
     webhooks over http to a private address (MLflow refuses both by default)."""
-    base = tmp_path / "server"
-    base.mkdir()
-    port = _free_port()
-    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port"]
-    command += [str(port), "--workers", "1", "--backend-store-uri", f"sqlite:///{base}/mlflow.db"]
-    command += ["--artifacts-destination", str(base / "artifacts")]
     env = {
-        **os.environ,
         "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
         "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
     }
-    with open(base / "server.log", "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=base, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=5).close()
-            break
-        except OSError:
-            assert process.poll() is None, (base / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "mlflow server did not start"
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(60)
+    with start_mlflow_server(tmp_path / "server", env=env) as url:
+        yield url
 
 
 def _wait(check: Any, what: str, timeout: float = 60) -> Any:

@@ -4,7 +4,6 @@ a SIGKILL between two deletions followed by a rerun ends where an uninterrupted 
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path
@@ -13,36 +12,22 @@ from typing import Any
 import pytest
 
 from mlplat.ops.retention import champion_until
-from mlplat.serving.lease import LeaseWriter, lease_dir, read_leases
+from mlplat.serving.lease import lease_dir, read_leases
 from tests import dvc_support
-from tests.conftest import make_project, mlplat, tracking_uri
-from tests.retention_support import MODEL, ORPHAN, POLICY, build, file_bytes
+from tests.conftest import make_project, tracking_uri
+from tests.retention_support import (
+    MODEL,
+    ORPHAN,
+    POLICY,
+    build,
+    by_name,
+    file_bytes,
+    gc,
+    lease,
+)
 from tests.run_support import start
 
 GRACE_0 = [*POLICY, "retention.grace_days=0"]
-
-
-def gc(root: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    done = mlplat("gc", "--json", *args, cwd=root, env=env)
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout))
-
-
-def by_name(result: dict[str, Any], ids: dict[str, str], kind: str) -> dict[str, tuple[str, str]]:
-    names = {v: k for k, v in ids.items()}
-    return {
-        names.get(i["id"], i["id"]): (i["action"], i["rule"])
-        for i in result["items"]
-        if i["kind"] == kind
-    }
-
-
-def lease(root: Path, version: str, age: float = 0.0) -> None:
-    writer = LeaseWriter(lease_dir(root), f"models:/{MODEL}@champion", MODEL)
-    writer.beat(version)
-    if age:
-        data = json.loads(writer.path.read_text())
-        writer.path.write_text(json.dumps({**data, "heartbeat": data["heartbeat"] - age}))
 
 
 @pytest.fixture

@@ -6,11 +6,8 @@ artifact, file, log or error (docs/reliability.md)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +16,7 @@ import pytest
 
 from mlplat.core import tracking_store
 from tests.conftest import make_project, mlplat, skip_or_fail
+from tests.mlflow_server_support import free_port, mlflow_server
 
 FAST = ("run", "+experiment=churn_baseline", "model.num_boost_round=20", "segments=none")
 SECRET = "pw-s3cret-9f"
@@ -56,16 +54,10 @@ def test_remembered_credentials_are_masked_in_any_text() -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["environment", "config"])
 def test_an_unreachable_store_is_named_within_seconds(project: Path, where: str) -> None:
-    port = _free_port()  # nothing listens: every connection is refused
+    port = free_port()  # nothing listens: every connection is refused
     uri = f"http://alice:{SECRET}@127.0.0.1:{port}"
     args, env = (
         ([f"tracking.uri='{uri}'"], {}) if where == "config" else ([], {"MLFLOW_TRACKING_URI": uri})
@@ -140,27 +132,8 @@ def test_a_store_a_full_disk_interrupted_is_created_once_space_is_freed(
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mlflow server` on 127.0.0.1 (sqlite behind it, artifacts proxied): it ignores the
     credentials a URI sends, which is all this needs; they still travel in every request."""
-    base = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", "1"]
-    command += ["--backend-store-uri", f"sqlite:///{base / 'mlflow.db'}"]
-    command += ["--artifacts-destination", str(base / "artifacts")]
-    with open(base / "server.log", "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=base)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=5).close()
-            break
-        except OSError:
-            assert process.poll() is None, (base / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "mlflow server did not start"
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(60)
+    with mlflow_server(tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 def _files_holding(root: Path, secret: bytes) -> list[str]:
