@@ -456,9 +456,21 @@ def _files_holding(root: Path, needle: bytes) -> list[str]:
 
 
 @pytest.mark.slow
+def _alias_set(listener: Any, version: str) -> Any:
+    """An MLflow `model_version_alias.created` for champion, signed as MLflow signs it."""
+    data = {"name": "telco-churn-lgbm", "alias": "champion", "version": version}
+    message = {"entity": "model_version_alias", "action": "created", "timestamp": "t"}
+    body = json.dumps({**message, "data": data}).encode()
+    return listener.hear(_mlflow_signed(body, LISTEN_SECRET), body)
+
+
 def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from mlflow import MlflowClient
+
+    from mlplat.ops.notify import listener
+
     root = make_project(tmp_path / "proj")
     _declare(
         root,
@@ -485,6 +497,21 @@ def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
         assert promoted.returncode == 0, promoted.stderr
         back = mlplat("rollback", "telco-churn-lgbm", cwd=root, env=env)
         assert back.returncode == 0, back.stderr
+        # what `mlplat notify listen` hears from MLflow: mlplat's own rollback (told already),
+        # then champion set in the MLflow UI (told, with the card diff from the last champion)
+        for name, value in {**env, "MLPLAT_LISTEN_SECRET": LISTEN_SECRET}.items():
+            monkeypatch.setenv(name, value)
+        hears = listener(root, [])
+        own = _alias_set(hears, "1")
+        MlflowClient(tracking_uri(root)).set_registered_model_alias(
+            "telco-churn-lgbm", "champion", "2"
+        )
+        outside = _alias_set(hears, "2")
+    assert own.status == 200 and own.deliveries == ()
+    assert [(d.target, d.outcome) for d in outside.deliveries] == [
+        ("audit", Delivered.SENT),
+        ("broken", Delivered.FAILED),
+    ]
     # a receiver that fails never fails the run; the run's summary names it
     summary = " ".join(first.stdout.split())  # the table wraps its value column at 80
     assert (
@@ -500,6 +527,7 @@ def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
         ("gates_failed", "2"),
         ("champion_promoted", "2"),  # by hand
         ("champion_rolled_back", "1"),
+        ("alias_moved", "2"),
     ]
     for headers, body in hook.seen:
         assert headers["webhook-signature"] == _standard_signature(SECRET, headers, body)
@@ -515,6 +543,9 @@ def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
         "mlplat card diff --from models:/telco-churn-lgbm/1 --to models:/telco-churn-lgbm/2"
     )
     assert events[5]["title"] == "telco-churn-lgbm@champion rolled back to v1 (was v2)"
+    assert events[6]["title"] == "telco-churn-lgbm@champion set to v2 outside mlplat"
+    moved = events[6]["summary"]  # with the card diff from v1
+    assert moved.startswith("Last champion recorded by mlplat: v1.\n") and "\nauc " in moved
     [slack] = team.bodies()  # it asked for gates_failed only
     assert slack["blocks"][0]["text"]["text"] == "telco-churn-lgbm v2 failed 1 gate(s)"
     assert {b["data"]["id"] for b in hook.bodies()} == {
