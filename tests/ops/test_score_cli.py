@@ -42,7 +42,7 @@ model_1: {{by: bob, date: {TODAY}, evidence: "https://github.com/o/r/pull/7", va
 EXPECTED = {
     "data_1": 1.0,
     "data_2": 0.5,
-    "data_3": 0.5,
+    "data_3": 0.0,  # featurize cost profiled, storage never counted
     "data_4": 1.0,
     "data_5": 0.5,
     "data_6": 0.0,
@@ -157,6 +157,18 @@ def test_removing_one_piece_of_evidence_lowers_exactly_that_test(
     expected = dict(EXPECTED)
     expected[test] = {"monitoring_1": 0.0, "data_5": 0.0, "data_4": 0.0, "infra_3": 0.0}[test]
     assert _points(copy) == expected
+
+
+def test_data_3_is_earned_once_mlplat_gc_has_counted_storage(
+    evidenced: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "proj"
+    shutil.copytree(evidenced, copy)
+    assert _points(copy)["data_3"] == 0.0
+    done = mlplat("gc", cwd=copy)  # plans only: the copy's artifact paths are the original's
+    assert done.returncode == 0, done.stderr
+    # featurize cost profiled without a budget limit (0.5), storage counted by hand (0.5)
+    assert _points(copy) == {**EXPECTED, "data_3": 0.5}
 
 
 def test_the_cli_prints_logs_and_enforces_min_score(evidenced: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from mlplat.core.config import PlatformConfig
 from mlplat.core.errors import ConfigError
 from mlplat.ops.score import attestations, rubric
-from mlplat.ops.score.collectors import COLLECTORS, infra_1, monitoring_1
+from mlplat.ops.score.collectors import COLLECTORS, data_3, infra_1, monitoring_1
 from mlplat.ops.score.facts import Facts, Run
 from mlplat.ops.score.scoring import score
 
@@ -156,3 +156,35 @@ def test_reproducibility_is_judged_on_the_tasks_own_metrics(
 def test_dependency_notifications_come_from_a_bot_config() -> None:
     assert monitoring_1(_facts()).points == 0.0
     assert monitoring_1(_facts(files={".github/dependabot.yml": "version: 2"})).points == 1.0
+
+
+def test_feature_cost_needs_compute_and_storage_counted() -> None:
+    """data_3: the weaker of the featurize cost (profiled, budgeted) and the storage cost
+    (`mlplat gc`'s storage.* in mlplat-storage, by hand or in CI)."""
+    budgeted = PlatformConfig()
+    budgeted.budget.max_wall_seconds.limit = 600.0
+    costed = [Run("r1", "churn", "FINISHED", {}, {"cost.featurize.wall_seconds": 2.0})]
+    storage = [
+        Run(
+            "s2",
+            "mlplat-storage",
+            "FINISHED",
+            {},
+            {"storage.usd_month": 0.5, "storage.bytes.total": 2e10},
+        ),
+        Run("s1", "mlplat-storage", "FINISHED", {}, {"storage.usd_month": 0.1}),
+    ]
+    before = data_3(_facts(runs=costed))
+    assert before.points == 0.0 and "storage never counted" in before.evidence
+    by_hand = data_3(_facts(runs=costed, storage_runs=storage))
+    assert by_hand.points == 0.5  # no budget limit, and storage counted by hand
+    assert "storage 20 GB, 0.5 USD/month (2 `mlplat gc` run(s))" in by_hand.evidence
+    budgeted_by_hand = Facts(
+        project=Path("."), cfg=budgeted, model_name="m", today=TODAY, runs=costed,
+        storage_runs=storage,
+    )  # fmt: skip
+    assert data_3(budgeted_by_hand).points == 0.5
+    budgeted_by_hand.files[".ci/nightly.sh"] = "mlplat gc --apply retention.grace_days=7\n"
+    automated = data_3(budgeted_by_hand)
+    assert automated.points == 1.0 and "counted by .ci/nightly.sh" in automated.evidence
+    assert data_3(_facts(storage_runs=storage)).points == 0.0  # no featurize cost profiled

@@ -109,6 +109,14 @@ def data_2(facts: Facts) -> Found:
 
 
 def data_3(facts: Facts) -> Found:
+    """A feature's cost is what computing it takes and what keeping its data and artifacts
+    takes: both must be counted, so the weaker of the two halves is the test's points."""
+    compute, storage = _compute_cost(facts), _storage_cost(facts)
+    weaker = min(compute, storage, key=lambda f: f.points)
+    return Found(weaker.points, f"{compute.evidence}; {storage.evidence}")
+
+
+def _compute_cost(facts: Facts) -> Found:
     costed = [r for r in facts.runs if any(k.startswith("cost.featurize.") for k in r.metrics)]
     if not costed:
         return Found(0.0, "no run logged cost.featurize.* (the cost profiler)")
@@ -128,6 +136,22 @@ def data_3(facts: Facts) -> Found:
         f"featurize cost profiled on {len(costed)} run(s), but no budget limit "
         "is declared in conf/budget",
     )
+
+
+def _storage_cost(facts: Facts) -> Found:
+    counted = [r for r in facts.storage_runs if "storage.usd_month" in r.metrics]
+    if not counted:
+        return Found(0.0, "storage never counted (`mlplat gc` logs storage.* to mlplat-storage)")
+    last = counted[0].metrics  # newest first
+    figure = (
+        f"storage {last.get('storage.bytes.total', 0) / 1e9:.3g} GB, "
+        f"{last['storage.usd_month']:.3g} {facts.cfg.budget.currency}/month "
+        f"({len(counted)} `mlplat gc` run(s))"
+    )
+    where = _automation(facts, r"mlplat gc\b")
+    if where:
+        return Found(AUTOMATED, f"{figure}; counted by {where}")
+    return Found(MANUAL, f"{figure}, counted by hand (no CI or schedule runs `mlplat gc`)")
 
 
 def data_4(facts: Facts) -> Found:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 MAX_RUNS = 2000
 MONITOR_EXPERIMENT = "mlplat-monitor"  # where `mlplat monitor` logs (mlplat.ops.monitoring)
+STORAGE_EXPERIMENT = "mlplat-storage"  # where `mlplat gc` logs (mlplat.ops.gc)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Facts:
     files: dict[str, str] = field(default_factory=dict)  # project-relative path -> text
     runs: list[Run] = field(default_factory=list)  # training runs (not monitor runs)
     monitor_runs: list[Run] = field(default_factory=list)
+    storage_runs: list[Run] = field(default_factory=list)  # `mlplat gc`'s storage.*, newest first
     version_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # version -> tags
     alias_actions: list[str] = field(default_factory=list)  # gate | promote | rollback
 
@@ -126,8 +128,9 @@ def gather(cfg: PlatformConfig, project: Path, tracking: str, today: dt.date) ->
         model_name=name,
         today=today,
         files=read_files(project),
-        runs=[r for r in runs if r.experiment != MONITOR_EXPERIMENT],
+        runs=[r for r in runs if r.experiment not in (MONITOR_EXPERIMENT, STORAGE_EXPERIMENT)],
         monitor_runs=[r for r in runs if r.experiment == MONITOR_EXPERIMENT],
+        storage_runs=[r for r in runs if r.experiment == STORAGE_EXPERIMENT],
         version_tags=versions,
         alias_actions=actions,
     )
