@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from mlplat.serving.reqlog import record_line
 from tests.conftest import make_project, mlplat
@@ -64,3 +65,20 @@ def test_a_label_file_with_the_wrong_columns_exits_2_naming_the_column(tmp_path:
     assert done.returncode == 2
     assert "no column 'outcome'" in done.stderr and "--label-column" in done.stderr
     assert not (root / "online" / "default" / "joined.parquet").exists()
+
+
+def test_files_servers_still_write_are_read_but_not_a_half_written_line(tmp_path: Path) -> None:
+    from mlplat.online.feedback import log_records
+    from mlplat.serving.online.state import Layout
+
+    layout = Layout(tmp_path)
+    layout.requests.mkdir(parents=True)
+    extra = {"arm": "champion", "status": 200}
+    done = record_line("closed", "m", "1", 1.0, {"plan": ["basic"]}, [0.1], extra)
+    live = record_line("open", "m", "1", 1.0, {"plan": ["pro"]}, [0.2], extra)
+    (layout.requests / "requests-a.jsonl").write_bytes(done)
+    (layout.requests / "requests-b.jsonl.part").write_bytes(live + live[:25])  # mid-write
+    assert [r["request_id"] for r in log_records(layout)] == ["closed", "open"]
+    (layout.requests / "requests-c.jsonl").write_bytes(live[:25] + b"\n")
+    with pytest.raises(ValueError):  # a complete file that does not parse is a real problem
+        list(log_records(layout))

@@ -117,3 +117,44 @@ def test_a_challenger_that_cannot_load_leaves_the_champion_answering(
         state = json.loads(request(port, "GET", "/online")[2])
         assert state["arms"]["challenger"]["ready"] is False
         assert "refused" in state["arms"]["challenger"]["reason"]
+
+
+def test_a_guardrail_breach_rolls_a_live_canary_back_and_says_why_everywhere(root: Path) -> None:
+    """A real canary: the challenger's real latency breaks a strict p99 limit, `online decide`
+    stops it, and the running server sends every request to the champion at its next poll,
+    with the reason in /online, the alias history and an MLflow run."""
+    from tests.conftest import mlplat
+    from tests.serving_support import client
+
+    declared = ("online.experiment=canaried", "online.ramp=[0.5,1.0]")
+    strict = (
+        "online.decision.guardrails.min_requests=5",
+        "online.decision.guardrails.max_p99_latency_ms=0.001",
+        "online.mode=canary",
+    )
+    args = ("--model", CHAMPION, "--mode", "canary", "--poll-interval", "0.2", *declared)
+    users = [f"user-{i}" for i in range(60)]
+    with running_server(root, *args) as (_, port):
+        arms = {post(port, body(root), {"x-user-id": u})[1]["x-mlplat-arm"] for u in users}
+        assert arms == {"champion", "challenger"}  # half the users on the canary
+        online_records(root / "online" / "canaried", 1, timeout=2)  # the log reached the disk
+        time.sleep(0.3)
+        decided = mlplat("online", "decide", "--json", *declared, *strict, cwd=root)
+        verdict = json.loads(decided.stdout)
+        assert decided.returncode == 1 and verdict["verdict"] == "rollback", verdict
+        assert "p99_latency_ms" in verdict["reason"]
+        deadline = time.monotonic() + 10
+        state = json.loads(request(port, "GET", "/online")[2])
+        while state["challenger_share"] > 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            state = json.loads(request(port, "GET", "/online")[2])
+        assert state["challenger_share"] == 0 and "p99_latency_ms" in state["stopped"]
+        after = {post(port, body(root), {"x-user-id": u})[1]["x-mlplat-arm"] for u in users}
+        assert after == {"champion"}  # every user back on the champion, at once
+    history = json.loads(mlplat("registry", "history", MODEL, "--json", cwd=root).stdout)
+    stop = history["events"][-1]
+    assert stop["action"] == "online-rollback" and "p99_latency_ms" in stop["reason"]
+    run_id = client(root).get_model_version(MODEL, "2").tags["mlplat.online.run_id"]
+    run = client(root).get_run(run_id)
+    assert run.data.tags["mlplat.online.mode"] == "canary"
+    assert "p99_latency_ms" in run.data.tags["mlplat.online.reason"]

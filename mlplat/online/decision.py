@@ -128,17 +128,16 @@ class Decision:
 def requests_frame(layout: Layout) -> pd.DataFrame:
     """Every logged answer and failure of every arm: arm, version, status, latency, mean
     prediction (for the guardrails)."""
-    import orjson
     import pandas as pd
 
+    from mlplat.online.feedback import log_records
+
     rows = []
-    for file in sorted(layout.requests.glob("*.jsonl")):
-        for line in file.read_bytes().splitlines():
-            r = orjson.loads(line)
-            scored = r.get("predictions") or []
-            # a number per row, or a row of class probabilities: their mean over the rows
-            mean = np.mean(np.asarray(scored, dtype=float), axis=0) if scored else np.nan
-            rows.append((r["arm"], r["model_version"], r["status"], r["latency_ms"], mean, r["ts"]))
+    for r in log_records(layout):
+        scored = r.get("predictions") or []
+        # a number per row, or a row of class probabilities: their mean over the rows
+        mean = np.mean(np.asarray(scored, dtype=float), axis=0) if scored else np.nan
+        rows.append((r["arm"], r["model_version"], r["status"], r["latency_ms"], mean, r["ts"]))
     columns = ["arm", "model_version", "status", "latency_ms", "prediction", "ts"]
     return pd.DataFrame(rows, columns=columns)
 

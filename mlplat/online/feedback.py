@@ -14,6 +14,7 @@ its labels again, and is kept there (nothing is deleted).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,32 +44,48 @@ class FeedbackReport:
         return asdict(self)
 
 
+def log_records(layout: Layout) -> Iterator[dict[str, Any]]:
+    """Every record of the online request log, the files servers are still writing included
+    (`*.jsonl.part`, flushed every 50 ms): a live canary's guardrails cannot wait for a file
+    to rotate. An open file's last line may be half written; it is read next time."""
+    import orjson
+
+    for file in sorted(layout.requests.glob("*.jsonl*")):
+        try:
+            data = file.read_bytes()
+        except FileNotFoundError:  # completed (renamed) since the listing
+            data = file.with_suffix("").read_bytes()
+        for line in data.splitlines():
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError:
+                if not file.name.endswith(".part"):
+                    raise
+
+
 def logged_rows(layout: Layout) -> pd.DataFrame:
     """One row per scored row of every arm in the online request log (answers, not failures)."""
-    import orjson
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
-    for file in sorted(layout.requests.glob("*.jsonl")):
-        for line in file.read_bytes().splitlines():
-            record = orjson.loads(line)
-            predictions = record.get("predictions") or []
-            if record.get("status", 200) != 200 or not predictions:
-                continue
-            for i, prediction in enumerate(predictions):
-                row = {name: values[i] for name, values in record["inputs"].items()}
-                rid = record["request_id"]
-                row.update(
-                    label_id=rid if len(predictions) == 1 else f"{rid}/{i}",
-                    request_id=rid,
-                    arm=record["arm"],
-                    model_version=record["model_version"],
-                    prediction=prediction,
-                    latency_ms=record["latency_ms"],
-                    predicted_at=record["ts"],
-                    classes=record.get("classes"),  # a multiclass prediction's order
-                )
-                rows.append(row)
+    for record in log_records(layout):
+        predictions = record.get("predictions") or []
+        if record.get("status", 200) != 200 or not predictions:
+            continue
+        for i, prediction in enumerate(predictions):
+            row = {name: values[i] for name, values in record["inputs"].items()}
+            rid = record["request_id"]
+            row.update(
+                label_id=rid if len(predictions) == 1 else f"{rid}/{i}",
+                request_id=rid,
+                arm=record["arm"],
+                model_version=record["model_version"],
+                prediction=prediction,
+                latency_ms=record["latency_ms"],
+                predicted_at=record["ts"],
+                classes=record.get("classes"),  # a multiclass prediction's order
+            )
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
