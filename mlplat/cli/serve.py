@@ -60,13 +60,17 @@ def serve_command(
     from dataclasses import replace
 
     from mlplat.pipeline.compose import project_declaration
-    from mlplat.serving.lease import lease_dir
+    from mlplat.serving.lease import heartbeat_seconds, lease_dir
     from mlplat.serving.online.settings import online_settings
     from mlplat.serving.server import serve
 
     online_flags = {k: flags.pop(k, None) for k in ("challenger", "mode", "split")}
     cfg, tracking = project_declaration(project, overrides)
-    flags = {**flags, "lease_dir": str(lease_dir(project))}  # `mlplat gc` keeps what it serves
+    flags = {  # `mlplat gc` keeps what it serves while the heartbeat is younger than the TTL
+        **flags,
+        "lease_dir": str(lease_dir(project)),
+        "lease_heartbeat_seconds": heartbeat_seconds(cfg.retention.lease_ttl_seconds),
+    }
     settings = serve_settings(model, cfg.serving, tracking, flags)
     online = online_settings(cfg.online, cfg.experiment_name, project, model, online_flags)
     settings = replace(settings, online=online)

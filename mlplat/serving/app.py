@@ -490,6 +490,7 @@ def create_app(settings: ServeSettings) -> ScoringApp:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, float]]:
         arms = [server.online.start()] if server.online is not None else []
         await asyncio.gather(asyncio.to_thread(updater.attempt), server.offload.start(), *arms)
+        updater.start_heartbeat(settings.lease_heartbeat_seconds)
         if holder.current is None:  # stay up: /health answers, /ready says why, polls go on
             log.error("not ready: %s", holder.not_ready())
         server.logger = _start_logger(settings, metrics)

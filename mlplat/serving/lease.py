@@ -1,10 +1,12 @@
 """Serving leases: a server following a registry model says which version it serves, and that
 it is still alive, so `mlplat gc` never deletes a version in use.
 
-Each server process keeps one small JSON file under the project (`.mlplat/leases/`), rewritten
-atomically at every update check with the version it serves and a heartbeat; it removes the file
-as it stops. A server killed without a goodbye leaves its file, which expires once its heartbeat
-is older than `retention.lease_ttl_seconds`.
+Each server process keeps one small JSON file under the project (`.mlplat/leases/`) per model it
+follows (the champion's, and a challenger's beside it), rewritten atomically with the version it
+serves and a heartbeat: at every update check, and from a heartbeat thread every
+`lease_ttl_seconds / BEATS_PER_TTL` whatever the poll interval (0 included); it removes the files
+as it stops. A server killed without a goodbye leaves its files, which expire once their
+heartbeat is older than `retention.lease_ttl_seconds`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from pathlib import Path
 from mlplat.core.io import write_json
 
 LEASES = Path(".mlplat") / "leases"
+# Heartbeats per lease TTL: three can be missed (a stalled disk, a paused process) before the
+# lease expires.
+BEATS_PER_TTL = 4
+
+
+def heartbeat_seconds(ttl_seconds: float) -> float:
+    return ttl_seconds / BEATS_PER_TTL
 
 
 @dataclass(frozen=True)
@@ -46,20 +55,22 @@ class LeaseWriter:
     directory: Path
     uri: str
     model: str
+    role: str = ""  # "" for the model served, "challenger" for an experiment's other arm
 
     @classmethod
-    def following(cls, uri: str, directory: str | None) -> LeaseWriter | None:
+    def following(cls, uri: str, directory: str | None, role: str = "") -> LeaseWriter | None:
         """The lease of a server following registry model `uri`; None for a bundle directory or
         with no lease directory (a server started outside a project)."""
         if directory is None or not uri.startswith("models:/"):
             return None
         from mlplat.core.model_ref import ModelRef
 
-        return cls(Path(directory), uri, ModelRef.parse(uri).name)
+        return cls(Path(directory), uri, ModelRef.parse(uri).name, role)
 
     @property
     def path(self) -> Path:
-        return self.directory / f"{socket.gethostname()}-{os.getpid()}.json"
+        suffix = f"-{self.role}" if self.role else ""
+        return self.directory / f"{socket.gethostname()}-{os.getpid()}{suffix}.json"
 
     def beat(self, version: str) -> None:
         host = socket.gethostname()

@@ -34,6 +34,7 @@ class ServeSettings:
     body_timeout_seconds: float = 30.0
     keep_alive_seconds: int = 5
     lease_dir: str | None = None  # where the server keeps its lease (the project's .mlplat/leases)
+    lease_heartbeat_seconds: float = 0.0  # 0: the lease is renewed at update checks only
     online: OnlineSettings | None = None  # None: one model, no experiment
 
     def to_env(self) -> str:

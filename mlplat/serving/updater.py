@@ -40,6 +40,9 @@ class Updater:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
+    _lease_lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop_beats: threading.Event = field(default_factory=threading.Event)
+    _heart: threading.Thread | None = None
 
     def __post_init__(self) -> None:
         self.metrics.ready.set_function(lambda: float(self.holder.not_ready() is None))
@@ -54,13 +57,29 @@ class Updater:
             return outcome
 
     def _renew_lease(self) -> None:
-        current = self.holder.current
-        if self.lease is None or current is None:
+        # one writer at a time: a heartbeat that read the old version never lands after a swap's
+        with self._lease_lock:
+            current = self.holder.current
+            if self.lease is None or current is None or self._stop_beats.is_set():
+                return
+            try:
+                self.lease.beat(current.version)
+            except OSError as exc:  # a full or read-only disk is no reason to stop serving
+                log.warning("could not renew the serving lease %s: %s", self.lease.path, exc)
+
+    def start_heartbeat(self, every: float) -> None:
+        """Renew the lease every `every` seconds from a thread of its own: the update checks
+        alone leave it to expire at a long (or 0: no) poll interval or a busy event loop."""
+        if self.lease is None or every <= 0 or self._heart is not None:
             return
-        try:
-            self.lease.beat(current.version)
-        except OSError as exc:  # a full or read-only disk is no reason to stop serving
-            log.warning("could not renew the serving lease %s: %s", self.lease.path, exc)
+        self._heart = threading.Thread(
+            target=self._beat_until_closed, args=(every,), name="mlplat-lease", daemon=True
+        )
+        self._heart.start()
+
+    def _beat_until_closed(self, every: float) -> None:
+        while not self._stop_beats.wait(every):
+            self._renew_lease()
 
     def _attempt(self) -> str:
         try:
@@ -155,6 +174,8 @@ class Updater:
         try:
             self._closed = True
             self.source.close()
+            with self._lease_lock:  # no beat after this one rewrites the released file
+                self._stop_beats.set()
             if self.lease is not None:
                 self.lease.release()
         finally:

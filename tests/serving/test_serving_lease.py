@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mlplat.serving.lease import LeaseWriter, lease_dir, read_leases
+from mlplat.serving.lease import BEATS_PER_TTL, LeaseWriter, lease_dir, read_leases
 from tests.conftest import mlplat
-from tests.serving_support import MODEL, client, running_server, trained_project
+from tests.serving_support import MODEL, client, running_server, trained_project, two_versions
 
 STRICT = ["retention.last_versions=0", "retention.champion_within_days=0"]
+TTL = 2.0  # seconds: heartbeats every 0.5 s
 
 
 def test_a_lease_is_written_renewed_and_released(tmp_path: Path) -> None:
@@ -52,3 +53,38 @@ def test_gc_keeps_the_version_a_live_server_follows(tmp_path: Path) -> None:
         assert _version_1(root) == ("keep", "a live server follows it (lease)")
     assert read_leases(lease_dir(root)) == []  # released on SIGTERM
     assert _version_1(root) == ("delete", "no keep rule holds")
+
+
+@pytest.mark.slow
+def test_a_heartbeat_keeps_both_arms_leased_with_no_polling(tmp_path: Path) -> None:
+    """--poll-interval 0 means no update check after start-up: only the heartbeat thread keeps
+    the leases alive past their TTL, the champion's and the challenger's alike."""
+    root = two_versions(tmp_path / "proj")  # v1 @champion, v2 @challenger
+    for alias in ("champion", "challenger"):  # no alias keeps them: only the leases may
+        client(root).delete_registered_model_alias(MODEL, alias)
+    ttl = [f"retention.lease_ttl_seconds={TTL}"]
+    arms = ["--challenger", f"models:/{MODEL}/2", "--mode", "shadow"]
+    with running_server(root, "--model", f"models:/{MODEL}/1", *arms, "--poll-interval", "0", *ttl):
+        time.sleep(3 * TTL)  # well past the TTL, and no update check since start-up
+        leases = read_leases(lease_dir(root))
+        assert sorted((x.version, x.uri) for x in leases) == [
+            ("1", f"models:/{MODEL}/1"),
+            ("2", f"models:/{MODEL}/2"),
+        ]
+        assert all(x.live(time.time(), TTL) for x in leases), leases
+        versions = _versions(root, *ttl)
+        assert versions == {
+            f"{MODEL}/1": ("keep", "a live server follows it (lease)"),
+            f"{MODEL}/2": ("keep", "a live server follows it (lease)"),
+        }
+    assert read_leases(lease_dir(root)) == []  # both released on SIGTERM, no beat after
+    time.sleep(TTL / BEATS_PER_TTL + 0.5)  # a heartbeat thread left running would rewrite one
+    assert read_leases(lease_dir(root)) == []
+    assert {a for a, _ in _versions(root, *ttl).values()} == {"delete"}
+
+
+def _versions(root: Path, *args: str) -> dict[str, tuple[str, str]]:
+    done = mlplat("gc", "--json", *STRICT, *args, cwd=root)
+    assert done.returncode == 0, done.stderr
+    items = json.loads(done.stdout)["items"]
+    return {i["id"]: (i["action"], i["rule"]) for i in items if i["kind"] == "version"}

@@ -26,6 +26,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from mlplat.core.vocabulary import Arm, OnlineMode
 from mlplat.serving.compat import SchemaChange
 from mlplat.serving.errors import InputError
+from mlplat.serving.lease import LeaseWriter
 from mlplat.serving.metrics import LATENCY_BUCKETS, Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
 from mlplat.serving.online.assign import assign
@@ -168,7 +169,10 @@ class Online:
             settings.max_batch_rows,
             settings.poll_interval_seconds,
             SchemaChange(settings.schema_change),
+            # `mlplat gc` keeps the challenger's version too while it is served
+            LeaseWriter.following(self.settings.challenger, settings.lease_dir, "challenger"),
         )
+        self.heartbeat = settings.lease_heartbeat_seconds
         self.poll = settings.poll_interval_seconds
         self.arms = ArmMetrics(metrics)
         self.state = read_state(self.layout)
@@ -197,6 +201,7 @@ class Online:
         await asyncio.to_thread(self.updater.attempt)
         if self.holder.current is None:
             log.error("challenger not loaded: %s", self.holder.not_ready())
+        self.updater.start_heartbeat(self.heartbeat)
         self.tasks = [asyncio.create_task(self.updater.run())]
         if self.poll > 0:  # 0: no polling (as for the alias); the state is read at start-up
             self.tasks.append(asyncio.create_task(self._follow_state()))
