@@ -82,6 +82,7 @@ def fill(client: Any, artifact_location: str, root: Path) -> dict[str, str]:
     """Every case in experiment churn_baseline at `artifact_location` of `client`'s store (files
     written under `root` first); returns run name -> run id."""
     from mlplat.tracking import aliases
+    from mlplat.tracking.tracker import Tracker
 
     experiment = client.create_experiment("churn_baseline", artifact_location=artifact_location)
     now = int(time.time() * 1000)
@@ -100,7 +101,7 @@ def fill(client: Any, artifact_location: str, root: Path) -> dict[str, str]:
             _logged_model(client, experiment, run_id, case, scratch)
         client.set_terminated(run_id, case.status)
     client.set_tag(ids["sweep"], "mlplat.best_run_id", ids["trial-best"])
-    aliases.move(client, MODEL, "champion", "1", "gate", "test")
+    aliases.move(Tracker(client.tracking_uri), MODEL, "champion", "1", "gate", "test")
     return ids
 
 

@@ -72,12 +72,15 @@ def register(root: Path, bundle: Path, alias: str) -> str:
     import mlflow
 
     from mlplat.tracking import runs as tracking
+    from mlplat.tracking.tracker import Tracker
 
     client(root)
     mlflow.set_experiment("churn_baseline")
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run():
         named = shutil.copytree(bundle, Path(tmp) / "bundle")
-        return tracking.register(tracking.log_bundle(named), MODEL, {}, alias=alias)
+        return tracking.register(
+            Tracker(mlflow.get_tracking_uri()), tracking.log_bundle(named), MODEL, {}, alias=alias
+        )
 
 
 def rehash(bundle: Path) -> None:

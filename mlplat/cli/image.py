@@ -11,16 +11,17 @@ if TYPE_CHECKING:
     from mlplat.core.config.ops import ServingConfig
     from mlplat.image.build import BuildResult
     from mlplat.image.smoke import SmokeResult
+    from mlplat.tracking.tracker import Tracker
 
 
-def settings(project: Path) -> tuple[ServingConfig, str]:
-    """conf/serving and the tracking URI, as `mlplat serve` reads them; outside a project, the
+def settings(project: Path) -> tuple[ServingConfig, Tracker]:
+    """conf/serving and the tracking store, as `mlplat serve` reads them; outside a project, the
     defaults and $MLFLOW_TRACKING_URI or the sqlite store in the working directory."""
-    from mlplat.core import tracking_store
     from mlplat.pipeline.compose import project_config
+    from mlplat.tracking.tracker import Tracker
 
     serving, uri = project_config(project, [])
-    return serving, uri or tracking_store.default_uri(project)
+    return serving, Tracker.of(project, uri)
 
 
 def build_command(
@@ -33,16 +34,16 @@ def build_command(
 ) -> BuildResult:
     from mlplat.image.build import build_image, write_only
 
-    serving, uri = settings(project)
+    serving, tracker = settings(project)
     chosen = base or serving.base_image
     if context_only is not None:
-        result = write_only(model, uri, chosen, context_only, serving.workers)
+        result = write_only(model, tracker, chosen, context_only, serving.workers)
         console.print(
             f"[green]✓[/] build context for {result.model.uri} in [bold]{result.context.path}[/]"
         )
         return result
     with console.status(f"[bold]image[/]: building {model} on {chosen}"):
-        result = build_image(model, uri, chosen, tag, serving.workers)
+        result = build_image(model, tracker, chosen, tag, serving.workers)
     print_build(result, console)
     return result
 

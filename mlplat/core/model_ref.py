@@ -3,16 +3,16 @@
 Serving (its registry source), the image builder, monitoring and sizing all name a registered
 model this way and all need the same three things: the URI's parts, the version it points at
 now, and that version's bundle on disk, checked against the manifest digest pinned at
-registration. MLflow is imported lazily, by the caller's client, never at import.
+registration. MLflow is never imported here: the caller's registry (the Tracker, or serving's
+lazy registry store) reads the store.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mlplat.core.bundle import MANIFEST, verify_registered
 from mlplat.core.errors import ConfigError, RegistryError
@@ -20,6 +20,18 @@ from mlplat.core.io import atomic_dir
 
 MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
 BUNDLE_IN_MODEL = Path("artifacts") / "bundle"  # where the tracker logs the bundle in the model
+
+
+class Registry(Protocol):
+    """What a registered model is read through (`Tracker`, serving's `RegistryStore`)."""
+
+    @property
+    def client(self) -> Any: ...
+
+    @property
+    def error(self) -> type[Exception]: ...
+
+    def download(self, artifact_uri: str, target: Path) -> Path: ...
 
 
 def is_registry(model: str) -> bool:
@@ -51,24 +63,17 @@ class ModelRef:
         return client.get_model_version(self.name, self.version)
 
 
-def download(client: Any, name: str, version: str, target: Path) -> tuple[Path, str]:
+def download(registry: Registry, name: str, version: str, target: Path) -> tuple[Path, str]:
     """Version `version`'s bundle, downloaded into `target` unless a whole earlier download is
-    there, and checked against the digest pinned on the version either way. The store is the
-    one the caller's client was made for (its tracking URI is set). Returns the bundle's
-    directory and its digest."""
-    import mlflow
-
+    there, and checked against the digest pinned on the version either way. Returns the
+    bundle's directory and its digest."""
     if not (target / BUNDLE_IN_MODEL / MANIFEST).is_file():
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         with atomic_dir(target) as tmp:  # a download cut short never looks complete
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}",
-                dst_path=str(tmp),
-            )
+            registry.download(f"models:/{name}/{version}", tmp)
     bundle = target / BUNDLE_IN_MODEL
     if not bundle.is_dir():
         raise RegistryError(
             f"models:/{name}/{version} has no mlplat bundle (no {BUNDLE_IN_MODEL})", key="model"
         )
-    tags = client.get_model_version(name, version).tags
+    tags = registry.client.get_model_version(name, version).tags
     return bundle, verify_registered(bundle, name, version, tags)

@@ -14,7 +14,7 @@ from mlplat.core import model_ref
 from mlplat.core.bundle import verify
 from mlplat.core.errors import RegistryError
 from mlplat.core.io import read_json
-from mlplat.core.model_ref import ModelRef
+from mlplat.core.model_ref import ModelRef, Registry
 from mlplat.image.errors import ImageError
 
 TAG_PREFIX = "mlplat.image"
@@ -50,31 +50,21 @@ def from_bundle(directory: str | Path) -> ModelSource:
     return ModelSource(path.resolve(), digest, meta, str(path), meta.get("model_name", path.name))
 
 
-def from_registry(uri: str, tracking_uri: str, workdir: Path) -> ModelSource:
+def from_registry(uri: str, registry: Registry, workdir: Path) -> ModelSource:
     """Resolve the URI to one version and download its bundle into `workdir`."""
-    import mlflow
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient()
     try:
-        version = ModelRef.parse(uri, key="--model").lookup(client)
-    except MlflowException as exc:
-        raise RegistryError(
-            f"'{uri}' is not in the registry: {exc.message}", key="--model"
-        ) from exc
+        version = ModelRef.parse(uri, key="--model").lookup(registry.client)
+    except registry.error as exc:
+        raise RegistryError(f"'{uri}' is not in the registry: {exc}", key="--model") from exc
     name, number, run_id = version.name, str(version.version), version.run_id
-    bundle_dir, digest = model_ref.download(client, name, number, workdir / f"{name}-{number}")
+    bundle_dir, digest = model_ref.download(registry, name, number, workdir / f"{name}-{number}")
     return ModelSource(bundle_dir, digest, _metadata(bundle_dir), uri, name, number, run_id)
 
 
-def record_image(source: ModelSource, tag: str, digest: str) -> None:
-    """Put the image on the model version it serves (the tracking URI is already set)."""
-    from mlflow import MlflowClient
-
+def record_image(registry: Registry, source: ModelSource, tag: str, digest: str) -> None:
+    """Put the image on the model version it serves."""
     if source.version is None:
         return
-    client = MlflowClient()
+    client = registry.client
     client.set_model_version_tag(source.name, source.version, f"{TAG_PREFIX}.tag", tag)
     client.set_model_version_tag(source.name, source.version, f"{TAG_PREFIX}.digest", digest)

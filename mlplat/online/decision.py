@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from mlplat.core.config import PlatformConfig
     from mlplat.serving.online.state import Layout
+    from mlplat.tracking.tracker import Tracker
 
 EPS = 1e-15
 
@@ -302,7 +303,9 @@ def _verdict(
     return Verdict.CONTINUE, f"no significant difference yet (p = {overall.p_value:.3g})"
 
 
-def act(decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Any, name: str) -> str:
+def act(
+    decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Tracker, name: str
+) -> str:
     """Carry a decision out: move `champion` (with the evidence on the version), stop the
     challenger's traffic, or step the canary ramp; returns what was done.
 
@@ -320,7 +323,7 @@ def act(decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Any, n
     if decision.verdict is Verdict.PROMOTE:
         version = decision.versions[Arm.CHALLENGER.value]
         _evidence(decision, cfg, tracker, name, version)
-        event = aliases.promote(tracker.client, name, version, decision.reason, action="online")
+        event = aliases.promote(tracker, name, version, decision.reason, action="online")
         write_state(layout, State(state.step, f"promoted version {version}"))
         return f"{name}@champion -> v{event.version} (was v{event.previous})"
     alias = cfg.online.challenger
@@ -329,7 +332,7 @@ def act(decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Any, n
         if challenger is not None:
             _evidence(decision, cfg, tracker, name, challenger)
             action = f"online-{decision.verdict.value}"
-            aliases.note(tracker.client, name, alias, challenger, action, decision.reason)
+            aliases.note(tracker, name, alias, challenger, action, decision.reason)
         return f"challenger traffic stopped: {decision.reason}"
     ramp = cfg.online.ramp
     canary = cfg.online.mode == OnlineMode.CANARY
@@ -337,13 +340,13 @@ def act(decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Any, n
         write_state(layout, State(state.step + 1))
         done = f"canary advanced to {ramp[state.step + 1]:.0%} of requests"
         if challenger is not None:
-            aliases.note(tracker.client, name, alias, challenger, "online-canary", done)
+            aliases.note(tracker, name, alias, challenger, "online-canary", done)
         return done
     return "experiment continues"
 
 
 def _evidence(
-    decision: Decision, cfg: PlatformConfig, tracker: Any, name: str, version: str
+    decision: Decision, cfg: PlatformConfig, tracker: Tracker, name: str, version: str
 ) -> None:
     """The decision as an MLflow run, and on the challenger's version (the ML Test Score reads
     the version tag: canary, rollback and offline/online evidence per version)."""
@@ -368,7 +371,7 @@ def _evidence(
         for key, value in metrics.items():
             tracker.client.log_metric(run_id, key, value)
         tracker.client.log_dict(run_id, decision.as_dict(), "online/decision.json")
-    aliases.tag_version(tracker.client, name, version, {EVIDENCE_TAG: evidence, RUN_TAG: run_id})
+    aliases.tag_version(tracker, name, version, {EVIDENCE_TAG: evidence, RUN_TAG: run_id})
 
 
 def _metrics(decision: Decision) -> dict[str, float]:

@@ -50,14 +50,14 @@ def _alias(model: str) -> tuple[str, str]:
 def alias_mover(model: str, tracking_uri: str, to_version: str) -> Callable[[], None]:
     """A callable that points the alias at `to_version` (recorded in the alias history); checks
     both exist before the load starts."""
-    from mlplat.serving.source import registry_client
     from mlplat.tracking import aliases
+    from mlplat.tracking.tracker import Tracker
 
     name, alias = _alias(model)
-    client = registry_client(tracking_uri)
+    tracker = Tracker.polled(tracking_uri)
     try:
-        client.get_model_version(name, to_version)
-        client.get_model_version_by_alias(name, alias)
+        tracker.client.get_model_version(name, to_version)
+        tracker.client.get_model_version_by_alias(name, alias)
     except Exception as exc:
         raise RegistryError(
             f"cannot swap {model} to version {to_version}: {exc}", key="swap"
@@ -65,7 +65,7 @@ def alias_mover(model: str, tracking_uri: str, to_version: str) -> Callable[[], 
     reason = f"mlplat bench --swap {to_version}: a swap under load"
 
     def move() -> None:
-        aliases.move(client, name, alias, to_version, SWAP_ACTION, reason)
+        aliases.move(tracker, name, alias, to_version, SWAP_ACTION, reason)
 
     return move
 
@@ -74,10 +74,10 @@ def log_results(
     model: str, tracking_uri: str, summary: dict[str, Any], version: str | None = None
 ) -> str:
     """Log `bench.*` metrics on the run that made the served model version; returns the run id."""
-    from mlplat.serving.source import registry_client
+    from mlplat.tracking.tracker import Tracker
 
     ref = ModelRef.parse(model)
-    client = registry_client(tracking_uri)
+    client = Tracker.polled(tracking_uri).client
     mv = ref.lookup(client) if version is None else client.get_model_version(ref.name, version)
     for key, value in summary.items():
         if isinstance(value, int | float) and value == value:  # skip NaN

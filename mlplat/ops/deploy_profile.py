@@ -225,9 +225,9 @@ def log(report: DeploymentProfile, tracking_uri: str | None) -> bool:
     failed calls is not logged: its figures describe errors, not the model."""
     if not report.run_id or not tracking_uri or errors(report):
         return False
-    from mlflow import MlflowClient
+    from mlplat.tracking.tracker import Tracker
 
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = Tracker(tracking_uri).client
     for key, value in metrics(report).items():
         client.log_metric(report.run_id, key, value)
     client.log_dict(report.run_id, report.to_json(), "profile/deployment.json")

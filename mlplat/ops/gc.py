@@ -138,10 +138,10 @@ def _versions(tracker: Tracker, now: float) -> Iterator[VersionFact]:
     names: dict[str, tuple[dict[str, str], dict[str, float]]] = {}
     for version in storage.all_versions(tracker):
         if version.name not in names:
-            pointers = aliases.pointers(tracker.client, version.name)
+            pointers = aliases.pointers(tracker, version.name)
             moves = [
                 (dt.datetime.fromisoformat(e.at).timestamp(), e.version)
-                for e in aliases.history(tracker.client, version.name)
+                for e in aliases.history(tracker, version.name)
                 if e.alias == aliases.CHAMPION
             ]
             # the last recorded champion is champion until now only if the alias still says so
@@ -221,7 +221,7 @@ def _delete_version(
     plan (the plan is minutes old; an alias moves in a second)."""
     name, version = item.id.rsplit("/", 1)
     try:
-        pointers = aliases.pointers(tracker.client, name)
+        pointers = aliases.pointers(tracker, name)
     except RegistryError:  # the registered model itself is gone: nothing to delete
         return False
     held = [f"@{a}" for a, v in pointers.items() if v == version]

@@ -17,6 +17,7 @@ from mlplat.core.invariants import Reference, Rules
 from mlplat.core.io import write_json, write_text
 from mlplat.core.model_ref import ModelRef
 from mlplat.core.probe import ProbeError, probe
+from mlplat.tracking.tracker import Tracker
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,8 +40,6 @@ class Served:
 
 def resolve(model: str, tracking: str, cache: Path) -> Served:
     """A bundle directory or models:/NAME@ALIAS|/VERSION, fetched into `cache`."""
-    from mlflow.exceptions import MlflowException
-
     from mlplat.serving.source import RegistrySource, VersionGoneError, make_source
 
     if not model_ref.is_registry(model):
@@ -50,7 +49,7 @@ def resolve(model: str, tracking: str, cache: Path) -> Served:
     registry = RegistrySource(model, tracking, cache)
     try:
         resolved = registry.resolve()
-    except (MlflowException, VersionGoneError) as exc:
+    except (Tracker(tracking).error, VersionGoneError) as exc:
         raise ConfigError(f"cannot resolve {model}: {exc}", key="model") from exc
     return Served(registry.fetch(resolved), ref.name, resolved.version, resolved.run_id)
 
@@ -93,12 +92,11 @@ def bench_figures(
     """This version's latest `bench.*` metrics, and those of the champion before it."""
     if not served.name:
         return None, None
-    from mlflow import MlflowClient
-
     from mlplat.tracking import aliases
 
-    client = MlflowClient(tracking_uri=tracking)
-    moves = [e for e in aliases.history(client, served.name) if e.alias == aliases.CHAMPION]
+    tracker = Tracker(tracking)
+    client = tracker.client
+    moves = [e for e in aliases.history(tracker, served.name) if e.alias == aliases.CHAMPION]
     previous = next((e.previous for e in reversed(moves) if e.version == served.version), None)
     before = None
     if previous:
@@ -145,34 +143,30 @@ def metric_key(name: str) -> str:
 
 def log_reports(assessment: Assessment, files: tuple[Path, Path], tracking: str) -> str:
     """One run per check in the `mlplat-monitor` experiment: metrics, verdict tags, both files."""
-    import mlflow
+    from mlplat.tracking.runs import finite
 
-    from mlplat.tracking.runs import log_metrics
-
-    mlflow.set_tracking_uri(tracking)
-    mlflow.set_experiment(MONITOR_EXPERIMENT)
+    tracker = Tracker(tracking)
     tags = {
         "mlplat.monitor.healthy": str(assessment.healthy).lower(),
         "mlplat.monitor.model": str(assessment.model.get("uri")),
     }
-    with mlflow.start_run(
-        run_name=f"monitor-{assessment.model.get('model_name')}", tags=tags
-    ) as run:
+    name = f"monitor-{assessment.model.get('model_name')}"
+    with tracker.side_run(MONITOR_EXPERIMENT, name, tags) as run_id:
         values = {
             metric_key(f"{c.group}.{c.name}" + (f".{c.feature}" if c.feature else "")): c.value
             for c in assessment.checks
             if c.value is not None
         }
-        log_metrics(
-            {
-                "monitor.breaches": len(assessment.breaches),
-                "monitor.rows": assessment.rows,
-                **{f"monitor.{k}": v for k, v in values.items() if v is not None},
-            }
-        )
+        metrics = {
+            "monitor.breaches": len(assessment.breaches),
+            "monitor.rows": assessment.rows,
+            **{f"monitor.{k}": v for k, v in values.items() if v is not None},
+        }
+        for key, value in finite(metrics).items():
+            tracker.client.log_metric(run_id, key, value)
         for path in files:
-            mlflow.log_artifact(str(path), "monitor")
-        return str(run.info.run_id)
+            tracker.client.log_artifact(run_id, str(path), "monitor")
+    return run_id
 
 
 def retrain_reason(assessment: Assessment, limit: int = 10) -> str:
@@ -183,17 +177,10 @@ def retrain_reason(assessment: Assessment, limit: int = 10) -> str:
 
 def champion_uri(cfg: PlatformConfig, tracking: str) -> str | None:
     """models:/NAME@champion when the registry has one, else None."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
     from mlplat.core import provenance
 
-    name = provenance.model_name(cfg)
-    try:
-        MlflowClient(tracking_uri=tracking).get_model_version_by_alias(name, "champion")
-    except MlflowException:
-        return None
-    return f"models:/{name}@champion"
+    ref = ModelRef(provenance.model_name(cfg), alias="champion")
+    return str(ref) if Tracker(tracking).version(ref) is not None else None
 
 
 def retrain(cfg: PlatformConfig, project: Path, reason: str, console: Console) -> RunResult:

@@ -8,28 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from mlplat.core import names, tracking_store
+from mlplat.core import names
 from mlplat.core.config.notify import NotifyConfig
 from mlplat.core.config.ops import RegistryConfig
 from mlplat.core.errors import MlplatError, RegistryError
 from mlplat.tracking import aliases, notices
-
-if TYPE_CHECKING:
-    from mlflow import MlflowClient
+from mlplat.tracking.tracker import Tracker
 
 
-def _settings(project: Path) -> tuple[str, RegistryConfig, NotifyConfig]:
-    """Tracking URI, registry and notification settings; without a usable conf/, the defaults."""
+def _settings(project: Path) -> tuple[Tracker, RegistryConfig, NotifyConfig]:
+    """The tracking store, registry and notification settings; without a usable conf/, the
+    defaults."""
     from mlplat.pipeline.compose import compose
-    from mlplat.tracking.runs import tracking_uri
 
     try:
         cfg = compose(project, [])
     except MlplatError:
-        return tracking_store.default_uri(project), RegistryConfig(), NotifyConfig()
-    return tracking_uri(cfg, project), cfg.registry, cfg.notify
+        return Tracker.of(project), RegistryConfig(), NotifyConfig()
+    return Tracker.of(project, cfg.tracking.uri), cfg.registry, cfg.notify
 
 
 def check_name(name: str, registry: RegistryConfig) -> None:
@@ -41,14 +38,10 @@ def check_name(name: str, registry: RegistryConfig) -> None:
         )
 
 
-def client(project: Path, name: str) -> MlflowClient:
-    import mlflow
-    from mlflow import MlflowClient
-
-    uri, registry, _ = _settings(project)
+def tracker(project: Path, name: str) -> Tracker:
+    found, registry, _ = _settings(project)
     check_name(name, registry)
-    mlflow.set_tracking_uri(uri)
-    return MlflowClient(uri)
+    return found
 
 
 @dataclass(frozen=True)
@@ -58,24 +51,24 @@ class Moved:
 
 
 def promote(project: Path, name: str, version: str, reason: str) -> Moved:
-    found = client(project, name)
+    found = tracker(project, name)
     return _told(project, found, name, aliases.promote(found, name, version, reason))
 
 
 def rollback(project: Path, name: str, reason: str) -> Moved:
-    found = client(project, name)
+    found = tracker(project, name)
     return _told(project, found, name, aliases.rollback(found, name, reason))
 
 
-def _told(project: Path, found: MlflowClient, name: str, event: aliases.AliasEvent) -> Moved:
+def _told(project: Path, found: Tracker, name: str, event: aliases.AliasEvent) -> Moved:
     notify = _settings(project)[2]
-    return Moved(event, notices.at_move(notify, found, name, event))
+    return Moved(event, notices.at_move(notify, found.client, name, event))
 
 
 def history(project: Path, name: str) -> tuple[list[aliases.AliasEvent], dict[str, str]]:
     """Alias moves, oldest first, and where each alias points now."""
-    found = client(project, name)
-    return aliases.history(found, name), aliases.pointers(found, name)
+    store = tracker(project, name)
+    return aliases.history(store, name), aliases.pointers(store, name)
 
 
 def pin(project: Path, name: str, version: str) -> tuple[str, bool]:
@@ -84,15 +77,15 @@ def pin(project: Path, name: str, version: str) -> tuple[str, bool]:
     version pinned to another digest is refused: its bundle changed after registration."""
     import tempfile
 
-    import mlflow
-
     from mlplat.core.bundle import MANIFEST_TAG, verify
+    from mlplat.core.model_ref import BUNDLE_IN_MODEL
 
-    found = client(project, name)
+    store = tracker(project, name)
+    found = store.client
     pinned = found.get_model_version(name, version).tags.get(MANIFEST_TAG)
     with tempfile.TemporaryDirectory(prefix="mlplat-pin-") as tmp:
-        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
-        digest = verify(Path(local) / "artifacts" / "bundle")
+        local = store.download(f"models:/{name}/{version}", Path(tmp))
+        digest = verify(local / BUNDLE_IN_MODEL)
     if pinned and pinned != digest:
         raise RegistryError(
             f"models:/{name}/{version} is pinned to manifest {pinned[:12]} but its bundle now "

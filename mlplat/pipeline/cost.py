@@ -74,8 +74,6 @@ class RunCost:
 
 def log(run_cost: RunCost, target: Path) -> dict[str, Any]:
     """Write cost.json (a DVC metrics file) and log it with `cost.*` metrics and budget tags."""
-    import mlflow
-
     from mlplat.tracking import runs as tracking
 
     if not run_cost.stages:  # nothing ran here (the DVC `register` stage): keep the file as is
@@ -83,9 +81,9 @@ def log(run_cost: RunCost, target: Path) -> dict[str, Any]:
     body = run_cost.report()
     write_json(target, body)
     tracking.log_metrics(cost.flat_metrics(body))
-    mlflow.log_artifact(str(target))
+    tracking.log_artifact(target)
     if run_cost.exceeded:
-        mlflow.set_tag("budget.exceeded", ",".join(sorted(run_cost.exceeded)))
+        tracking.set_tags({"budget.exceeded": ",".join(sorted(run_cost.exceeded))})
     return body
 
 

@@ -25,12 +25,12 @@ from mlplat.tracking import runs as tracking
 from mlplat.tracking.registration import Registration
 
 if TYPE_CHECKING:
-    from mlflow import ActiveRun
     from rich.console import Console
 
     from mlplat.core.config import PlatformConfig
     from mlplat.core.stage import Stage
     from mlplat.stages.evaluate.verdicts import Decision
+    from mlplat.tracking.tracker import Tracker
 
 _log = logging.getLogger(__name__)
 
@@ -117,35 +117,33 @@ def _run(job: _Job, extra_tags: dict[str, str]) -> RunResult:
         ) as running,
         stops.handled(running.halt),
     ):
-        experiment_id = _connect(job)
+        tracker, experiment_id = _connect(job)
         parent = job.trial.parent_run_id if job.trial else None
         with tracking.tracked_run(
             job.cfg, job.project, experiment_id, _tags(job, extra_tags), parent, job.name
         ) as run:
             try:
                 if job.place:
-                    job.place.note(run_id=run.info.run_id)
-                return _track(job, running, run, experiment_id)
+                    job.place.note(run_id=run.run_id)
+                return _track(job, running, tracker, run, experiment_id)
             except BaseException as exc:
                 _log_failure(exc, job, running)
                 raise
 
 
-def _connect(job: _Job) -> str:
-    """The store and experiment (their id), after ending the runs whose process is gone."""
-    import mlflow
-
-    experiment_id = tracking.connect(job.cfg, job.project)
+def _connect(job: _Job) -> tuple[Tracker, str]:
+    """The store and experiment (its id), after ending the runs whose process is gone."""
+    tracker, experiment_id = tracking.connect(job.cfg, job.project)
     if job.trial:
-        return job.trial.experiment_id
+        return tracker, job.trial.experiment_id
     assert job.place is not None
-    store = tracking_store.redact(mlflow.get_tracking_uri())
-    _end_abandoned(job, store)
+    store = tracking_store.redact(tracker.uri)
+    _end_abandoned(job, tracker, store)
     job.place.note(store=store, experiment_id=experiment_id)
-    return experiment_id
+    return tracker, experiment_id
 
 
-def _end_abandoned(job: _Job, store: str) -> None:
+def _end_abandoned(job: _Job, tracker: Tracker, store: str) -> None:
     """Runs of this project left RUNNING by a process that is gone (SIGKILL, out of memory, a
     crash) end FAILED with the reason; a publication one left half done is finished (it had
     registered its version: registration comes first); their directories go."""
@@ -158,7 +156,9 @@ def _end_abandoned(job: _Job, store: str) -> None:
                 f"{place.stage() or 'start-up'}: killed (SIGKILL, out of memory) or crashed; "
                 f"found by run {job.name}"
             )
-            if tracking.end_abandoned(lease.experiment_id, lease.run_id, place.name, reason):
+            if tracking.end_abandoned(
+                tracker, lease.experiment_id, lease.run_id, place.name, reason
+            ):
                 job.console.print(f"  [yellow]![/] run {place.name} marked FAILED: {reason}")
         place.finish_publication()
         place.remove()
@@ -178,33 +178,41 @@ def _note_stage(job: _Job, name: str) -> None:
         job.place.note_stage(name)
 
 
-def _track(job: _Job, running: worker.StageWorker, run: ActiveRun, experiment_id: str) -> RunResult:
+def _track(
+    job: _Job,
+    running: worker.StageWorker,
+    tracker: Tracker,
+    run: tracking.Started,
+    experiment_id: str,
+) -> RunResult:
     tracking.log_config(job.cfg)
     name = provenance.model_name(job.cfg)
     # while the child validates and featurizes, on this process's idle core
-    champion = gating.champion_of(job.cfg, name) if job.registering else None
+    champion = gating.champion_of(job.cfg, tracker, name) if job.registering else None
     model_uri = None
     for done in running.finished():
         if done == "bundle" and job.registering:  # logged while evaluate runs
             model_uri = tracking.log_bundle(job.paths["bundle"])
     _note_stage(job, "gates")
-    result = _log_results(job, running, run, experiment_id)
+    result = _log_results(job, running, tracker, run, experiment_id)
     gating.log_evaluation(job.paths)
     verdict = None
     if job.registering:
         result.model_name = name
         with job.console.status("[bold]gates[/]: floors, segments, champion, baselines"):
-            verdict = gating.judge(job.cfg, job.paths, name, champion)
+            verdict = gating.judge(job.cfg, tracker, job.paths, name, champion)
         model_uri = model_uri or tracking.log_bundle(job.paths["bundle"])
-    _conclude(job, result, verdict, model_uri)
+    _conclude(job, tracker, result, verdict, model_uri)
     return result
 
 
 def _log_results(
-    job: _Job, running: worker.StageWorker, run: ActiveRun, experiment_id: str
+    job: _Job,
+    running: worker.StageWorker,
+    tracker: Tracker,
+    run: tracking.Started,
+    experiment_id: str,
 ) -> RunResult:
-    import mlflow
-
     paths, cost = job.paths, running.cost
     if not job.todo:  # the DVC `register` stage: each stage before it wrote its own profile
         cost.stages = stage_costs(paths, (s.name for s in graph.in_order()))
@@ -216,13 +224,13 @@ def _log_results(
     evaluated = read_json(paths["metrics"])
     metrics = evaluated["overall"]
     tracking.log_metrics(metrics)
-    mlflow.log_artifact(str(paths["validation"]), "validation")
-    mlflow.log_artifact(str(paths["metrics"]), "evaluate")
+    tracking.log_artifact(paths["validation"], "validation")
+    tracking.log_artifact(paths["metrics"], "evaluate")
     return RunResult(
-        run.info.run_id,
-        run.info.run_name,
+        run.run_id,
+        run.run_name,
         experiment_id,
-        tracking_store.redact(mlflow.get_tracking_uri()),
+        tracking_store.redact(tracker.uri),
         metrics,
         stage_seconds=seconds,
         cost=cost_report,
@@ -242,28 +250,33 @@ def _tell_budget(job: _Job, exceeded: dict[str, str], detail: str = "") -> tuple
 
 
 def _conclude(
-    job: _Job, result: RunResult, verdict: Decision | None, model_uri: str | None
+    job: _Job,
+    tracker: Tracker,
+    result: RunResult,
+    verdict: Decision | None,
+    model_uri: str | None,
 ) -> None:
     """Registration, the verdicts, the champion's move and the publication, which a stop never
     cuts in half: one that arrives meanwhile is recorded on the finished run, then obeyed."""
-    import mlflow
-
     with stops.deferred():
         _note_stage(job, "register" if verdict is not None else "publish")
         if verdict is not None and model_uri is not None:
-            _register(job, result, verdict, model_uri)
+            _register(job, tracker, result, verdict, model_uri)
         if job.place and job.todo:
             job.place.publish(drop=(job.paths["run_report"].name, gating.GATES_FILE))
     late = stops.late()
     if late:
-        mlflow.set_tag(tracking.STOP_TAG, late)
+        tracking.set_tags({tracking.STOP_TAG: late})
 
 
-def _register(job: _Job, result: RunResult, verdict: Decision, model_uri: str) -> None:
+def _register(
+    job: _Job, tracker: Tracker, result: RunResult, verdict: Decision, model_uri: str
+) -> None:
     assert result.model_name is not None
     with job.console.status("[bold]register[/]: register a version of the bundle"):
         result.registration = registration.register(
             job.cfg,
+            tracker,
             job.paths,
             result.model_name,
             verdict,
@@ -280,8 +293,6 @@ def _register(job: _Job, result: RunResult, verdict: Decision, model_uri: str) -
 
 def _log_failure(exc: BaseException, job: _Job, running: worker.StageWorker) -> None:
     """What the stages that ran cost and why the run ended, on the run; never hides `exc`."""
-    import mlflow
-
     if isinstance(exc, Stopped):
         stage = job.place.stage() if job.place else None
         exc.where = f"{f'stage {stage} of ' if stage else ''}run {job.name} (marked KILLED)"
@@ -294,7 +305,7 @@ def _log_failure(exc: BaseException, job: _Job, running: worker.StageWorker) -> 
                 _log.warning("%s", line)  # the run fails with the budget's error, not this
         report = exc.report_path if isinstance(exc, DataValidationError) else None
         if report and Path(report).is_file():
-            mlflow.log_artifact(report, "validation")
+            tracking.log_artifact(report, "validation")
     except Exception as err:  # the store went away too
         _log.warning("could not record the failure: %s", tracking_store.scrub(str(err)))
 

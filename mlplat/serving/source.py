@@ -7,11 +7,13 @@ directory and does not install MLflow at all.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from mlplat.core import model_ref, tracking_store
 from mlplat.core.bundle import MANIFEST
@@ -19,15 +21,53 @@ from mlplat.core.io import sha256_file
 from mlplat.core.model_ref import ModelRef
 
 
-def registry_client(tracking_uri: str) -> Any:
-    """The MLflow client for the store at `tracking_uri`, with a short HTTP budget (the server
-    polls again anyway; MLflow's own defaults kept `mlplat serve` silent for minutes)."""
-    tracking_store.default_limits(tracking_uri)
-    import mlflow
-    from mlflow import MlflowClient
+@dataclass(frozen=True)
+class RegistryStore:
+    """A model registry read through MLflow's client, imported lazily and only here (and in
+    `mlplat.tracking`, whose Tracker extends this): the request path never touches it."""
 
-    mlflow.set_tracking_uri(tracking_uri)
-    return MlflowClient(tracking_uri=tracking_uri)
+    uri: str
+
+    @classmethod
+    def polled(cls, uri: str) -> Self:
+        """A store with a short HTTP budget: a server polls again anyway (MLflow's own defaults
+        kept `mlplat serve` silent for minutes)."""
+        tracking_store.default_limits(uri)
+        return cls(uri)
+
+    @cached_property
+    def client(self) -> Any:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    @property
+    def error(self) -> type[Exception]:
+        """MLflow's exception type, for `except store.error:` without importing mlflow."""
+        from mlflow.exceptions import MlflowException
+
+        return MlflowException
+
+    def missing(self, exc: BaseException) -> bool:
+        """MLflow's answer for a deleted model, run or version, or an alias that is not set."""
+        code = getattr(exc, "error_code", "")
+        return isinstance(exc, self.error) and (
+            code == "RESOURCE_DOES_NOT_EXIST"
+            or (code == "INVALID_PARAMETER_VALUE" and "not found" in str(exc).lower())
+        )
+
+    def download(self, artifact_uri: str, target: Path) -> Path:
+        """The artifacts at `artifact_uri` (`models:/...`, `runs:/...`) under `target`."""
+        import mlflow
+
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=artifact_uri,
+            dst_path=str(target),
+            tracking_uri=self.uri,
+            registry_uri=self.uri,
+        )
+        return Path(local)
 
 
 class VersionGoneError(Exception):
@@ -84,14 +124,6 @@ class DirectorySource:
         """Nothing to clean up: the directory is the user's."""
 
 
-def _missing(exc: Exception) -> bool:
-    """MLflow's answer for a deleted model or version, or an alias that no longer exists."""
-    code = getattr(exc, "error_code", "")
-    return code == "RESOURCE_DOES_NOT_EXIST" or (
-        code == "INVALID_PARAMETER_VALUE" and "not found" in str(exc)
-    )
-
-
 @dataclass
 class RegistrySource:
     """A registry URI; downloads go to `cache` (a fresh temp directory when None, made on the
@@ -106,11 +138,11 @@ class RegistrySource:
         return ModelRef.parse(self.uri).name
 
     def resolve(self) -> Resolved:
-        client = registry_client(self.tracking_uri)
+        store = RegistryStore.polled(self.tracking_uri)
         try:
-            mv = ModelRef.parse(self.uri).lookup(client)
+            mv = ModelRef.parse(self.uri).lookup(store.client)
         except Exception as exc:
-            if _missing(exc):
+            if store.missing(exc):
                 message = f"{self.uri} no longer resolves: {tracking_store.scrub(str(exc))}"
                 raise VersionGoneError(message) from exc
             raise
@@ -118,10 +150,11 @@ class RegistrySource:
 
     def exists(self, version: str) -> bool:
         """False only when the registry says the version is gone (an outage is not a deletion)."""
+        store = RegistryStore.polled(self.tracking_uri)
         try:
-            registry_client(self.tracking_uri).get_model_version(self.name, version)
+            store.client.get_model_version(self.name, version)
         except Exception as exc:
-            return not _missing(exc)
+            return not store.missing(exc)
         return True
 
     def _target(self, resolved: Resolved) -> Path:
@@ -130,8 +163,8 @@ class RegistrySource:
         return self.cache / f"{self.name}-{resolved.version}"
 
     def fetch(self, resolved: Resolved) -> Path:
-        client = registry_client(self.tracking_uri)
-        bundle, _ = model_ref.download(client, self.name, resolved.version, self._target(resolved))
+        store = RegistryStore.polled(self.tracking_uri)
+        bundle, _ = model_ref.download(store, self.name, resolved.version, self._target(resolved))
         return bundle
 
     def forget(self, resolved: Resolved) -> None:

@@ -54,11 +54,11 @@ from mlplat.pipeline.trials import (
 )
 
 if TYPE_CHECKING:
-    from mlflow.entities import Run
     from omegaconf import DictConfig
 
     from mlplat.core.config import PlatformConfig
     from mlplat.tracking.registration import Registration
+    from mlplat.tracking.tracker import Tracker
 
 # Hydra turns a callback's error into a warning; the sweep's end keeps it here for the command
 # to exit with it (`raise_end_failure`).
@@ -74,7 +74,8 @@ class TrialRow:
     metrics: dict[str, float]
 
     @classmethod
-    def of(cls, run: Run) -> TrialRow:
+    def of(cls, run: Any) -> TrialRow:
+        """From an MLflow run (`Tracker.client.search_runs`)."""
         tags = run.data.tags
         return cls(
             run.info.run_id,
@@ -85,10 +86,8 @@ class TrialRow:
         )
 
 
-def trial_rows(experiment_id: str, parent_run_id: str) -> list[TrialRow]:
-    from mlflow import MlflowClient
-
-    runs = MlflowClient().search_runs(
+def trial_rows(tracker: Tracker, experiment_id: str, parent_run_id: str) -> list[TrialRow]:
+    runs = tracker.client.search_runs(
         [experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
         max_results=10000,
@@ -161,13 +160,11 @@ def _platform(config: DictConfig) -> PlatformConfig:
 
 def _create(config: DictConfig, project: Path) -> SweepIds:
     """The store, the experiment and the sweep's parent run (RUNNING until `finish`)."""
-    from mlflow import MlflowClient
-
     from mlplat.core import provenance
     from mlplat.tracking import runs as tracking
 
     cfg = _platform(config)
-    experiment_id = tracking.connect(cfg, project)
+    tracker, experiment_id = tracking.connect(cfg, project)
     tags = {
         "mlplat.sweep": "parent",
         "mlplat.experiment": cfg.experiment_name,
@@ -176,8 +173,8 @@ def _create(config: DictConfig, project: Path) -> SweepIds:
     name = tracking.run_name(cfg).replace(
         f"-{cfg.model.algorithm}-", f"-{cfg.model.algorithm}-sweep-"
     )
-    parent = MlflowClient().create_run(experiment_id, run_name=name, tags=tags)
-    return SweepIds(tracking.tracking_uri(cfg, project), experiment_id, parent.info.run_id)
+    parent = tracker.client.create_run(experiment_id, run_name=name, tags=tags)
+    return SweepIds(tracker.uri, experiment_id, parent.info.run_id)
 
 
 def _create_and_publish(config: DictConfig, project: Path, path: Path) -> SweepIds:
@@ -419,12 +416,11 @@ def prewarm(config: DictConfig) -> WarmPool | None:
 
 
 def _register_best(
-    cfg: PlatformConfig, project: Path, best: TrialRow, parent_run_id: str
+    cfg: PlatformConfig, project: Path, tracker: Tracker, best: TrialRow, parent_run_id: str
 ) -> Registration:
     """Gate, log and register the best trial's bundle on the best trial's own run, as
     `mlplat run` does for a single run (the champion moves only if every gate passes; an
     identical model registers nothing)."""
-    import mlflow
     from rich.console import Console
 
     from mlplat.core import provenance
@@ -433,12 +429,13 @@ def _register_best(
 
     paths = Trial(parent_run_id, "", best.number, "").paths(cfg, project)
     name = provenance.model_name(cfg)
-    run = mlflow.MlflowClient().get_run(best.run_id)
-    model_uri = tracking.log_bundle_after(run, paths["bundle"])  # outside the run: see there
-    with mlflow.start_run(run_id=best.run_id):
-        verdict = gating.judge(cfg, paths, name)
+    run = tracker.client.get_run(best.run_id)
+    model_uri = tracking.log_bundle_after(tracker, run, paths["bundle"])  # outside the run
+    with tracking.resumed(best.run_id):
+        verdict = gating.judge(cfg, tracker, paths, name)
         return registration.register(
             cfg,
+            tracker,
             paths,
             name,
             verdict,
@@ -483,13 +480,37 @@ def _summarize(
     seconds: float,
     stopped: str | None,
 ) -> dict[str, Any]:
-    import mlflow
+    from mlplat.tracking.tracker import Tracker
 
-    mlflow.set_tracking_uri(ids.tracking_uri)  # a worker may have run no trial
-    cfg, client = _platform(config), mlflow.MlflowClient()
-    parent_run_id = ids.parent_run_id
-    rows = trial_rows(ids.experiment_id, parent_run_id)
+    tracker = Tracker(ids.tracking_uri).activate()  # a worker may have run no trial
+    cfg, client, parent_run_id = _platform(config), tracker.client, ids.parent_run_id
+    rows = trial_rows(tracker, ids.experiment_id, parent_run_id)
     best = best_trial(rows, metric, direction)
+    summary = _summary(cfg, ids, metric, direction, rows, seconds, stopped)
+    for key, value in summary["totals"].items():
+        client.log_metric(parent_run_id, key, float(value))
+    if stopped:
+        client.set_tag(parent_run_id, "mlplat.sweep_stopped", stopped)
+    if best is not None:
+        summary["best"] = _log_best(cfg, project, tracker, best, metric, parent_run_id)
+    client.log_dict(parent_run_id, summary, "sweep/summary.json")
+    finished = [r for r in rows if r.status == "FINISHED"]
+    if best is None and finished:  # every trial ran, none logged the metric: it is misnamed
+        summary["logged_metrics"] = sorted(k for k in finished[0].metrics if "." not in k)
+    client.set_terminated(parent_run_id, "FINISHED" if best is not None else "FAILED")
+    return summary
+
+
+def _summary(
+    cfg: PlatformConfig,
+    ids: SweepIds,
+    metric: str,
+    direction: str,
+    rows: list[TrialRow],
+    seconds: float,
+    stopped: str | None,
+) -> dict[str, Any]:
+    """The sweep's summary (sweep/summary.json) before its best trial is known."""
     table = comparison(rows, metric)
     totals = {
         "sweep.trials": len(rows),
@@ -498,8 +519,8 @@ def _summarize(
         "cost.total.money": sum(row["money"] or 0.0 for row in table),
         "cost.total.cpu_seconds": sum(row["cpu_seconds"] or 0.0 for row in table),
     }
-    summary: dict[str, Any] = {
-        "parent_run_id": parent_run_id,
+    return {
+        "parent_run_id": ids.parent_run_id,
         "experiment_id": ids.experiment_id,
         "metric": metric,
         "direction": direction,
@@ -509,33 +530,35 @@ def _summarize(
         "trials": table,
         "best": None,
     }
-    for key, value in totals.items():
-        client.log_metric(parent_run_id, key, float(value))
-    if stopped:
-        client.set_tag(parent_run_id, "mlplat.sweep_stopped", stopped)
-    if best is not None:
-        summary["best"] = {
-            "trial": best.number,
-            "run_id": best.run_id,
-            "overrides": best.overrides,
-            metric: best.metrics[metric],
-        }
-        client.log_metric(parent_run_id, f"best.{metric}", best.metrics[metric])
-        client.set_tag(parent_run_id, "mlplat.best_run_id", best.run_id)
-        client.set_tag(parent_run_id, "mlplat.best_overrides", best.overrides)
-        if cfg.registry.register:
-            from mlplat.tracking.registration import failure
 
-            registered = _register_best(cfg, project, best, parent_run_id)
-            summary["best"]["model_version"] = registered.version
-            summary["best"]["identical"] = registered.identical
-            summary["best"]["gate_failure"] = failure(cfg, registered)
-    client.log_dict(parent_run_id, summary, "sweep/summary.json")
-    finished = [r for r in rows if r.status == "FINISHED"]
-    if best is None and finished:  # every trial ran, none logged the metric: it is misnamed
-        summary["logged_metrics"] = sorted(k for k in finished[0].metrics if "." not in k)
-    client.set_terminated(parent_run_id, "FINISHED" if best is not None else "FAILED")
-    return summary
+
+def _log_best(
+    cfg: PlatformConfig,
+    project: Path,
+    tracker: Tracker,
+    best: TrialRow,
+    metric: str,
+    parent_run_id: str,
+) -> dict[str, Any]:
+    """The best trial on the parent run, and registered when the registry is on."""
+    found: dict[str, Any] = {
+        "trial": best.number,
+        "run_id": best.run_id,
+        "overrides": best.overrides,
+        metric: best.metrics[metric],
+    }
+    client = tracker.client
+    client.log_metric(parent_run_id, f"best.{metric}", best.metrics[metric])
+    client.set_tag(parent_run_id, "mlplat.best_run_id", best.run_id)
+    client.set_tag(parent_run_id, "mlplat.best_overrides", best.overrides)
+    if cfg.registry.register:
+        from mlplat.tracking.registration import failure
+
+        registered = _register_best(cfg, project, tracker, best, parent_run_id)
+        found["model_version"] = registered.version
+        found["identical"] = registered.identical
+        found["gate_failure"] = failure(cfg, registered)
+    return found
 
 
 def check_best(summary: dict[str, Any], key: str) -> None:
@@ -583,9 +606,9 @@ def abandon() -> None:
 
 def _end_failed(ids: SweepIds) -> None:
     """The parent run FAILED if it is still RUNNING: never left RUNNING."""
-    from mlflow import MlflowClient
+    from mlplat.tracking.tracker import Tracker
 
-    client = MlflowClient(ids.tracking_uri)
+    client = Tracker(ids.tracking_uri).client
     if client.get_run(ids.parent_run_id).info.status == "RUNNING":
         client.set_terminated(ids.parent_run_id, "FAILED")
 

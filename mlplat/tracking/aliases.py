@@ -12,14 +12,13 @@ import getpass
 import json
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import RegistryError
 from mlplat.tracking import cards
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from mlplat.tracking.tracker import Tracker
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 HISTORY_PREFIX = "mlplat.alias_history."
@@ -45,45 +44,41 @@ def user() -> str:
         return "unknown"
 
 
-def _model(client: MlflowClient, name: str) -> Any:
-    from mlflow.exceptions import MlflowException
-
+def _model(tracker: Tracker, name: str) -> Any:
     try:
-        return client.get_registered_model(name)
-    except MlflowException as exc:
+        return tracker.client.get_registered_model(name)
+    except tracker.error as exc:
         raise RegistryError(f"no registered model '{name}' in the registry") from exc
 
 
-def check_version(client: MlflowClient, name: str, version: str) -> None:
-    from mlflow.exceptions import MlflowException
-
-    _model(client, name)
+def check_version(tracker: Tracker, name: str, version: str) -> None:
+    _model(tracker, name)
     try:
-        client.get_model_version(name, str(version))
-    except MlflowException as exc:
+        tracker.client.get_model_version(name, str(version))
+    except tracker.error as exc:
         raise RegistryError(f"model '{name}' has no version '{version}'") from exc
 
 
-def pointers(client: MlflowClient, name: str) -> dict[str, str]:
+def pointers(tracker: Tracker, name: str) -> dict[str, str]:
     """Alias -> version, as the registry holds them now."""
-    found = getattr(_model(client, name), "aliases", {}) or {}
+    found = getattr(_model(tracker, name), "aliases", {}) or {}
     return {alias: str(version) for alias, version in found.items()}
 
 
-def current(client: MlflowClient, name: str, alias: str = CHAMPION) -> str | None:
+def current(tracker: Tracker, name: str, alias: str = CHAMPION) -> str | None:
     """The version an alias points at, or None."""
-    return pointers(client, name).get(alias)
+    return pointers(tracker, name).get(alias)
 
 
-def history(client: MlflowClient, name: str) -> list[AliasEvent]:
+def history(tracker: Tracker, name: str) -> list[AliasEvent]:
     """Every recorded alias move, oldest first."""
-    tags = _model(client, name).tags or {}
+    tags = _model(tracker, name).tags or {}
     events = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(HISTORY_PREFIX)]
     return [AliasEvent(**e) for e in events]
 
 
 def _event(
-    client: MlflowClient, name: str, alias: str, version: str, action: str, reason: str
+    tracker: Tracker, name: str, alias: str, version: str, action: str, reason: str
 ) -> tuple[AliasEvent, str]:
     """An event about `alias`, and the history tag key it is recorded under."""
     now = dt.datetime.now(dt.UTC)
@@ -91,7 +86,7 @@ def _event(
         at=now.isoformat(timespec="seconds"),
         alias=alias,
         version=str(version),
-        previous=current(client, name, alias),
+        previous=current(tracker, name, alias),
         action=action,
         by=user(),
         reason=reason[:MAX_REASON],
@@ -99,41 +94,41 @@ def _event(
     return event, HISTORY_PREFIX + now.strftime("%Y%m%dT%H%M%S.%fZ")
 
 
-def _record(client: MlflowClient, name: str, event: AliasEvent, key: str) -> None:
-    client.set_registered_model_tag(name, key, json.dumps(asdict(event), sort_keys=True))
+def _record(tracker: Tracker, name: str, event: AliasEvent, key: str) -> None:
+    tracker.client.set_registered_model_tag(name, key, json.dumps(asdict(event), sort_keys=True))
 
 
 def note(
-    client: MlflowClient, name: str, alias: str, version: str, action: str, reason: str
+    tracker: Tracker, name: str, alias: str, version: str, action: str, reason: str
 ) -> AliasEvent:
     """Record an event that leaves `alias` where it is, beside the moves: an online experiment
     that stopped sending the challenger traffic is news to whoever reads the history next."""
-    check_version(client, name, version)
-    event, key = _event(client, name, alias, version, action, reason)
-    _record(client, name, event, key)
+    check_version(tracker, name, version)
+    event, key = _event(tracker, name, alias, version, action, reason)
+    _record(tracker, name, event, key)
     return event
 
 
 def move(
-    client: MlflowClient, name: str, alias: str, version: str, action: str, reason: str
+    tracker: Tracker, name: str, alias: str, version: str, action: str, reason: str
 ) -> AliasEvent:
     """Point `alias` at `version` and record the move."""
-    event, key = _event(client, name, alias, version, action, reason)
-    client.set_registered_model_alias(name, alias, str(version))
-    _record(client, name, event, key)
-    client.set_model_version_tag(name, str(version), f"mlplat.{alias}_since", event.at)
+    event, key = _event(tracker, name, alias, version, action, reason)
+    tracker.client.set_registered_model_alias(name, alias, str(version))
+    _record(tracker, name, event, key)
+    tracker.client.set_model_version_tag(name, str(version), f"mlplat.{alias}_since", event.at)
     if alias == CHAMPION and event.previous not in (None, event.version):
-        cards.at_promotion(client, name, str(event.previous), event.version)
+        cards.at_promotion(tracker.client, name, str(event.previous), event.version)
     return event
 
 
 def promote(
-    client: MlflowClient, name: str, version: str, reason: str, action: str = "promote"
+    tracker: Tracker, name: str, version: str, reason: str, action: str = "promote"
 ) -> AliasEvent:
     if not reason.strip():
         raise RegistryError('a promotion needs a reason (--reason "...")')
-    check_version(client, name, version)
-    return move(client, name, CHAMPION, version, action, reason)
+    check_version(tracker, name, version)
+    return move(tracker, name, CHAMPION, version, action, reason)
 
 
 def champion_stack(events: list[AliasEvent]) -> list[str]:
@@ -152,37 +147,18 @@ def champion_stack(events: list[AliasEvent]) -> list[str]:
     return stack
 
 
-def rollback(client: MlflowClient, name: str, reason: str = "") -> AliasEvent:
+def rollback(tracker: Tracker, name: str, reason: str = "") -> AliasEvent:
     """Move `champion` back to the champion before the current one."""
-    stack = champion_stack(history(client, name))
+    stack = champion_stack(history(tracker, name))
     if len(stack) < 2:
         raise RegistryError(f"model '{name}' has no previous champion to roll back to")
     target = stack[-2]
-    check_version(client, name, target)
+    check_version(tracker, name, target)
     return move(
-        client, name, CHAMPION, target, "rollback", reason or f"rollback from version {stack[-1]}"
+        tracker, name, CHAMPION, target, "rollback", reason or f"rollback from version {stack[-1]}"
     )
 
 
-def tag_version(client: MlflowClient, name: str, version: str, tags: dict[str, str]) -> None:
+def tag_version(tracker: Tracker, name: str, version: str, tags: dict[str, str]) -> None:
     for key, value in tags.items():
-        client.set_model_version_tag(name, str(version), key, value[:5000])
-
-
-def download_bundle(name: str, version: str, dest: Path) -> Path:
-    """The registered version's bundle, as logged by `tracking.log_bundle`, under `dest`, checked
-    against the manifest digest pinned on the version."""
-    import mlflow
-
-    from mlplat.core.bundle import verify_registered
-
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{name}/{version}", dst_path=str(dest)
-    )
-    bundle = Path(local) / "artifacts" / "bundle"
-    if not bundle.is_dir():
-        raise RegistryError(f"version {version} of '{name}' holds no bundle artifact")
-    tags = mlflow.MlflowClient().get_model_version(name, str(version)).tags
-    verify_registered(bundle, name, str(version), tags)
-    return bundle
+        tracker.client.set_model_version_tag(name, str(version), key, value[:5000])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplat.core import model_ref
 from mlplat.core.bundle import Bundle, load_bundle
 from mlplat.core.errors import RegistryError
 from mlplat.core.io import read_json, write_json, write_text
@@ -20,7 +21,7 @@ from mlplat.core.probe import ProbeError, probe
 from mlplat.core.vocabulary import GateStatus
 from mlplat.stages.evaluate import gates, report
 from mlplat.stages.evaluate.verdicts import Decision, Verdict
-from mlplat.tracking import aliases
+from mlplat.tracking import aliases, runs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from mlplat.core.config import PlatformConfig
     from mlplat.core.stage import ArtifactPaths
+    from mlplat.tracking.tracker import Tracker
 
 GATES_FILE = "gates.json"  # beside the run report: written after the stages, not a DVC out
 
@@ -46,12 +48,10 @@ def _scores(paths: ArtifactPaths) -> np.ndarray:
     return values[:, 0] if columns == ["y_score"] else values
 
 
-def champion_version(name: str) -> str | None:
+def champion_version(tracker: Tracker, name: str) -> str | None:
     """The version `champion` points at; None if the model or the alias does not exist yet."""
-    from mlflow import MlflowClient
-
     try:
-        return aliases.current(MlflowClient(), name)
+        return aliases.current(tracker, name)
     except RegistryError:  # not registered yet
         return None
 
@@ -65,14 +65,14 @@ class Champion:
     bundle: Bundle | None
 
 
-def champion_of(cfg: PlatformConfig, name: str) -> Champion:
+def champion_of(cfg: PlatformConfig, tracker: Tracker, name: str) -> Champion:
     """The champion to judge against. It needs the registry only, so `mlplat run` loads it while
     the stages run: importing LightGBM into this process was a second of the registration."""
-    version = champion_version(name)
+    version = champion_version(tracker, name)
     if not cfg.gates.champion_metric or version is None:
         return Champion(version, None)
     with tempfile.TemporaryDirectory(prefix="mlplat-champion-") as tmp:
-        directory = aliases.download_bundle(name, version, Path(tmp))
+        directory, _ = model_ref.download(tracker, name, version, Path(tmp))
         try:
             probe(directory)  # LightGBM can abort the process that parses a malformed model
         except ProbeError as exc:
@@ -102,7 +102,11 @@ def champion_scores(
 
 
 def judge(
-    cfg: PlatformConfig, paths: ArtifactPaths, name: str, champion: Champion | None = None
+    cfg: PlatformConfig,
+    tracker: Tracker,
+    paths: ArtifactPaths,
+    name: str,
+    champion: Champion | None = None,
 ) -> Decision:
     """Every gate's verdict for the model just evaluated (reads the registry, changes nothing);
     `champion`: `champion_of`, if the caller loaded it already."""
@@ -112,7 +116,7 @@ def judge(
     spec = read_json(paths["feature_spec"])
     holdout = pd.read_parquet(paths["test_rows"])
     y = encode_target(spec["target"], holdout[cfg.data.target])
-    champion = champion or champion_of(cfg, name)
+    champion = champion or champion_of(cfg, tracker, name)
     old = champion_scores(name, champion, spec, holdout)
     return gates.decide(cfg, evaluation(paths), holdout, y, _scores(paths), old, champion.version)
 
@@ -168,10 +172,7 @@ def print_verdicts(verdict: Decision, console: Console) -> None:
 
 def log_evaluation(paths: ArtifactPaths) -> None:
     """Per-segment metrics as `segment.<segment>.<metric>`, one segment table, plots and report."""
-    import mlflow
     import pandas as pd
-
-    from mlplat.tracking.runs import log_metrics
 
     rows = read_json(paths["segments"])["segments"]
     # one batch (MLflow splits it into requests within its limit): a call per segment was a
@@ -182,7 +183,7 @@ def log_evaluation(paths: ArtifactPaths) -> None:
         if row.get("supported")
         for name, value in {**row["metrics"], "support": row["support"]}.items()
     }
-    log_metrics(per_segment)
+    runs.log_metrics(per_segment)
     table = pd.DataFrame(
         [
             {
@@ -197,10 +198,10 @@ def log_evaluation(paths: ArtifactPaths) -> None:
         ]
     )
     if not table.empty:
-        mlflow.log_table(table, artifact_file="evaluate/segments_table.json")
-    mlflow.log_artifact(str(paths["segments"]), "evaluate")
-    mlflow.log_artifacts(str(paths["plots"]), "evaluate/plots")
-    mlflow.log_artifact(str(paths["report"]), "evaluate")
+        runs.log_table(table, "evaluate/segments_table.json")
+    runs.log_artifact(paths["segments"], "evaluate")
+    runs.log_artifacts(paths["plots"], "evaluate/plots")
+    runs.log_artifact(paths["report"], "evaluate")
 
 
 def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: Decision) -> None:
@@ -209,8 +210,6 @@ def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: Decision) 
     evaluate/report.html is the evaluate stage's DVC output, so it is left as the stage wrote it;
     its plots are reused, and only the segment plot is drawn again when a gate failed a segment.
     """
-    import mlflow
-
     found = evaluation(paths)
     pngs = {p.stem: p.read_bytes() for p in paths["plots"].glob("*.png")}
     failed = report.failed_segments(verdict)
@@ -219,23 +218,22 @@ def finish_report(cfg: PlatformConfig, paths: ArtifactPaths, verdict: Decision) 
         if redrawn is not None:
             pngs["segments"] = redrawn
     write_text(paths["run_report"], report.render(cfg.experiment_name, found, pngs, verdict))
-    mlflow.log_artifact(str(paths["run_report"]))
+    runs.log_artifact(paths["run_report"])
 
 
 def record(cfg: PlatformConfig, paths: ArtifactPaths, verdict: Decision, console: Console) -> None:
     """Print the verdicts and keep them: gates.json, the run's tags and metric, the run report."""
-    import mlflow
-
     print_verdicts(verdict, console)
     write_json(paths.root / GATES_FILE, verdict.to_json())
-    mlflow.log_artifact(str(paths.root / GATES_FILE), "evaluate")
-    mlflow.set_tags({"mlplat.gates": "passed" if verdict.passed else "failed"})
-    mlflow.log_metric("gates.passed", 1.0 if verdict.passed else 0.0)
+    runs.log_artifact(paths.root / GATES_FILE, "evaluate")
+    runs.set_tags({"mlplat.gates": "passed" if verdict.passed else "failed"})
+    runs.log_metrics({"gates.passed": 1.0 if verdict.passed else 0.0})
     finish_report(cfg, paths, verdict)
 
 
 def conclude(
     cfg: PlatformConfig,
+    tracker: Tracker,
     paths: ArtifactPaths,
     name: str,
     version: str,
@@ -243,8 +241,6 @@ def conclude(
     console: Console,
 ) -> bool:
     """Record the verdicts; move `champion` when every gate passed. Returns promoted."""
-    from mlflow import MlflowClient
-
     record(cfg, paths, verdict, console)
     if not verdict.passed:
         stays = (
@@ -259,6 +255,6 @@ def conclude(
         if verdict.champion_version
         else " (first champion)"
     )
-    aliases.promote(MlflowClient(), name, version, reason, action="gate")
+    aliases.promote(tracker, name, version, reason, action="gate")
     console.print(f"  [green]✓[/] champion   {name} v{version}: {reason}")
     return True

@@ -22,12 +22,12 @@ from mlplat.tracking import runs as tracking
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from mlflow import MlflowClient
     from rich.console import Console
 
     from mlplat.core.config import PlatformConfig
     from mlplat.core.stage import ArtifactPaths
     from mlplat.stages.evaluate.verdicts import Decision
+    from mlplat.tracking.tracker import Tracker
 
 UNKNOWN_DATA = ("", "remote", "None")  # a source with no md5: never known to be identical
 
@@ -73,15 +73,13 @@ def identity(cfg: PlatformConfig, data_md5: str, config_hash: str | None = None)
     }
 
 
-def identical_version(client: MlflowClient, name: str, same: dict[str, str]) -> str | None:
+def identical_version(tracker: Tracker, name: str, same: dict[str, str]) -> str | None:
     """The latest version of `name` whose identity tags all equal `same`, if any."""
-    from mlflow.exceptions import MlflowException
-
     if same["data_md5"] in UNKNOWN_DATA:
         return None
     try:
-        versions = client.search_model_versions(f"name='{name}'")
-    except MlflowException:  # no such model yet
+        versions = tracker.client.search_model_versions(f"name='{name}'")
+    except tracker.error:  # no such model yet
         return None
     found = [
         int(v.version) for v in versions if all(v.tags.get(k) == val for k, val in same.items())
@@ -91,6 +89,7 @@ def identical_version(client: MlflowClient, name: str, same: dict[str, str]) -> 
 
 def register(
     cfg: PlatformConfig,
+    tracker: Tracker,
     paths: ArtifactPaths,
     name: str,
     verdict: Decision,
@@ -101,28 +100,27 @@ def register(
     """Register the judged model as `@challenger` and let the verdict move `@champion`; or, if
     an identical version exists, record the verdict on this run and register nothing.
     `tags` must hold `data_md5` (and may hold `config_hash`, e.g. a sweep trial's)."""
-    import mlflow
-    from mlflow import MlflowClient
-
     same = identity(cfg, tags["data_md5"], tags.get("config_hash"))
-    earlier = identical_version(MlflowClient(), name, same)
+    earlier = identical_version(tracker, name, same)
     if earlier is not None:
         gating.record(cfg, paths, verdict, console)
-        mlflow.set_tag("mlplat.identical_to", f"{name}/{earlier}")
+        tracking.set_tags({"mlplat.identical_to": f"{name}/{earlier}"})
         console.print(
             f"  [yellow]=[/] register   identical to version {earlier} (same data, config and "
             "code); not registered, aliases unchanged"
         )
         return Registration(name, earlier, verdict, identical=True)
     registered = tracking.register(
-        model_uri(), name, {**tags, **same, **gating.version_tags(verdict)}
+        tracker, model_uri(), name, {**tags, **same, **gating.version_tags(verdict)}
     )
     console.print(f"  [green]✓[/] register   {name} v{registered} @challenger")
-    promoted = gating.conclude(cfg, paths, name, registered, verdict, console)
-    card = cards.at_registration(MlflowClient(), name, registered, cfg.card)
+    promoted = gating.conclude(cfg, tracker, paths, name, registered, verdict, console)
+    card = cards.at_registration(tracker.client, name, registered, cfg.card)
     if card:
         console.print(f"  [green]✓[/] card       {card} on the version's run (`mlplat card`)")
-    warnings = _notify(cfg, name, registered, tags.get("run_id", ""), card, verdict, promoted)
+    warnings = _notify(
+        cfg, tracker, name, registered, tags.get("run_id", ""), card, verdict, promoted
+    )
     for line in warnings:
         console.print(f"  [yellow]![/] notify     {line}", highlight=False)
     return Registration(name, registered, verdict, promoted=promoted, warnings=warnings)
@@ -130,6 +128,7 @@ def register(
 
 def _notify(
     cfg: PlatformConfig,
+    tracker: Tracker,
     name: str,
     version: str,
     run_id: str,
@@ -138,12 +137,10 @@ def _notify(
     promoted: bool,
 ) -> tuple[str, ...]:
     """The registration's events, and the gate's promotion with its card diff."""
-    from mlflow import MlflowClient
-
     lines = notices.at_registration(cfg.notify, name, version, run_id, card, verdict, promoted)
     if promoted and notices.wanted(cfg.notify, NotifyEvent.PROMOTED):
-        client = MlflowClient()
-        lines += notices.at_move(cfg.notify, client, name, aliases.history(client, name)[-1])
+        moved = aliases.history(tracker, name)[-1]
+        lines += notices.at_move(cfg.notify, tracker.client, name, moved)
     return lines
 
 

@@ -8,6 +8,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +16,9 @@ from mlplat.core import provenance, tracking_store
 from mlplat.core.bundle import MANIFEST_TAG, copy_bundle
 from mlplat.core.errors import ConfigError, TrackingStoreError
 from mlplat.core.io import atomic_path, cache_dir, copy_if_absent, create_if_absent
+from mlplat.tracking.tracker import Tracker
 
 if TYPE_CHECKING:
-    from mlflow import ActiveRun
     from mlflow.entities import Run
 
     from mlplat.core.config import PlatformConfig
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 STOP_TAG = "mlplat.stop_signal"  # the signal that stopped a run (KILLED)
 ERROR_TAG = "mlplat.error"  # why a run failed or was stopped, in one line
-PYFUNC_FILE = Path(__file__).resolve().parent.parent / "core" / "bundle_pyfunc.py"
+PYFUNC_FILE = Path(__file__).resolve().parent / "pyfunc.py"
 
 
 def tracking_uri(cfg: PlatformConfig, project: Path) -> str:
@@ -44,8 +45,16 @@ def run_name(cfg: PlatformConfig, now: dt.datetime | None = None) -> str:
     )
 
 
-def connect(cfg: PlatformConfig, project: Path) -> str:
-    """Point MLflow at the store and make sure the experiment exists; returns its id.
+@dataclass(frozen=True)
+class Started:
+    """The active run `tracked_run` started."""
+
+    run_id: str
+    run_name: str
+
+
+def connect(cfg: PlatformConfig, project: Path) -> tuple[Tracker, str]:
+    """Point MLflow at the store and make sure the experiment exists: the store and its id.
 
     Creating the store and experiment once, before any run (and before parallel trials), avoids
     MLflow's races on a brand-new sqlite store. A store that cannot be used is reported within
@@ -58,7 +67,7 @@ def connect(cfg: PlatformConfig, project: Path) -> str:
     uri = tracking_uri(cfg, project)
     tracking_store.apply_limits(cfg.tracking, uri)
     seed_sqlite_store(uri)
-    mlflow.set_tracking_uri(uri)
+    tracker = Tracker(uri).activate()
     name = experiment_name(cfg)
     try:
         existing = mlflow.get_experiment_by_name(name)
@@ -72,14 +81,14 @@ def connect(cfg: PlatformConfig, project: Path) -> str:
     except mlflow.exceptions.MlflowException as exc:
         raise tracking_store.unreachable(uri, exc, cfg.tracking) from None
     if existing is not None:
-        return str(existing.experiment_id)
+        return tracker, str(existing.experiment_id)
     try:
-        return str(mlflow.create_experiment(name, cfg.tracking.artifact_location))
+        return tracker, str(mlflow.create_experiment(name, cfg.tracking.artifact_location))
     except mlflow.exceptions.MlflowException:  # created by a concurrent process meanwhile
         found = mlflow.get_experiment_by_name(name)
         if found is None:
             raise
-        return str(found.experiment_id)
+        return tracker, str(found.experiment_id)
 
 
 def seed_sqlite_store(uri: str) -> None:
@@ -162,7 +171,7 @@ def tracked_run(
     tags: dict[str, str] | None = None,
     parent_run_id: str | None = None,
     name: str | None = None,
-) -> Iterator[ActiveRun]:
+) -> Iterator[Started]:
     """A run that always ends: FINISHED on success, KILLED with the signal as a tag when a stop
     (Ctrl-C, SIGTERM, SIGHUP) ends it, FAILED on any error (never left RUNNING by any of them).
 
@@ -182,11 +191,20 @@ def tracked_run(
         experiment_id=experiment_id, run_name=name or run_name(cfg), tags=all_tags
     )
     try:
-        yield run
+        yield Started(str(run.info.run_id), str(run.info.run_name))
     except BaseException as exc:
         _end_quietly(exc)
         raise
     mlflow.end_run(status="FINISHED")
+
+
+@contextmanager
+def resumed(run_id: str) -> Iterator[None]:
+    """The finished run `run_id` active again (a sweep's best trial, registered after it ended)."""
+    import mlflow
+
+    with mlflow.start_run(run_id=run_id):
+        yield
 
 
 def _end_quietly(exc: BaseException) -> None:
@@ -207,12 +225,12 @@ def tag_failure(text: str) -> None:
     mlflow.set_tag(ERROR_TAG, tracking_store.scrub(text)[:5000])
 
 
-def end_abandoned(experiment_id: str, run_id: str | None, name: str, reason: str) -> str | None:
+def end_abandoned(
+    tracker: Tracker, experiment_id: str, run_id: str | None, name: str, reason: str
+) -> str | None:
     """Mark FAILED, with `reason`, the run `run_id` (or the RUNNING run named `name`, whose id
     its process did not live to record) if it is still RUNNING; its id, if one was marked."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
+    client = tracker.client
     if run_id is None:
         found = client.search_runs(
             [experiment_id],
@@ -238,14 +256,46 @@ def log_config(cfg: PlatformConfig) -> None:
     mlflow.log_params({k: v for k, v in flat_params(tree).items() if not k.startswith("schema.")})
 
 
-def log_metrics(values: dict[str, float], prefix: str = "") -> None:
+def finite(values: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Metrics MLflow can store: floats, NaN and infinities left out."""
     import math
 
+    return {f"{prefix}{k}": float(v) for k, v in values.items() if math.isfinite(float(v))}
+
+
+def log_metrics(values: dict[str, Any], prefix: str = "") -> None:
+    """Metrics on the active run (NaN and infinities left out)."""
     import mlflow
 
-    mlflow.log_metrics(
-        {f"{prefix}{k}": float(v) for k, v in values.items() if math.isfinite(float(v))}
-    )
+    mlflow.log_metrics(finite(values, prefix))
+
+
+def log_artifact(path: Path | str, directory: str | None = None) -> None:
+    """A file onto the active run, under `directory`."""
+    import mlflow
+
+    mlflow.log_artifact(str(path), directory)
+
+
+def log_artifacts(path: Path | str, directory: str) -> None:
+    """A directory's files onto the active run, under `directory`."""
+    import mlflow
+
+    mlflow.log_artifacts(str(path), directory)
+
+
+def log_table(table: Any, artifact_file: str) -> None:
+    """A table (a DataFrame, or columns -> values) MLflow's UI shows as one, on the active run."""
+    import mlflow
+
+    mlflow.log_table(table, artifact_file=artifact_file)
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    """Tags on the active run."""
+    import mlflow
+
+    mlflow.set_tags(tags)
 
 
 def log_bundle(bundle_dir: Path, model_id: str | None = None) -> str:
@@ -285,7 +335,7 @@ def log_bundle(bundle_dir: Path, model_id: str | None = None) -> str:
     return str(info.model_uri)
 
 
-def log_bundle_after(run: Run, bundle_dir: Path) -> str:
+def log_bundle_after(tracker: Tracker, run: Run, bundle_dir: Path) -> str:
     """Log the bundle as a model of `run`, which has logged its metrics already (a sweep's best
     trial); its URI. Outside any active run, so MLflow does not link each metric to the model
     (see `log_bundle`); the model still names the run as its source and is one of its outputs."""
@@ -296,15 +346,16 @@ def log_bundle_after(run: Run, bundle_dir: Path) -> str:
         name="model", source_run_id=run.info.run_id, experiment_id=run.info.experiment_id
     )
     uri = log_bundle(bundle_dir, model.model_id)
-    mlflow.MlflowClient().log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 0)])
+    tracker.client.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 0)])
     return uri
 
 
-def register(model_uri: str, name: str, tags: dict[str, str], alias: str = "challenger") -> str:
+def register(
+    tracker: Tracker, model_uri: str, name: str, tags: dict[str, str], alias: str = "challenger"
+) -> str:
     """A new version of `name` from a logged model (`log_bundle`), with its tags, and `alias`
     on it. The bundle manifest's sha256 is pinned on the version: every load checks it."""
     import mlflow
-    from mlflow import MlflowClient
     from mlflow.utils.logging_utils import disable_logging, enable_logging
 
     logged = mlflow.get_logged_model(model_uri.removeprefix("models:/"))
@@ -314,5 +365,5 @@ def register(model_uri: str, name: str, tags: dict[str, str], alias: str = "chal
         version = str(mlflow.register_model(model_uri, name, tags={**tags, **pin}).version)
     finally:
         enable_logging()
-    MlflowClient().set_registered_model_alias(name, alias, version)
+    tracker.client.set_registered_model_alias(name, alias, version)
     return version

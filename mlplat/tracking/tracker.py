@@ -12,21 +12,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import tracking_store
+from mlplat.serving.source import RegistryStore
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
-
     from mlplat.core.model_ref import ModelRef
 
 
 @dataclass(frozen=True)
-class Tracker:
-    uri: str
+class Tracker(RegistryStore):
+    """A tracking store and its registry: serving's lazy registry reader (client, error type,
+    missing resources, downloads), with runs, experiments and MLflow's fluent API on top."""
 
     @classmethod
     def of(cls, project: Path, declared: str | None = None) -> Tracker:
@@ -34,29 +33,9 @@ class Tracker:
         embedded sqlite store."""
         return cls(declared or tracking_store.default_uri(project))
 
-    @cached_property
-    def client(self) -> MlflowClient:
-        from mlflow import MlflowClient
-
-        return MlflowClient(tracking_uri=self.uri)
-
-    @property
-    def error(self) -> type[Exception]:
-        """MLflow's exception type, for `except tracker.error:` without importing mlflow."""
-        from mlflow.exceptions import MlflowException
-
-        return MlflowException
-
-    def missing(self, exc: BaseException) -> bool:
-        """Whether `exc` says a run, model, version or alias does not exist."""
-        return isinstance(exc, self.error) and getattr(exc, "error_code", "") in (
-            "RESOURCE_DOES_NOT_EXIST",
-            "NOT_FOUND",
-            "INVALID_PARAMETER_VALUE",  # an alias that is not set, on some stores
-        )
-
     def activate(self) -> Tracker:
-        """Point MLflow's fluent API at this store (the only `set_tracking_uri` in mlplat)."""
+        """Point MLflow's fluent API (the active run, `log_model`, `register_model`) at this
+        store: the only `set_tracking_uri` in mlplat."""
         import mlflow
 
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -72,18 +51,6 @@ class Tracker:
             if self.missing(exc):
                 return None
             raise
-
-    def download(self, artifact_uri: str, target: Path) -> Path:
-        """The artifacts at `artifact_uri` (`models:/...`, `runs:/...`) downloaded under
-        `target`; the local path MLflow returns."""
-        import mlflow
-
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-        self.activate()  # a models:/ URI resolves its registry through the global URI
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=artifact_uri, dst_path=str(target), tracking_uri=self.uri
-        )
-        return Path(local)
 
     def experiment_id(self, name: str) -> str:
         """The experiment `name`, created if it does not exist yet (or by a racing process)."""

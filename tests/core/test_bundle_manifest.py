@@ -158,12 +158,13 @@ def register_again(trained: Trained, alias: str) -> str:
     import mlflow
 
     from mlplat.tracking import runs as tracking
+    from mlplat.tracking.tracker import Tracker
 
     registry(trained.root)
     mlflow.set_experiment("churn_baseline")
     with mlflow.start_run():
         uri = tracking.log_bundle(trained.bundle)
-        return tracking.register(uri, MODEL_NAME, {}, alias=alias)
+        return tracking.register(Tracker(tracking_uri(trained.root)), uri, MODEL_NAME, {}, alias)
 
 
 def stored_bundle(trained: Trained, version: str) -> Path:
@@ -216,16 +217,19 @@ def serving_source(trained: Trained, alias: str, cache: Path) -> Path:
 
 
 def gates_champion(trained: Trained, alias: str, cache: Path) -> Path:
-    from mlplat.tracking import aliases
+    from mlplat.core.model_ref import download  # what the gates load the champion with
+    from mlplat.tracking.tracker import Tracker
 
     version = registry(trained.root).get_model_version_by_alias(MODEL_NAME, alias).version
-    return aliases.download_bundle(MODEL_NAME, str(version), cache)
+    return download(Tracker(tracking_uri(trained.root)), MODEL_NAME, str(version), cache)[0]
 
 
 def image_source(trained: Trained, alias: str, cache: Path) -> Path:
     from mlplat.image.source import from_registry
+    from mlplat.tracking.tracker import Tracker
 
-    found = from_registry(f"models:/{MODEL_NAME}@{alias}", tracking_uri(trained.root), cache)
+    uri = f"models:/{MODEL_NAME}@{alias}"
+    found = from_registry(uri, Tracker(tracking_uri(trained.root)), cache)
     return found.bundle_dir
 
 

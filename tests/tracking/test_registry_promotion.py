@@ -15,34 +15,34 @@ NAME = "telco-churn-lgbm"
 
 def _registry(root: Path, versions: int = 3):  # type: ignore[no-untyped-def]
     """A registered model with `versions` versions (sources are plain directories)."""
-    from mlflow import MlflowClient
+    from mlplat.tracking.tracker import Tracker
 
-    client = MlflowClient(tracking_uri(root), registry_uri=tracking_uri(root))
-    client.create_registered_model(NAME)
+    tracker = Tracker(tracking_uri(root))
+    tracker.client.create_registered_model(NAME)
     for i in range(versions):
         source = root / f"model{i}"
         source.mkdir(parents=True)
-        client.create_model_version(NAME, str(source))
-    return client
+        tracker.client.create_model_version(NAME, str(source))
+    return tracker
 
 
 def test_promote_rollback_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLPLAT_USER", "alice")
-    client = _registry(tmp_path)
-    aliases.promote(client, NAME, "1", "first", action="gate")
-    aliases.promote(client, NAME, "2", "better")
-    aliases.promote(client, NAME, "3", "best")
-    assert aliases.current(client, NAME) == "3"
+    tracker = _registry(tmp_path)
+    aliases.promote(tracker, NAME, "1", "first", action="gate")
+    aliases.promote(tracker, NAME, "2", "better")
+    aliases.promote(tracker, NAME, "3", "best")
+    assert aliases.current(tracker, NAME) == "3"
 
-    back = aliases.rollback(client, NAME, "v3 broke checkout")
+    back = aliases.rollback(tracker, NAME, "v3 broke checkout")
     assert (back.version, back.previous, back.action, back.by) == ("2", "3", "rollback", "alice")
-    assert aliases.current(client, NAME) == "2"
-    aliases.rollback(client, NAME)
-    assert aliases.current(client, NAME) == "1"
+    assert aliases.current(tracker, NAME) == "2"
+    aliases.rollback(tracker, NAME)
+    assert aliases.current(tracker, NAME) == "1"
     with pytest.raises(RegistryError, match="no previous champion"):
-        aliases.rollback(client, NAME)
+        aliases.rollback(tracker, NAME)
 
-    events = aliases.history(client, NAME)
+    events = aliases.history(tracker, NAME)
     assert [(e.version, e.action) for e in events] == [
         ("1", "gate"),
         ("2", "promote"),
@@ -51,25 +51,25 @@ def test_promote_rollback_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ("1", "rollback"),
     ]
     assert events[1].previous == "1" and events[1].reason == "better" and events[1].by == "alice"
-    version = client.get_model_version(NAME, "1")
+    version = tracker.client.get_model_version(NAME, "1")
     assert "mlplat.champion_since" in version.tags
 
 
 def test_refusals(tmp_path: Path) -> None:
-    client = _registry(tmp_path, versions=1)
+    tracker = _registry(tmp_path, versions=1)
     with pytest.raises(RegistryError, match="no version '7'"):
-        aliases.promote(client, NAME, "7", "why not")
+        aliases.promote(tracker, NAME, "7", "why not")
     with pytest.raises(RegistryError, match="needs a reason"):
-        aliases.promote(client, NAME, "1", "  ")
+        aliases.promote(tracker, NAME, "1", "  ")
     with pytest.raises(RegistryError, match="no registered model 'other-model-name'"):
-        aliases.history(client, "other-model-name")
-    assert aliases.current(client, NAME) is None  # nothing moved
+        aliases.history(tracker, "other-model-name")
+    assert aliases.current(tracker, NAME) is None  # nothing moved
 
 
 def test_cli_promote_rollback_history(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", rows=200)
-    client = _registry(root, versions=2)
-    aliases.promote(client, NAME, "1", "initial release", action="gate")
+    tracker = _registry(root, versions=2)
+    aliases.promote(tracker, NAME, "1", "initial release", action="gate")
     done = mlplat(
         "promote", NAME, "2", "--reason", "retrained", cwd=root, env={"MLPLAT_USER": "bob"}
     )

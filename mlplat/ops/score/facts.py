@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlplat.core.config import PlatformConfig
+    from mlplat.tracking.tracker import Tracker
 
 MAX_RUNS = 2000
 MONITOR_EXPERIMENT = "mlplat-monitor"  # where `mlplat monitor` logs (mlplat.ops.monitoring)
@@ -99,29 +100,26 @@ def _runs(client: Any) -> list[Run]:
     ]
 
 
-def _registry(client: Any, name: str) -> tuple[dict[str, dict[str, str]], list[str]]:
-    from mlflow.exceptions import MlflowException
-
+def _registry(tracker: Tracker, name: str) -> tuple[dict[str, dict[str, str]], list[str]]:
     from mlplat.core.errors import RegistryError
     from mlplat.tracking import aliases
 
     try:
-        versions = client.search_model_versions(f"name='{name}'")
-        events = aliases.history(client, name)
-    except (MlflowException, RegistryError):  # no such model yet: no registry evidence
+        versions = tracker.client.search_model_versions(f"name='{name}'")
+        events = aliases.history(tracker, name)
+    except (tracker.error, RegistryError):  # no such model yet: no registry evidence
         return {}, []
     return {str(v.version): dict(v.tags) for v in versions}, [e.action for e in events]
 
 
 def gather(cfg: PlatformConfig, project: Path, tracking: str, today: dt.date) -> Facts:
-    from mlflow import MlflowClient
-
     from mlplat.core import provenance
+    from mlplat.tracking.tracker import Tracker
 
-    client = MlflowClient(tracking_uri=tracking)
-    runs = _runs(client)
+    tracker = Tracker(tracking)
+    runs = _runs(tracker.client)
     name = provenance.model_name(cfg)
-    versions, actions = _registry(client, name)
+    versions, actions = _registry(tracker, name)
     return Facts(
         project=project,
         cfg=cfg,

@@ -101,24 +101,23 @@ def score_project(cfg: PlatformConfig, project: Path, today: dt.date | None = No
 
 def log_score(result: ScoreCard, file: Path) -> str:
     """One run in the `mlplat-score` experiment: section sums, final, every test, the JSON."""
-    import mlflow
+    from mlplat.tracking.runs import finite
+    from mlplat.tracking.tracker import Tracker
 
     if result.tracking_uri is None:  # scored from facts alone: there is no store to log to
         raise ValueError("a score card is logged to the store its evidence came from")
-    mlflow.set_tracking_uri(result.tracking_uri)
-    mlflow.set_experiment("mlplat-score")
-    with mlflow.start_run(
-        run_name=f"score-{result.date}", tags={"mlplat.score.rubric": result.rubric[:250]}
-    ) as run:
-        mlflow.log_metrics(
-            {
-                "score.final": result.final,
-                **{f"score.{k}": v for k, v in result.sections.items()},
-                **{f"score.test.{t.id}": t.points for t in result.tests},
-            }
-        )
-        mlflow.log_artifact(str(file), "score")
-        return str(run.info.run_id)
+    tracker = Tracker(result.tracking_uri)
+    tags = {"mlplat.score.rubric": result.rubric[:250]}
+    with tracker.side_run("mlplat-score", f"score-{result.date}", tags) as run_id:
+        metrics = {
+            "score.final": result.final,
+            **{f"score.{k}": v for k, v in result.sections.items()},
+            **{f"score.test.{t.id}": t.points for t in result.tests},
+        }
+        for key, value in finite(metrics).items():
+            tracker.client.log_metric(run_id, key, value)
+        tracker.client.log_artifact(run_id, str(file), "score")
+    return run_id
 
 
 def tell_low_score(
