@@ -57,17 +57,31 @@ class RegistryStore:
         )
 
     def download(self, artifact_uri: str, target: Path) -> Path:
-        """The artifacts at `artifact_uri` (`models:/...`, `runs:/...`) under `target`."""
+        """The artifacts at `artifact_uri` (`models:/...`, `runs:/...`) into `target`."""
         import mlflow
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=artifact_uri,
-            dst_path=str(target),
-            tracking_uri=self.uri,
-            registry_uri=self.uri,
-        )
-        return Path(local)
+        if not model_ref.is_registry(artifact_uri):
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=artifact_uri, dst_path=str(target), tracking_uri=self.uri
+            )
+            return Path(local)
+        # MLflow resolves a models:/ URI through its process-global registry URI whatever
+        # registry it is handed, so this store resolves it with its own client: two stores in
+        # one process never read each other's versions
+        repository = get_artifact_repository(self._location(artifact_uri), tracking_uri=self.uri)
+        return Path(repository.download_artifacts("", str(target)))
+
+    def _location(self, uri: str) -> str:
+        """Where the files of the version a `models:/` URI names are."""
+        ref = ModelRef.parse(uri)
+        version = ref.lookup(self.client).version
+        location = str(self.client.get_model_version_download_uri(ref.name, version))
+        if location.startswith("models:/"):  # a logged model's id (MLflow 3)
+            logged = self.client.get_logged_model(location.removeprefix("models:/"))
+            location = str(logged.artifact_location)
+        return location
 
 
 class VersionGoneError(Exception):
