@@ -24,7 +24,7 @@ from mlplat.core.bounds import family_alpha
 from mlplat.core.config.contract import LearnedConfig
 from mlplat.core.config.ops import MonitoringConfig
 from mlplat.core.invariants import Rules
-from mlplat.core.profile import build_profile, column_profile
+from mlplat.core.reference_stats import build_profile, column_profile
 from mlplat.stages.monitor import drift
 
 FEATURES = 30

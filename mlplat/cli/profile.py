@@ -10,7 +10,7 @@ from mlplat.core.tables import Column, Table, print_json, print_line, print_tabl
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mlplat.ops.deploy_profile import DeploymentProfile
+    from mlplat.ops.sizing import DeploymentProfile
 
 
 PROFILE_COLUMNS = tuple(
@@ -19,7 +19,7 @@ PROFILE_COLUMNS = tuple(
 
 
 def print_profile(report: DeploymentProfile, console: Console) -> None:
-    from mlplat.ops.deploy_profile import errors
+    from mlplat.ops.sizing import errors
 
     rows = [
         (
@@ -60,7 +60,7 @@ def profile_command(
     as_json: bool = False,
 ) -> tuple[bool, bool]:
     """Whether one-row latency meets serving.slo.p99_ms, and whether any call failed."""
-    from mlplat.ops.deploy_profile import errors, run_profile
+    from mlplat.ops.sizing import errors, run_profile
 
     with console.status("profiling predict latency per batch size"):
         report = run_profile(project, model, data, overrides, seconds)

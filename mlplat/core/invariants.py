@@ -2,7 +2,7 @@
 
 A schema says what a column may hold; training says what it did hold. Three things that no
 range or type check catches, judged against the column profile of the training rows
-(core/profile.py) with limits that allow for the sample sizes (core/bounds.py):
+(core/reference_stats.py) with limits that allow for the sample sizes (core/bounds.py):
 
 - `constant`: a column that varied in training holds one value now ("a feature may be
   erroneously pinned to a specific value"). Breached when a batch of this size drawn from
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import bounds
-from mlplat.core.profile import key_counts
+from mlplat.core.reference_stats import key_counts
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -14,7 +14,7 @@ import pytest
 from mlplat.core.config.contract import LearnedConfig, SchemaConfig
 from mlplat.core.config.data import DataConfig
 from mlplat.core.invariants import Rules, breaches, check
-from mlplat.core.profile import column_profile
+from mlplat.core.reference_stats import column_profile
 from tests.conftest import mlplat
 from tests.serving_support import trained_project
 

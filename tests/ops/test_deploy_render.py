@@ -95,7 +95,7 @@ def test_resources_follow_a_changed_profile(trained: Path, tmp_path: Path) -> No
     committed manifests stale, and a re-render carries the new memory."""
     from mlflow import MlflowClient
 
-    from mlplat.ops.deploy_profile import BatchLatency, DeploymentProfile, Recommendation, log
+    from mlplat.ops.sizing import BatchLatency, DeploymentProfile, Recommendation, log
 
     out = tmp_path / "k8s"
     assert render(trained, out).returncode == 0

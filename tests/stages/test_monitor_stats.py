@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp
 
-from mlplat.core.profile import numeric_profile
+from mlplat.core.reference_stats import numeric_profile
 from mlplat.stages.monitor import stats
 
 

@@ -15,7 +15,7 @@ from mlplat.core import bounds
 from mlplat.core.config.bounds import bounds_of, check_overrides
 from mlplat.core.config.ops import MonitoringConfig
 from mlplat.core.features import transform
-from mlplat.core.profile import build_profile
+from mlplat.core.reference_stats import build_profile
 from mlplat.core.vocabulary import DriftTest
 from mlplat.stages.monitor import drift
 from tests.dvc_support import mlplat

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Scored:
+class ScoredTest:
     id: str
     section: str
     title: str
@@ -33,7 +33,7 @@ class ScoreCard:
 
     rubric: str
     date: str
-    tests: tuple[Scored, ...]
+    tests: tuple[ScoredTest, ...]
     sections: dict[str, float]
     final: float
     band: str
@@ -69,11 +69,11 @@ def _attested(
     return rubric.MANUAL, "attested", manual
 
 
-def score_test(test: rubric.Test, facts: Facts, attestations: dict[str, Attestation]) -> Scored:
+def score_test(test: rubric.Test, facts: Facts, attestations: dict[str, Attestation]) -> ScoredTest:
     collector = COLLECTORS.get(test.id)
     found = collector(facts) if collector else Found(0.0, "")
     points, source, evidence = _attested(found, attestations.get(test.id), facts.today)
-    return Scored(test.id, test.section, test.title, points, source, evidence)
+    return ScoredTest(test.id, test.section, test.title, points, source, evidence)
 
 
 def score(facts: Facts, attestations: dict[str, Attestation]) -> ScoreCard:

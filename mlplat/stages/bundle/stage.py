@@ -12,7 +12,7 @@ from mlplat.core import dataio, provenance
 from mlplat.core.bundle import write_bundle
 from mlplat.core.features import raw_columns, transform
 from mlplat.core.io import md5_file, read_json
-from mlplat.core.profile import build_profile
+from mlplat.core.reference_stats import build_profile
 from mlplat.core.split import at_most
 
 if TYPE_CHECKING:
