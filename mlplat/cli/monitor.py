@@ -50,7 +50,7 @@ def print_assessment(assessment: Assessment, console: Console, limit: int = 15) 
         )
         for c in shown
     ]
-    title = f"monitor: {assessment.model.get('model_name')} ({assessment.rows} rows)"
+    title = f"monitor: {assessment.model.model_name} ({assessment.rows} rows)"
     print_table(console, Table(title, CHECK_COLUMNS, rows))
     hidden = len(assessment.checks) - len(shown)
     if hidden:
@@ -69,7 +69,7 @@ def _output(base: Path, output: Path | None, assessment: Assessment) -> Path:
     if output is not None:
         return output
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    name = assessment.model.get("model_name") or "model"
+    name = assessment.model.model_name or "model"
     return base / "monitor" / f"{name}-{stamp}"
 
 

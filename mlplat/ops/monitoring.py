@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,8 +122,8 @@ def assess(
         assessment = run_checks(
             bundle, read_current(current), cfg.monitoring, cfg.serving.slo, rules, now, bench
         )
-    assessment.model.update({"uri": model, "version": served.version, "run_id": served.run_id})
-    return assessment, served
+    named = replace(assessment.model, uri=model, version=served.version, run_id=served.run_id)
+    return replace(assessment, model=named), served
 
 
 def write_reports(assessment: Assessment, directory: Path) -> tuple[Path, Path]:
@@ -148,9 +148,9 @@ def log_reports(assessment: Assessment, files: tuple[Path, Path], tracking: str)
     tracker = Tracker(tracking)
     tags = {
         "mlplat.monitor.healthy": str(assessment.healthy).lower(),
-        "mlplat.monitor.model": str(assessment.model.get("uri")),
+        "mlplat.monitor.model": str(assessment.model.uri),
     }
-    name = f"monitor-{assessment.model.get('model_name')}"
+    name = f"monitor-{assessment.model.model_name}"
     with tracker.side_run(MONITOR_EXPERIMENT, name, tags) as run_id:
         values = {
             metric_key(f"{c.group}.{c.name}" + (f".{c.feature}" if c.feature else "")): c.value

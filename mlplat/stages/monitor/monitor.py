@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core import bounds
@@ -23,9 +23,27 @@ if TYPE_CHECKING:
 SUMMARY_VERSION = "mlplat-monitor/1"  # the layout of summary.json
 
 
-@dataclass
+@dataclass(frozen=True)
+class MonitoredModel:
+    """The bundle judged; `uri` and `version`: how it was named (None until resolved from one)."""
+
+    model_name: str | None
+    created_at: str | None
+    run_id: str | None
+    bundle_sha256: str
+    uri: str | None = None
+    version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        shape = asdict(self)
+        if self.uri is None:  # judged from a bundle alone: summary.json names no reference
+            return {k: v for k, v in shape.items() if k not in ("uri", "version")}
+        return shape
+
+
+@dataclass(frozen=True)
 class Assessment:
-    model: dict[str, Any]
+    model: MonitoredModel
     rows: int
     features: list[drift.FeatureDrift]  # sorted by severity, worst first; prediction included
     checks: list[Check]  # every check, worst first
@@ -43,7 +61,7 @@ class Assessment:
         return {
             "version": SUMMARY_VERSION,
             "healthy": self.healthy,
-            "model": self.model,
+            "model": self.model.to_json(),
             "rows": self.rows,
             "breaches": [c.line() for c in self.breaches],
             "notes": self.notes,
@@ -118,8 +136,12 @@ def assess(
     if len(frame) < cfg.min_rows:
         notes.append(f"only {len(frame)} current rows (min_rows {cfg.min_rows}): tests are weak")
     return Assessment(
-        model={k: bundle.metadata.get(k) for k in ("model_name", "created_at", "run_id")}
-        | {"bundle_sha256": bundle.sha256},
+        model=MonitoredModel(
+            bundle.metadata.get("model_name"),
+            bundle.metadata.get("created_at"),
+            bundle.metadata.get("run_id"),
+            bundle.sha256,
+        ),
         rows=len(frame),
         features=sorted(features, key=lambda f: -f.severity),
         checks=sorted(checks, key=lambda c: (-c.severity, c.group, c.name, c.feature)),
