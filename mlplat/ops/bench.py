@@ -79,6 +79,8 @@ def log_results(
     ref = ModelRef.parse(model)
     client = Tracker.polled(tracking_uri).client
     mv = ref.lookup(client) if version is None else client.get_model_version(ref.name, version)
+    if mv.run_id is None:  # registered by hand from files: no run to hold the figures
+        raise RegistryError(f"{ref.name} v{mv.version} has no run to log the bench on", key="model")
     for key, value in summary.items():
         if isinstance(value, int | float) and value == value:  # skip NaN
             client.log_metric(mv.run_id, f"bench.{key}", float(value))

@@ -169,7 +169,7 @@ class Listener:
     def alias_set(self, name: str, alias: str, version: str, delivery: str) -> Event | None:
         """An alias set in the registry; None when mlplat set it (and told people already).
         The card diff is against the champion mlplat last recorded, if that was another one."""
-        history = aliases.history(self.tracker.client, name)
+        history = aliases.history(self.tracker, name)
         if history and _own(history[-1], alias, version):
             return None
         stack = aliases.champion_stack(history)

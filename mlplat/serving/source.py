@@ -13,12 +13,15 @@ import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from mlplat.core import model_ref, tracking_store
 from mlplat.core.bundle import MANIFEST
 from mlplat.core.io import sha256_file
 from mlplat.core.model_ref import ModelRef
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class RegistryStore:
         return cls(uri)
 
     @cached_property
-    def client(self) -> Any:
+    def client(self) -> MlflowClient:
         from mlflow import MlflowClient
 
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
