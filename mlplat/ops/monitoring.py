@@ -199,8 +199,8 @@ def tell_breach(
 
     model = assessment.model
     breaches = [c.line() for c in assessment.breaches]
-    name = str(model.get("model_name") or model.get("uri") or "model")
-    version = str(model["version"]) if model.get("version") else None
+    name = model.model_name or model.uri or "model"
+    version = str(model.version) if model.version else None
     return tell(cfg.notify, events.drift(name, version, breaches, assessment.rows, run_id), project)
 
 
