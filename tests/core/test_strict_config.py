@@ -200,11 +200,17 @@ def _runs(root: Path) -> list[str]:
     return [r.info.run_id for r in client.search_runs(experiments)]
 
 
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).write_text(text, encoding="utf-8")
+
+
 def _refused(
     root: Path, experiment: str, overrides: list[str], files: dict[str, str], key: str, hint: str
 ) -> None:
-    for rel, text in files.items():
-        (root / rel).write_text(text, encoding="utf-8")
+    """The refusal as a user meets it: `mlplat run` in a subprocess, one line on stderr, exit 2,
+    nothing opened or written."""
+    _write(root, files)
     chosen = [] if any(o.startswith("+experiment=") for o in overrides) else [experiment]
     done = mlplat("run", *(f"+experiment={e}" for e in chosen), *overrides, cwd=root)
     assert done.returncode == 2, done.stderr[-3000:]
@@ -216,8 +222,55 @@ def _refused(
     assert not (root / "artifacts").exists(), "artifacts were written"
 
 
+def _refused_at_composition(
+    root: Path,
+    experiment: str,
+    overrides: list[str],
+    files: dict[str, str],
+    key: str,
+    hint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same refusal in process: the composition `mlplat run` goes through, and the line the
+    CLI's error handler would print (a subprocess per case made this the slowest fast test)."""
+    from mlplat.cli.errors import describe
+    from mlplat.pipeline.compose import compose
+
+    _write(root, files)
+    monkeypatch.chdir(root)  # the declared data path is relative to the project, as for the CLI
+    chosen = [] if any(o.startswith("+experiment=") for o in overrides) else [experiment]
+    with pytest.raises(Exception) as refused:
+        compose(root, [*(f"+experiment={e}" for e in chosen), *overrides])
+    code, line = describe(refused.value)
+    assert code == 2, line
+    assert f"[key '{key}'" in line, line
+    assert hint in line, line
+    assert "\n" not in line.strip(), line
+    assert not (root / "mlflow.db").exists() and not (root / "artifacts").exists()
+
+
+# Every case through the CLI in a subprocess would take minutes; these few keep that path honest.
+THROUGH_THE_CLI = {"plus-data-typo", "group-file", "experiment-file", "lgbm-int", "target"}
+
+
 @pytest.mark.parametrize(("overrides", "files", "key", "suggestion"), ANY)
 def test_refused_at_composition_in_any_project(
+    any_project: tuple[Path, str],
+    overrides: list[str],
+    files: dict[str, str],
+    key: str,
+    suggestion: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, experiment = any_project
+    _refused_at_composition(root, experiment, overrides, files, key, suggestion, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "files", "key", "suggestion"),
+    [c for c in ANY if getattr(c, "id", None) in THROUGH_THE_CLI],
+)
+def test_the_cli_refuses_before_opening_anything(
     any_project: tuple[Path, str],
     overrides: list[str],
     files: dict[str, str],
@@ -230,9 +283,16 @@ def test_refused_at_composition_in_any_project(
 
 @pytest.mark.parametrize(("overrides", "files", "key", "suggestion"), EXAMPLE_ONLY)
 def test_refused_at_composition_in_the_example(
-    project: Path, overrides: list[str], files: dict[str, str], key: str, suggestion: str
+    project: Path,
+    overrides: list[str],
+    files: dict[str, str],
+    key: str,
+    suggestion: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _refused(project, "churn_baseline", overrides, files, key, suggestion)
+    _refused_at_composition(
+        project, "churn_baseline", overrides, files, key, suggestion, monkeypatch
+    )
 
 
 def test_the_table_is_lightgbms_own() -> None:
