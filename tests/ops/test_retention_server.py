@@ -10,6 +10,7 @@ The S3 server is CI's (MLPLAT_TEST_S3_ENDPOINT) when there is one.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from tests.conftest import make_project
 from tests.mlflow_server_support import mlflow_server
 from tests.retention_support import CASES, MODEL, ORPHAN, POLICY, by_name, fill, gc, lease
+from tests.run_support import start
 from tests.s3_support import FAKE_KEYS, bucket, s3_endpoint
 
 __all__ = ["bucket", "s3_endpoint"]  # fixtures, used by name
@@ -45,10 +47,11 @@ def served(
         yield url, name, s3
 
 
-@pytest.mark.slow
-def test_gc_on_a_tracking_server_frees_exactly_the_planned_bytes_in_the_bucket(
+def _store(
     served: tuple[str, str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, Any, dict[str, str]]:
+    """Every retention case on the server (artifacts in s3://BUCKET/direct), a run in the
+    default experiment (proxied to s3://BUCKET/proxied), an orphan, a lease on version 2."""
     import mlflow
 
     url, name, s3 = served
@@ -64,6 +67,17 @@ def test_gc_on_a_tracking_server_frees_exactly_the_planned_bytes_in_the_bucket(
     client.set_terminated(ids["stray"])
     s3.put_object(Bucket=name, Key=f"direct/{ORPHAN}/artifacts/left.bin", Body=b"x" * 500)
     lease(root, "2")
+    return root, client, ids
+
+
+@pytest.mark.slow
+def test_gc_on_a_tracking_server_frees_exactly_the_planned_bytes_in_the_bucket(
+    served: tuple[str, str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    url, name, s3 = served
+    root, client, ids = _store(served, tmp_path, monkeypatch)
     policy = [f"tracking.uri={url}", *POLICY, f"retention.grace_days={GRACE_S / 86400}"]
 
     first = gc(root, *policy)
@@ -106,3 +120,32 @@ def test_gc_on_a_tracking_server_frees_exactly_the_planned_bytes_in_the_bucket(
     assert (Path(local) / "model.bin").stat().st_size == 2000
     kept = {c.name for c in CASES} - GOING
     assert all(client.get_run(ids[n]).info.lifecycle_stage == "active" for n in kept)
+
+
+@pytest.mark.slow
+def test_a_sigkill_mid_apply_on_the_server_then_a_rerun_frees_what_the_plan_said(
+    served: tuple[str, str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.entities import ViewType
+
+    url, name, s3 = served
+    root, client, ids = _store(served, tmp_path, monkeypatch)
+    policy = [f"tracking.uri={url}", *POLICY, "retention.grace_days=0"]
+    planned = gc(root, *policy)
+    held = sum(sizes(s3, name).values())
+    process = start("gc", "--apply", *policy, cwd=root, env={"MLPLAT_GC_STEP_DELAY": "0.5"})
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    deadline = time.monotonic() + 120
+    while not client.search_runs(experiments, run_view_type=ViewType.DELETED_ONLY):
+        assert process.poll() is None, "the apply ended before its first run deletion"
+        assert time.monotonic() < deadline, "no run deleted"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # soft deletions under way, nothing purged yet
+    process.wait(30)
+    assert held - sum(sizes(s3, name).values()) < planned["frees_now"]
+    gc(root, "--apply", *policy)
+    assert held - sum(sizes(s3, name).values()) == planned["frees_now"] > 0
+    assert gc(root, *policy)["frees_now"] == 0
+    assert sorted(str(v.version) for v in client.search_model_versions()) == ["1", "2", "4"]
+    stages = {n: client.get_run(ids[n]).info.lifecycle_stage for n in ids}
+    assert {n for n, stage in stages.items() if stage == "deleted"} == GOING
