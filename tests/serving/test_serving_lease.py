@@ -11,7 +11,16 @@ import pytest
 
 from mlplat.serving.lease import BEATS_PER_TTL, LeaseWriter, lease_dir, read_leases
 from tests.conftest import mlplat
-from tests.serving_support import MODEL, client, running_server, trained_project, two_versions
+from tests.serving_support import (
+    MODEL,
+    client,
+    request,
+    running_server,
+    sample_split,
+    score,
+    trained_project,
+    two_versions,
+)
 
 STRICT = ["retention.last_versions=0", "retention.champion_within_days=0"]
 TTL = 2.0  # seconds: heartbeats every 0.5 s
@@ -88,3 +97,28 @@ def _versions(root: Path, *args: str) -> dict[str, tuple[str, str]]:
     assert done.returncode == 0, done.stderr
     items = json.loads(done.stdout)["items"]
     return {i["id"]: (i["action"], i["rule"]) for i in items if i["kind"] == "version"}
+
+
+@pytest.mark.slow
+def test_a_server_following_champion_keeps_serving_through_a_strict_apply(tmp_path: Path) -> None:
+    root = two_versions(tmp_path / "proj")  # v1 @champion, v2 @challenger
+    client(root).delete_registered_model_alias(MODEL, "challenger")  # nothing keeps v2
+    strict = [
+        *STRICT,
+        "retention.runs_younger_than_days=0",
+        "retention.best_runs_per_experiment=0",
+        "retention.others_after_days=0",
+        "retention.grace_days=0",
+    ]
+    payload = {"dataframe_split": sample_split(root, rows=3)}
+    with running_server(root, "--model", f"models:/{MODEL}@champion") as (_, port):
+        before = score(port, payload)
+        done = mlplat("gc", "--apply", "--json", *strict, cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["frees_now"] > 0, "the strict policy purged something"
+        assert score(port, payload) == before  # same answer from the same loaded version
+        assert request(port, "GET", "/ready")[0] == 200
+    assert sorted(str(v.version) for v in client(root).search_model_versions()) == ["1"]
+    # every alias still loads: a fresh server fetches @champion's artifacts after the purge
+    with running_server(root, "--model", f"models:/{MODEL}@champion") as (_, port):
+        assert score(port, payload) == before
