@@ -76,6 +76,8 @@ def test_a_better_challenger_is_promoted_with_its_evidence(root: Path) -> None:
     assert all(a["p99_latency_ms"] == 2.0 and a["errors"] == 0 for a in arms.values())
     assert arms["challenger"]["mean_loss"] < arms["champion"]["mean_loss"]
     assert found["samples_needed"] > 0
+    # v1's own run measured its holdout log loss; v2 was registered without a run's metrics
+    assert arms["champion"]["offline_loss"] > 0 and arms["challenger"]["offline_loss"] is None
     code, found = decide(root)
     assert code == 0 and found["verdict"] == "promote", found
     assert found["overall"]["effect"] < 0 and found["overall"]["rejected"]

@@ -70,6 +70,9 @@ def test_a_multiclass_experiment_is_served_labelled_and_decided(tmp_path: Path) 
     overall = found["overall"]
     assert overall["n_champion"] + overall["n_challenger"] == len(rows)
     assert overall["effect"] > 0  # two boosting rounds lose to the full model
+    arms = {a["arm"]: a for a in found["arms"]}  # offline (holdout) beside online, per arm
+    assert arms["challenger"]["offline_loss"] > arms["champion"]["offline_loss"] > 0
+    assert arms["challenger"]["mean_loss"] > arms["champion"]["mean_loss"]
     rails = {g["name"]: g for g in found["guardrails"]}
     assert rails["prediction_shift"]["value"] is not None  # per class, not a number per row
     # the weak model's class probabilities shift far: judged by the test, not the guardrail
@@ -83,3 +86,17 @@ def test_a_multiclass_experiment_is_served_labelled_and_decided(tmp_path: Path) 
         "online", "status", "--json", few, "online.decision.metric=zero_one_loss", cwd=root
     )
     assert json.loads(zero_one.stdout)["metric"] == "zero_one_loss"
+
+
+def test_offline_figures_are_the_same_loss_as_the_online_one() -> None:
+    from mlplat.online.offline import OFFLINE
+
+    holdout = {"log_loss": 0.3, "accuracy": 0.9, "rmse": 2.0, "mae": 1.5}
+    found = {metric: OFFLINE[metric](holdout) for metric in OFFLINE}
+    assert found == {
+        "log_loss": 0.3,
+        "brier": None,  # not measured: left out, never guessed
+        "zero_one_loss": pytest.approx(0.1),
+        "squared_error": 4.0,
+        "absolute_error": 1.5,
+    }

@@ -43,17 +43,21 @@ def decision_command(
     from mlplat.core import provenance
     from mlplat.core.tables import Column, Table, print_json, print_table
     from mlplat.online.decision import act, decide, tell
+    from mlplat.online.offline import offline_losses, with_offline
     from mlplat.pipeline.compose import project_declaration
     from mlplat.serving.online.state import layout_of
     from mlplat.tracking.tracker import Tracker
 
     cfg, uri = project_declaration(project, overrides)
     layout = layout_of(cfg.online, cfg.experiment_name, project)
+    tracker, name = Tracker.of(project, uri), provenance.model_name(cfg)
     decision = decide(layout, cfg)
+    offline = offline_losses(tracker, name, decision.versions, decision.metric)
+    decision = with_offline(decision, offline)
     done: str | None = None
     told: tuple[str, ...] = ()
     if apply:
-        done = act(decision, layout, cfg, Tracker.of(project, uri), provenance.model_name(cfg))
+        done = act(decision, layout, cfg, tracker, name)
         told = tell(decision, cfg, project, done)
     if as_json:
         print_json({**decision.as_dict(), "done": done})
@@ -103,7 +107,8 @@ def decision_command(
 
 
 def arms_table(decision: Decision) -> Table:
-    """Both arms side by side: traffic, 5xx, latency, labelled rows, mean loss."""
+    """Both arms side by side: traffic, 5xx, latency, labelled rows, the mean loss online and
+    on the holdout."""
     from mlplat.core.tables import Column, Table
 
     def shown(value: float | None, form: str) -> str:
@@ -120,6 +125,7 @@ def arms_table(decision: Decision) -> Table:
             shown(a.p99_latency_ms, ".1f"),
             str(a.labelled),
             shown(a.mean_loss, ".4f"),
+            shown(a.offline_loss, ".4f"),
         )
         for a in decision.arms
     ]
@@ -132,6 +138,7 @@ def arms_table(decision: Decision) -> Table:
         Column("p50 ms", right=True),
         Column("p99 ms", right=True),
         Column("labelled", right=True),
-        Column(f"mean {decision.metric}", right=True),
+        Column(f"online {decision.metric}", right=True),
+        Column("offline", right=True),
     )
     return Table("arms", columns, rows)

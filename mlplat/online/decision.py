@@ -101,6 +101,7 @@ class ArmSummary:
     p99_latency_ms: float | None
     labelled: int  # labelled rows
     mean_loss: float | None  # of the test's metric
+    offline_loss: float | None = None  # the same loss on the holdout (the version's run)
 
 
 @dataclass(frozen=True)

@@ -176,10 +176,17 @@ def model_2(facts: Facts) -> Found:
         return Found(0.0, "no online experiment measured a version on live outcomes")
     version, decision = measured[-1]
     effect = decision["overall"]["effect"]
+    agreement = [
+        f"{a['arm']} {a['mean_loss']:.4g} online vs {a['offline_loss']:.4g} on the holdout"
+        for a in decision.get("arms", [])
+        if a.get("mean_loss") is not None and a.get("offline_loss") is not None
+    ]
     return Found(
         AUTOMATED,
         f"{len(measured)} online experiment(s); latest: version {version}, online "
-        f"{decision['metric']} effect {effect:+.4g} vs the champion (`mlplat online status`)",
+        f"{decision['metric']} effect {effect:+.4g} vs the champion"
+        + (f"; {', '.join(agreement)}" if agreement else "")
+        + " (`mlplat online status`)",
     )
 
 
