@@ -13,7 +13,6 @@ secret's bytes, `X-MLflow-Timestamp` (Unix seconds), `X-MLflow-Delivery-Id`
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import time
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 
 SIGNATURE, TIMESTAMP = "X-MLflow-Signature", "X-MLflow-Timestamp"
 DELIVERY_ID = "X-MLflow-Delivery-Id"  # the same on MLflow's retries of one delivery
-OWN_MOVE_SECONDS = 120  # an alias move mlplat recorded this recently is mlplat's own: told already
 MAX_BODY = 1 << 20
 
 
@@ -168,9 +166,12 @@ class Listener:
 
     def alias_set(self, name: str, alias: str, version: str, delivery: str) -> Event | None:
         """An alias set in the registry; None when mlplat set it (and told people already).
-        The card diff is against the champion mlplat last recorded, if that was another one."""
+        A move is mlplat's when the last move its history records for the alias is to this
+        version; an outside move enters the history here, so setting the old version back from
+        outside is told too. The card diff is against the champion mlplat last recorded."""
         history = aliases.history(self.tracker, name)
-        if history and _own(history[-1], alias, version):
+        before = aliases.last(history, alias)
+        if before is not None and before.version == version and before.action != aliases.OUTSIDE:
             return None
         stack = aliases.champion_stack(history)
         previous = stack[-1] if alias == aliases.CHAMPION and stack else None
@@ -179,6 +180,8 @@ class Listener:
             if previous and previous != version
             else ""
         )
+        if before is None or (before.version, before.action) != (version, aliases.OUTSIDE):
+            aliases.heard(self.tracker, name, alias, version, f"heard from MLflow ({delivery})")
         return make(
             NotifyEvent.ALIAS_MOVED,
             (name, alias, version, delivery),
@@ -188,13 +191,6 @@ class Listener:
             model=name,
             version=version,
         )
-
-
-def _own(last: aliases.AliasEvent, alias: str, version: str) -> bool:
-    if (last.alias, last.version) != (alias, version):
-        return False
-    age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(last.at)
-    return age.total_seconds() < OWN_MOVE_SECONDS
 
 
 def listener(project: Path, overrides: list[str]) -> Listener:

@@ -11,7 +11,7 @@ import datetime as dt
 import getpass
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import RegistryError
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 HISTORY_PREFIX = "mlplat.alias_history."
+OUTSIDE = "outside"  # the action of a move made outside mlplat, heard by `mlplat notify listen`
 MAX_REASON = 1000
 
 
@@ -31,7 +32,7 @@ class AliasEvent:
     alias: str
     version: str
     previous: str | None
-    action: str  # gate | promote | rollback | online | online-keep | online-rollback
+    action: str  # gate | promote | rollback | online | online-keep | online-rollback | outside
     by: str
     reason: str
 
@@ -129,6 +130,22 @@ def promote(
         raise RegistryError('a promotion needs a reason (--reason "...")')
     check_version(tracker, name, version)
     return move(tracker, name, CHAMPION, version, action, reason)
+
+
+def last(events: list[AliasEvent], alias: str) -> AliasEvent | None:
+    """The latest recorded event about `alias`, or None."""
+    return next((event for event in reversed(events) if event.alias == alias), None)
+
+
+def heard(tracker: Tracker, name: str, alias: str, version: str, reason: str) -> AliasEvent:
+    """Record a move made outside mlplat (the MLflow UI, another tool), after the fact: rollback
+    then goes back past it, and the same version set again outside is not mistaken for mlplat's."""
+    before = last(history(tracker, name), alias)
+    event, key = _event(tracker, name, alias, version, OUTSIDE, reason)
+    # the registry already points at `version`; what it pointed at is what mlplat last recorded
+    event = replace(event, previous=before.version if before else None, by="outside mlplat")
+    _record(tracker, name, event, key)
+    return event
 
 
 def champion_stack(events: list[AliasEvent]) -> list[str]:

@@ -470,6 +470,7 @@ def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
     from mlflow import MlflowClient
 
     from mlplat.ops.notify import listener
+    from mlplat.tracking import aliases
 
     root = make_project(tmp_path / "proj")
     _declare(
@@ -507,7 +508,17 @@ def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
             "telco-churn-lgbm", "champion", "2"
         )
         outside = _alias_set(hears, "2")
+        # the outside move entered the alias history, so the old champion set back from
+        # outside is told as well (it is not mistaken for mlplat's own rollback to v1)
+        recorded = aliases.history(hears.tracker, "telco-churn-lgbm")[-1]
+        MlflowClient(tracking_uri(root)).set_registered_model_alias(
+            "telco-churn-lgbm", "champion", "1"
+        )
+        returned = _alias_set(hears, "1")
     assert own.status == 200 and own.deliveries == ()
+    assert (recorded.action, recorded.version, recorded.previous) == ("outside", "2", "1")
+    assert recorded.by == "outside mlplat"
+    assert [d.target for d in returned.deliveries] == ["audit", "broken"]
     assert [(d.target, d.outcome) for d in outside.deliveries] == [
         ("audit", Delivered.SENT),
         ("broken", Delivered.FAILED),
@@ -528,6 +539,7 @@ def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
         ("champion_promoted", "2"),  # by hand
         ("champion_rolled_back", "1"),
         ("alias_moved", "2"),
+        ("alias_moved", "1"),
     ]
     for headers, body in hook.seen:
         assert headers["webhook-signature"] == _standard_signature(SECRET, headers, body)
