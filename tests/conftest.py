@@ -28,12 +28,21 @@ def make_project(dest: Path, rows: int = SMALL_ROWS) -> Path:
     return dest
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_store() -> Iterator[None]:
+    """mlflow.set_tracking_uri (any in-process run, in a test or a module fixture) exports
+    $MLFLOW_TRACKING_URI, which a project without `tracking.uri` honours: cleared around every
+    test, so each project resolves its own store, never the one the last test left behind."""
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    yield
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh example project as the working directory; MLflow goes to its own sqlite file."""
     root = make_project(tmp_path / "proj")
     monkeypatch.chdir(root)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
     yield root
 

@@ -22,13 +22,6 @@ FAST = ("model.num_boost_round=20", "segments=none")
 MODEL = "models:/telco-churn-lgbm@champion"
 
 
-@pytest.fixture(autouse=True)
-def _own_store(monkeypatch: pytest.MonkeyPatch) -> None:
-    """mlflow.set_tracking_uri exports $MLFLOW_TRACKING_URI, which the project lookup honours:
-    drop it so each project here resolves its own sqlite store."""
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project with a champion, a resample of its data and a shifted copy."""

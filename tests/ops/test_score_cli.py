@@ -71,13 +71,6 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _own_store(monkeypatch: pytest.MonkeyPatch) -> None:
-    """mlflow.set_tracking_uri exports $MLFLOW_TRACKING_URI, which the project lookup honours:
-    drop it so each project here resolves its own sqlite store."""
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-
-
 def _train_twice_and_monitor(root: Path) -> None:
     """In process (the CLI itself is tested below and in test_monitor_cli): it saves minutes."""
     from rich.console import Console
@@ -87,7 +80,6 @@ def _train_twice_and_monitor(root: Path) -> None:
     from mlplat.pipeline.run import run_experiment
 
     previous = Path.cwd()
-    os.environ.pop("MLFLOW_TRACKING_URI", None)  # see _own_store
     os.chdir(root)
     try:
         cfg = compose(root, ["+experiment=churn_baseline", *FAST])
@@ -100,7 +92,6 @@ def _train_twice_and_monitor(root: Path) -> None:
         monitoring.log_reports(assessment, monitoring.write_reports(assessment, root / "r"), uri)
     finally:
         os.chdir(previous)
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
 @pytest.fixture(scope="module")
