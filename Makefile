@@ -45,9 +45,10 @@ imports: install
 pytest: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-## make test-fast: the tests that neither train a model nor start a server (`-m "not slow"`)
+## make test-fast: the tests that neither train a model nor start a server (`-m "not slow"`),
+## one pytest-xdist worker per core
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow" -n auto $(PYTEST_ARGS)
 
 ## make data: regenerate the bundled example data (seeded, so the file does not change)
 data: install

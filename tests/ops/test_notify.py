@@ -455,7 +455,6 @@ def _files_holding(root: Path, needle: bytes) -> list[str]:
     return [str(p) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
-@pytest.mark.slow
 def _alias_set(listener: Any, version: str) -> Any:
     """An MLflow `model_version_alias.created` for champion, signed as MLflow signs it."""
     data = {"name": "telco-churn-lgbm", "alias": "champion", "version": version}
@@ -464,6 +463,7 @@ def _alias_set(listener: Any, version: str) -> Any:
     return listener.hear(_mlflow_signed(body, LISTEN_SECRET), body)
 
 
+@pytest.mark.slow
 def test_runs_promotions_and_rollbacks_tell_the_targets_and_no_secret_leaks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -613,8 +613,8 @@ def test_budget_monitor_score_and_retrain_raise_their_events(tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_an_online_decision_is_told(tmp_path: Path) -> None:
+    from tests.online.test_online_decide import ONLY_PLAN, simulate
     from tests.serving_support import two_versions
-    from tests.test_online_decide import ONLY_PLAN, simulate
 
     root = two_versions(tmp_path / "proj")
     _declare(root, {"audit": {"url_env": "AUDIT_URL", "events": ["online_decision"]}})
