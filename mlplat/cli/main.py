@@ -529,16 +529,31 @@ def card(
 @card_app.command("diff", context_settings=HYDRA_EXTRA)
 def card_diff(
     ctx: typer.Context,
-    old: Annotated[str, Opt("--from", help="The version before: models:/NAME@champion ...")],
-    new: Annotated[str, Opt("--to", help="The version after: models:/NAME@challenger ...")],
+    old: Annotated[
+        str | None, Opt("--from", help="The version before: models:/NAME@champion ...")
+    ] = None,
+    new: Annotated[
+        str | None, Opt("--to", help="The version after: models:/NAME@challenger ...")
+    ] = None,
     markdown: Annotated[bool, Opt("--markdown", help="Print the diff as Markdown.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """What changed between two versions: data, config, code, metrics overall and per segment
-    (significant when the intervals do not overlap), gates and cost."""
+    (significant when the intervals do not overlap), gates and cost. The versions as `--from
+    OLD --to NEW`, or positionally as `git diff` takes them: `mlplat card diff OLD NEW`."""
     from mlplat.cli import card as card_cli
 
-    card_cli.diff_command(Path.cwd(), old, new, _split_debug(list(ctx.args)), as_json, markdown)
+    args = _split_debug(list(ctx.args))
+    refs = [a for a in args if a.startswith("models:/")]
+    given = [*refs, *(ref for ref in (old, new) if ref)]
+    if len(given) != 2 or len(refs) == 1:
+        raise typer.BadParameter(
+            "name two versions: mlplat card diff models:/NAME/OLD models:/NAME/NEW "
+            "(or --from OLD --to NEW)",
+            param_hint="OLD NEW",
+        )
+    overrides = [a for a in args if a not in refs]
+    card_cli.diff_command(Path.cwd(), given[0], given[1], overrides, as_json, markdown)
 
 
 notify_app = typer.Typer(

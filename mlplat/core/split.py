@@ -31,6 +31,19 @@ def _time_split(frame: pd.DataFrame, data: DataConfig) -> tuple[np.ndarray, np.n
     return rows[~test & stamps.notna().to_numpy()], rows[test]
 
 
+def period(frame: pd.DataFrame, column: str | None) -> list[str] | None:
+    """The first and last date in `column` (ISO, unparseable stamps left out): the period a
+    model was trained or evaluated on, for its card. None without a timestamp column."""
+    import pandas as pd
+
+    if not column or column not in frame:
+        return None
+    stamps = pd.to_datetime(frame[column], errors="coerce").dropna()
+    if stamps.empty:
+        return None
+    return [stamps.min().date().isoformat(), stamps.max().date().isoformat()]
+
+
 def _group_split(frame: pd.DataFrame, data: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.model_selection import GroupShuffleSplit
 

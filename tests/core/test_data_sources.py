@@ -136,6 +136,22 @@ def test_time_split_trains_strictly_on_the_past(churn: pd.DataFrame, cutoff: str
         assert train_at.max() < pd.Timestamp(cutoff) <= test_at.min()
 
 
+def test_the_period_is_the_first_and_last_parseable_date(churn: pd.DataFrame) -> None:
+    """What a card says a model was trained and evaluated on, under a time split."""
+    from mlplat.core.split import period
+
+    train, test = sides(churn, config(strategy="time", test_size=0.2))
+    first, last = period(train, "signup_date"), period(test, "signup_date")
+    assert first is not None and last is not None
+    stamps = pd.to_datetime(churn["signup_date"])
+    assert (first[0], last[1]) == (stamps.min().date().isoformat(), stamps.max().date().isoformat())
+    assert first[1] <= last[0]  # the past trains, the future judges
+    garbled = pd.DataFrame({"at": ["2024-03-01", "not a date", None, "2023-12-31"]})
+    assert period(garbled, "at") == ["2023-12-31", "2024-03-01"]
+    assert period(garbled, None) is None and period(garbled, "missing") is None
+    assert period(pd.DataFrame({"at": ["never"]}), "at") is None
+
+
 def test_early_stopping_slice_is_the_latest_training_time(churn: pd.DataFrame) -> None:
     """Under a time split, early stopping watches the latest tenth of training time; otherwise
     the seeded random tenth it always was (so models trained before keep their rounds)."""

@@ -131,6 +131,35 @@ def test_markdown_front_matter_holds_every_segment_result(
 
 
 @pytest.mark.slow
+def test_the_card_names_the_dates_trained_and_evaluated_on(
+    projects: dict[str, Path], tmp_path: Path
+) -> None:
+    """The example declares signup_date as its timestamp column: the card gives the first and
+    last date of the training rows and of the holdout, as the evaluate stage measured them."""
+    import re
+
+    import pandas as pd
+
+    root = projects["binary"]
+    text = _card(root, "md", tmp_path, "2").read_text()
+    dates = r"(\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)"
+    training = re.search(rf"\| training period \| {dates} \|", text)
+    holdout = re.search(rf"\| holdout period \| {dates} \|", text)
+    assert training and holdout, text
+    measured = json.loads((root / "artifacts/churn_baseline/evaluate/metrics.json").read_text())[
+        "data"
+    ]
+    assert list(training.groups()) == measured["training_period"]
+    assert list(holdout.groups()) == measured["holdout_period"]
+    stamps = pd.to_datetime(pd.read_csv(root / "data/churn.csv")["signup_date"])
+    seen = sorted([*training.groups(), *holdout.groups()])
+    assert (seen[0], seen[-1]) == (str(stamps.min().date()), str(stamps.max().date()))
+    card = json.loads(_card(root, "json", tmp_path, "2").read_text())
+    described = json.dumps(card["model_parameters"])
+    assert f"dated {training.group(1)} to {training.group(2)}" in described
+
+
+@pytest.mark.slow
 def test_registration_writes_the_card_on_the_run_and_links_it(projects: dict[str, Path]) -> None:
     for task, root in projects.items():
         client, name = _client(root), _model(root)
@@ -173,15 +202,8 @@ def test_a_promotion_writes_a_card_diff(projects: dict[str, Path]) -> None:
     assert auc["delta"] == pytest.approx(expected)
     assert "config hash" in {c["what"] for c in found["changes"]}
 
-    table = mlplat(
-        "card",
-        "diff",
-        "--from",
-        f"models:/{name}/1",
-        "--to",
-        f"models:/{name}/2",
-        cwd=root,
-        env={"COLUMNS": "80"},
+    table = mlplat(  # positionally, as `git diff OLD NEW`
+        "card", "diff", f"models:/{name}/1", f"models:/{name}/2", cwd=root, env={"COLUMNS": "80"}
     )
     assert table.returncode == 0 and "significant" in table.stdout
     assert all(len(line) <= 80 for line in table.stdout.splitlines())
@@ -229,6 +251,10 @@ def test_card_commands_refuse_a_bad_reference(project: Path) -> None:
     assert done.returncode == 2 and "--model" in done.stderr, done.stderr
     done = mlplat("card", "--model", "models:/x/1", "--format", "pdf", cwd=project)
     assert done.returncode == 2 and "md, json, html" in done.stderr, done.stderr
+    for refs in (["models:/x/1"], ["models:/x/1", "--to", "models:/x/2"], []):
+        done = mlplat("card", "diff", *refs, cwd=project)
+        assert done.returncode == 2 and "name two versions" in done.stderr, (refs, done.stderr)
+        assert "Traceback" not in done.stderr
 
 
 def _card_with(version: str, auc: float, ci: tuple[float, float], plan: float) -> Card:

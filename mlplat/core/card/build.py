@@ -140,7 +140,14 @@ def _data(ev: Evidence) -> Data:
             for name, spec in columns.items()
         ),
         features=tuple(_get(config, "features", "definitions") or {}),
+        training_period=_period(metrics, "training_period"),
+        holdout_period=_period(metrics, "holdout_period"),
     )
+
+
+def _period(metrics: Mapping[str, Any], which: str) -> tuple[str, str] | None:
+    found = _get(metrics, "data", which)
+    return (str(found[0]), str(found[1])) if found else None
 
 
 def _interval(ci: Mapping[str, Any], name: str) -> tuple[float | None, float | None]:

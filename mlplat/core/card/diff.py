@@ -90,6 +90,7 @@ def _facts(card: Card) -> dict[str, str]:
         "training rows": text.number(card.data.train_rows),
         "holdout rows": text.number(card.data.test_rows),
         "split": card.data.split,
+        "training period": text.period(card.data.training_period),
         "gates": text.verdict(card),
         "training cost": text.money(card),
         "serving profile": card.cost.serving or "-",

@@ -56,6 +56,9 @@ class Data:
     schema: str
     columns: tuple[Column, ...]
     features: tuple[str, ...]
+    # first and last date of `timestamp_column` in the training rows and the holdout
+    training_period: tuple[str, str] | None = None
+    holdout_period: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -86,5 +86,7 @@ def _data_line(card: Card, which: str) -> str:
     data = card.data
     rows = data.train_rows if which == "training" else data.test_rows
     part = "training rows" if which == "training" else "holdout rows"
+    dates = data.training_period if which == "training" else data.holdout_period
     md5 = card.details.data_md5
-    return f"{text.number(rows)} {part} of {data.source} ({data.split}); data md5 {md5}"
+    when = f", dated {text.period(dates)}" if dates else ""
+    return f"{text.number(rows)} {part} of {data.source} ({data.split}){when}; data md5 {md5}"

@@ -93,9 +93,15 @@ def data_rows(card: Card) -> list[tuple[str, str]]:
         ("evaluation (holdout) rows", number(data.test_rows)),
         ("split", data.split),
         ("timestamp column", data.timestamp_column or "-"),
+        ("training period", period(data.training_period)),
+        ("holdout period", period(data.holdout_period)),
         ("schema", f"{data.schema}: {len(data.columns)} columns"),
         ("features", ", ".join(data.features) or "-"),
     ]
+
+
+def period(dates: tuple[str, str] | None) -> str:
+    return f"{dates[0]} to {dates[1]}" if dates else "-"
 
 
 def cost_rows(card: Card) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from mlplat.core.features import raw_columns, transform
 from mlplat.core.io import atomic_dir, atomic_path, read_json, write_json, write_text
 from mlplat.core.labels import classes_of, encode_target
 from mlplat.core.metric_names import PRIMARY
+from mlplat.core.split import period
 from mlplat.stages.evaluate import (
     baselines,
     bootstrap,
@@ -180,7 +181,11 @@ def evaluate_holdout(
         "task": task,
         "target": spec["target"],
         "rows": len(holdout),
-        "data": {"missing_target_rows": int(spec.get("rows", {}).get("missing_target", 0))},
+        "data": {
+            "missing_target_rows": int(spec.get("rows", {}).get("missing_target", 0)),
+            "training_period": period(train, cfg.data.timestamp_column),
+            "holdout_period": period(holdout, cfg.data.timestamp_column),
+        },
         "primary_metric": primary,
         "overall": overall,
         "overall_ci": {k: list(v) for k, v in resampling.overall.result().items()},
