@@ -56,6 +56,9 @@ mlplat_mlflow_start() {
   # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3: name the psycopg2 driver explicitly.
   # setsid: the server forks workers; its own process group lets stop reach them all.
   # No job execution: its Huey consumers (7 processes) run MLflow server jobs mlplat never uses.
+  # Webhooks over http to 127.0.0.1: tests/ops/test_notify.py registers one for `mlplat notify
+  # listen` (MLflow delivers only to https on public addresses by default).
+  MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,https MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true \
   MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid .venv/bin/mlflow server --backend-store-uri "postgresql+psycopg2://mlplat@127.0.0.1:$MLPLAT_PG_PORT/mlflow" \
     --artifacts-destination "$MLPLAT_SERVICES_DIR/mlartifacts" \
     --host 127.0.0.1 --port "$port" --workers 2 >"$MLPLAT_SERVICES_DIR/mlflow.log" 2>&1 &

@@ -375,8 +375,13 @@ def test_notify_listen_refuses_a_wrong_signature_and_fans_out_a_right_one(tmp_pa
 
 @pytest.fixture
 def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    """`mlflow server` on 127.0.0.1 with a SQL store (webhooks need one), allowed to deliver
-    webhooks over http to a private address (MLflow refuses both by default)."""
+    """In CI, the PostgreSQL-backed tracking server .ci/services.sh starts; elsewhere `mlflow
+    server` on 127.0.0.1 with a sqlite store (webhooks need a SQL store). Both are allowed to
+    deliver webhooks over http to a private address (MLflow refuses both by default)."""
+    shared = os.environ.get("MLPLAT_TEST_TRACKING_URI")
+    if shared:
+        yield shared
+        return
     env = {
         "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
         "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
@@ -407,25 +412,29 @@ def test_a_real_mlflow_server_reaches_people_through_notify_listen(
     (root / "conf" / "tracking" / "default.yaml").write_text(f"uri: {mlflow_server}\n")
     _declare(root, {"audit": {"url_env": "AUDIT_URL", "secret_env": "AUDIT_SECRET"}})
     client = MlflowClient(mlflow_server)
+    name = f"churn-hooked-{uuid.uuid4().hex[:8]}"  # CI's server is shared by the whole suite
     with receiver() as hook:
         env = {"AUDIT_URL": hook.url, "AUDIT_SECRET": SECRET, "MLPLAT_LISTEN_SECRET": LISTEN_SECRET}
         with _listening(root, env) as url:
-            client.create_webhook(
-                "mlplat-listen",
+            hooked = client.create_webhook(
+                f"mlplat-listen-{name}",
                 url,
                 ["model_version.created", "model_version_alias.created"],
                 secret=LISTEN_SECRET,
             )
-            run = client.create_run(client.create_experiment("hooks")).info.run_id
-            client.create_registered_model("churn-hooked")
-            client.create_model_version("churn-hooked", f"runs:/{run}/model", run_id=run)
-            _wait(lambda: len(hook.seen) >= 1, "the version's event")
-            client.set_registered_model_alias("churn-hooked", "champion", "1")
-            _wait(lambda: len(hook.seen) >= 2, "the alias event")
+            try:
+                run = client.create_run(client.create_experiment(name)).info.run_id
+                client.create_registered_model(name)
+                client.create_model_version(name, f"runs:/{run}/model", run_id=run)
+                _wait(lambda: len(hook.seen) >= 1, "the version's event")
+                client.set_registered_model_alias(name, "champion", "1")
+                _wait(lambda: len(hook.seen) >= 2, "the alias event")
+            finally:
+                client.delete_webhook(hooked.webhook_id)
     kinds = [b["type"] for b in hook.bodies()]
     assert kinds == ["version_registered", "alias_moved"]
     moved = hook.bodies()[1]["data"]
-    assert moved["title"] == "churn-hooked@champion set to v1 outside mlplat"
+    assert moved["title"] == f"{name}@champion set to v1 outside mlplat"
     for headers, body in hook.seen:
         assert headers["webhook-signature"] == _standard_signature(SECRET, headers, body)
 
