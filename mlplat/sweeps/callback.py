@@ -46,13 +46,13 @@ def _fmt(value: Any, digits: int = 4) -> str:
     )
 
 
-def print_summary(summary: dict[str, Any]) -> None:
+def print_summary(summary: sweep.SweepSummary) -> None:
     """The comparison table of all trials, the best one and the total cost, on stderr."""
     from rich.console import Console
 
     from mlplat.core.tables import Column, Table, print_table
 
-    metric, currency = summary["metric"], summary["currency"]
+    metric, currency = summary.metric, summary.currency
     columns = (
         Column("trial", right=True),
         Column("overrides", prose=True),
@@ -70,26 +70,26 @@ def print_summary(summary: dict[str, Any]) -> None:
             _fmt(row["wall_seconds"], 3),
             row["status"],
         )
-        for row in summary["trials"]
+        for row in summary.trials
     ]
     console = Console(stderr=True)
-    print_table(console, Table(f"sweep {summary['parent_run_id']}", columns, rows))
-    totals, best = summary["totals"], summary["best"]
+    print_table(console, Table(f"sweep {summary.parent_run_id}", columns, rows))
+    totals, best = summary.totals, summary.best
     console.print(
         f"total cost {totals['cost.total.money']:.3g} {currency} over {totals['sweep.trials']} "
         f"trials, {totals['sweep.wall_seconds']:.1f}s"
     )
-    if summary.get("stopped"):
-        console.print(f"[yellow]sweep stopped early:[/] {summary['stopped']}")
+    if summary.stopped:
+        console.print(f"[yellow]sweep stopped early:[/] {summary.stopped}")
     if best:
         version = (
             ""
-            if "model_version" not in best
-            else f", identical to version {best['model_version']}; not registered"
-            if best.get("identical")
-            else f", registered v{best['model_version']} @challenger"
+            if best.model_version is None
+            else f", identical to version {best.model_version}; not registered"
+            if best.identical
+            else f", registered v{best.model_version} @challenger"
         )
         console.print(
-            f"best trial #{best['trial']} ({best['run_id']}): {metric}={best[metric]:.4f} "
-            f"[{best['overrides']}]{version}"
+            f"best trial #{best.trial} ({best.run_id}): {metric}={best.value:.4f} "
+            f"[{best.overrides}]{version}"
         )

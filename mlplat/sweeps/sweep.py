@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,67 @@ if TYPE_CHECKING:
 # Hydra turns a callback's error into a warning; the sweep's end keeps it here for the command
 # to exit with it (`raise_end_failure`).
 _end_failure: list[BaseException] = []
+
+
+@dataclass(frozen=True)
+class BestTrial:
+    """The sweep's best trial, and what registering it did (None: the registry is off)."""
+
+    trial: int
+    run_id: str
+    overrides: str
+    metric: str
+    value: float
+    model_version: str | None = None
+    identical: bool | None = None
+    gate_failure: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """sweep/summary.json's `best`: the metric under its own name."""
+        found: dict[str, Any] = {
+            "trial": self.trial,
+            "run_id": self.run_id,
+            "overrides": self.overrides,
+            self.metric: self.value,
+        }
+        if self.model_version is not None:
+            found.update(
+                model_version=self.model_version,
+                identical=self.identical,
+                gate_failure=self.gate_failure,
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep did: every trial's row, the totals logged on the parent run, the best trial
+    (None when no finished trial logged the metric; `logged_metrics` then says what they did)."""
+
+    parent_run_id: str
+    experiment_id: str
+    metric: str
+    direction: str
+    currency: str
+    totals: dict[str, float]
+    stopped: str | None
+    trials: tuple[dict[str, Any], ...]
+    best: BestTrial | None = None
+    logged_metrics: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """sweep/summary.json, as it has always been laid out."""
+        return {
+            "parent_run_id": self.parent_run_id,
+            "experiment_id": self.experiment_id,
+            "metric": self.metric,
+            "direction": self.direction,
+            "currency": self.currency,
+            "totals": self.totals,
+            "stopped": self.stopped,
+            "trials": list(self.trials),
+            "best": self.best.to_json() if self.best else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -453,7 +514,7 @@ def _register_best(
 
 def finish(
     config: DictConfig, project: Path, metric: str, direction: str, pool: WarmPool | None = None
-) -> dict[str, Any]:
+) -> SweepSummary:
     """Summarize the trials on the parent run, register the best, end the parent run; in one
     of the `pool`'s warm workers when there is one (joblib)."""
     path = Path(os.environ.pop(IDS_ENV))
@@ -479,7 +540,7 @@ def _summarize(
     ids: SweepIds,
     seconds: float,
     stopped: str | None,
-) -> dict[str, Any]:
+) -> SweepSummary:
     from mlplat.tracking.tracker import Tracker
 
     tracker = Tracker(ids.tracking_uri).activate()  # a worker may have run no trial
@@ -487,16 +548,18 @@ def _summarize(
     rows = trial_rows(tracker, ids.experiment_id, parent_run_id)
     best = best_trial(rows, metric, direction)
     summary = _summary(cfg, ids, metric, direction, rows, seconds, stopped)
-    for key, value in summary["totals"].items():
+    for key, value in summary.totals.items():
         client.log_metric(parent_run_id, key, float(value))
     if stopped:
         client.set_tag(parent_run_id, "mlplat.sweep_stopped", stopped)
     if best is not None:
-        summary["best"] = _log_best(cfg, project, tracker, best, metric, parent_run_id)
-    client.log_dict(parent_run_id, summary, "sweep/summary.json")
+        found = _log_best(cfg, project, tracker, best, metric, parent_run_id)
+        summary = replace(summary, best=found)
+    client.log_dict(parent_run_id, summary.to_json(), "sweep/summary.json")
     finished = [r for r in rows if r.status == "FINISHED"]
     if best is None and finished:  # every trial ran, none logged the metric: it is misnamed
-        summary["logged_metrics"] = sorted(k for k in finished[0].metrics if "." not in k)
+        logged = tuple(sorted(k for k in finished[0].metrics if "." not in k))
+        summary = replace(summary, logged_metrics=logged)
     client.set_terminated(parent_run_id, "FINISHED" if best is not None else "FAILED")
     return summary
 
@@ -509,7 +572,7 @@ def _summary(
     rows: list[TrialRow],
     seconds: float,
     stopped: str | None,
-) -> dict[str, Any]:
+) -> SweepSummary:
     """The sweep's summary (sweep/summary.json) before its best trial is known."""
     table = comparison(rows, metric)
     totals = {
@@ -519,17 +582,16 @@ def _summary(
         "cost.total.money": sum(row["money"] or 0.0 for row in table),
         "cost.total.cpu_seconds": sum(row["cpu_seconds"] or 0.0 for row in table),
     }
-    return {
-        "parent_run_id": ids.parent_run_id,
-        "experiment_id": ids.experiment_id,
-        "metric": metric,
-        "direction": direction,
-        "currency": cfg.budget.currency,
-        "totals": totals,
-        "stopped": stopped,
-        "trials": table,
-        "best": None,
-    }
+    return SweepSummary(
+        ids.parent_run_id,
+        ids.experiment_id,
+        metric,
+        direction,
+        cfg.budget.currency,
+        totals,
+        stopped,
+        tuple(table),
+    )
 
 
 def _log_best(
@@ -539,14 +601,9 @@ def _log_best(
     best: TrialRow,
     metric: str,
     parent_run_id: str,
-) -> dict[str, Any]:
+) -> BestTrial:
     """The best trial on the parent run, and registered when the registry is on."""
-    found: dict[str, Any] = {
-        "trial": best.number,
-        "run_id": best.run_id,
-        "overrides": best.overrides,
-        metric: best.metrics[metric],
-    }
+    found = BestTrial(best.number, best.run_id, best.overrides, metric, best.metrics[metric])
     client = tracker.client
     client.log_metric(parent_run_id, f"best.{metric}", best.metrics[metric])
     client.set_tag(parent_run_id, "mlplat.best_run_id", best.run_id)
@@ -555,23 +612,25 @@ def _log_best(
         from mlplat.tracking.registration import failure
 
         registered = _register_best(cfg, project, tracker, best, parent_run_id)
-        found["model_version"] = registered.version
-        found["identical"] = registered.identical
-        found["gate_failure"] = failure(cfg, registered)
+        found = replace(
+            found,
+            model_version=registered.version,
+            identical=registered.identical,
+            gate_failure=failure(cfg, registered),
+        )
     return found
 
 
-def check_best(summary: dict[str, Any], key: str) -> None:
+def check_best(summary: SweepSummary, key: str) -> None:
     """A sweep whose finished trials never logged its metric fails, naming the metrics they did;
     one whose best trial failed its gates fails too (exit 1, unless gates.fail_exit=false)."""
-    failed = (summary.get("best") or {}).get("gate_failure")
-    if failed:
-        raise GateError(failed, key="gates")
-    if "logged_metrics" in summary:
+    if summary.best is not None and summary.best.gate_failure:
+        raise GateError(summary.best.gate_failure, key="gates")
+    if summary.logged_metrics:
         raise ConfigError(
-            f"no finished trial logged the metric {summary['metric']!r}: no best trial, nothing "
+            f"no finished trial logged the metric {summary.metric!r}: no best trial, nothing "
             f"registered, the parent run is FAILED; the trials' metrics: "
-            + ", ".join(summary["logged_metrics"]),
+            + ", ".join(summary.logged_metrics),
             key=key,
         )
 
