@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,9 +96,6 @@ def gc_command(
     from mlplat.ops import gc
     from mlplat.pipeline.compose import compose
 
-    # stdout is the plan or its JSON: MLflow's "View run at <url>" line (printed when a run on
-    # an HTTP store ends) would break both; the storage run's id is reported below instead
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     cfg = compose(project, overrides)
     with console.status("[bold]gc[/]: listing runs, models, versions and the DVC cache"):
         planned = gc.make_plan(project, cfg)

@@ -601,9 +601,12 @@ def version() -> None:
 
 def quiet_libraries() -> None:
     """Library chatter is not the command's output: MLflow's INFO lines ("Creating a new
-    experiment") are dropped unless MLFLOW_LOGGING_LEVEL asks for them. Set in the environment,
-    so the stage worker and `dvc repro`'s stage processes inherit it."""
+    experiment") are dropped unless MLFLOW_LOGGING_LEVEL asks for them, and its "View run at
+    <url>" line, printed to stdout when a run on an HTTP store ends, would break a command's
+    --json (mlplat names the run itself). Set in the environment, so the stage worker and `dvc
+    repro`'s stage processes inherit it."""
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def main() -> None:

@@ -173,6 +173,22 @@ def test_credentials_in_the_tracking_uri_reach_no_record(
     assert _files_holding(root, SECRET.encode()) == []  # nor any file the run wrote (logs too)
 
 
+@pytest.mark.slow
+def test_json_on_an_http_store_is_only_json(server: str, tmp_path: Path) -> None:
+    """MLflow prints "View run ... at <url>" to stdout when a run on an HTTP store ends; every
+    mlplat command turns it off, so `--json` output stays one JSON document per line."""
+    import json
+
+    root = make_project(tmp_path / "proj", rows=2000)
+    tag = uuid.uuid4().hex[:8]
+    names = [f"tracking.experiment=json-{tag}", f"registry.model_name=telco-churn-lgbm_{tag}"]
+    done = mlplat(*FAST, *names, "--json", cwd=root, env={"MLFLOW_TRACKING_URI": server})
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines and [json.loads(line)["run_id"] for line in lines]
+    assert "View run" not in done.stdout + done.stderr
+
+
 @pytest.mark.parametrize(
     "override",
     [
