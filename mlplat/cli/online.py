@@ -1,4 +1,4 @@
-"""`mlplat feedback`: labels joined to the online request log; print the counts."""
+"""`mlplat feedback`: labels joined to the online request log; print the counts and their run."""
 
 from __future__ import annotations
 
@@ -20,19 +20,33 @@ def feedback_command(
     as_json: bool,
     console: Console,
 ) -> None:
+    """Join, then log the summary run; a store that cannot be used is a warning (exit 0)."""
+    from mlplat.cli.notify import print_warnings
     from mlplat.core.tables import Column, Table, print_json, print_table
     from mlplat.online.feedback import join
+    from mlplat.online.feedback_run import log_feedback, summarise
     from mlplat.pipeline.compose import project_declaration
     from mlplat.serving.online.state import layout_of
+    from mlplat.tracking.tracker import Tracker
 
-    cfg, _ = project_declaration(project, overrides)
+    cfg, uri = project_declaration(project, overrides)
     layout = layout_of(cfg.online, cfg.experiment_name, project)
     report = join(layout, labels, columns, cfg.online.lookback_hours)
+    logged = log_feedback(summarise(report, layout, cfg), cfg, Tracker.of(project, uri))
+    warnings = (logged.warning,) if logged.warning else ()
     if as_json:
-        print_json(report.as_dict())
-        return
-    rows = [(k, str(v)) for k, v in report.as_dict().items()]
-    print_table(console, Table("feedback", (Column("figure"), Column("value")), rows))
+        run = {"run_id": logged.run_id, "run_name": logged.run_name}
+        print_json({**report.as_dict(), **run, "warnings": list(warnings)})
+    else:
+        rows = [(k, str(v)) for k, v in report.as_dict().items()]
+        print_table(console, Table("feedback", (Column("figure"), Column("value")), rows))
+    if logged.run_id is not None:
+        console.print(
+            f"logged to MLflow run {logged.run_name} ({logged.run_id})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    print_warnings(warnings, console)
 
 
 def decision_command(

@@ -6,11 +6,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mlplat.serving.reqlog import record_line
-from tests.conftest import make_project, mlplat
+from tests.conftest import make_project, mlplat, tracking_uri
 
 
 def log_requests(root: Path, ids: list[str], old: str | None = None) -> None:
@@ -55,6 +56,58 @@ def test_labels_join_once_per_arm_and_nothing_is_lost(tmp_path: Path) -> None:
     assert len(joined) == 6 and set(joined["arm"]) == {"champion", "challenger"}
     assert joined.set_index(["label_id", "arm"]).loc[("b", "champion"), "label"] == 1
     assert list(joined.loc[joined["label_id"] == "c", "plan"]) == ["basic", "basic"]
+
+
+COUNTS = ("labels", "posted", "joined", "new", "duplicates", "changed", "unknown", "late")
+
+
+def assert_summarised(root: Path, found: dict, tmp_path: Path) -> dict[str, float]:
+    """The feedback's run: FINISHED in mlplat-online, its counts those printed, the report as
+    an artifact; its metrics."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri(root))
+    run = client.get_run(found["run_id"])
+    assert run.info.status == "FINISHED" and run.info.run_name == found["run_name"]
+    assert found["run_name"].startswith("default-feedback-")
+    assert client.get_experiment(run.info.experiment_id).name == "mlplat-online"
+    assert run.data.tags["mlplat.online.experiment"] == "default"
+    assert run.data.tags["mlplat.model_name"] and run.data.tags["mlplat.online.mode"]
+    assert {k: run.data.metrics[k] for k in COUNTS} == {k: float(found[k]) for k in COUNTS}
+    artifact = client.download_artifacts(found["run_id"], "online/feedback.json", str(tmp_path))
+    assert json.loads(Path(artifact).read_text())["report"]["joined"] == found["joined"]
+    return dict(run.data.metrics)
+
+
+def test_each_feedback_is_summarised_in_one_mlflow_run(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj", rows=200)
+    log_requests(root, ["a", "b"])
+    path = labels(root, [("a", 1), ("b", 0)])
+    once = feedback(root, path)
+    first = assert_summarised(root, once, tmp_path / "first")
+    assert first["champion.labelled"] == first["challenger.labelled"] == 2
+    # log loss of P(churn) 0.2 (a, churned) and 0.21 (b, stayed); the challenger's 0.3, 0.31
+    assert first["champion.mean_loss"] == pytest.approx(-(np.log(0.2) + np.log(0.79)) / 2)
+    assert first["challenger.mean_loss"] == pytest.approx(-(np.log(0.3) + np.log(0.69)) / 2)
+    again = feedback(root, path)  # the same labels sent twice: counted, joined once
+    metrics = assert_summarised(root, again, tmp_path / "again")
+    assert again["run_id"] != once["run_id"] and metrics["duplicates"] == 2 and metrics["new"] == 0
+    assert metrics["joined"] == 4 and metrics["champion.labelled"] == 2
+
+
+def test_an_unreachable_store_keeps_the_labels_and_names_the_store(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj", rows=200)
+    log_requests(root, ["a"])
+    path = labels(root, [("a", 1)])
+    store = "tracking.uri=http://127.0.0.1:9"  # nothing listens on the discard port
+    args = ("--labels", str(path), "--label-column", "churned", "--json")
+    done = mlplat("feedback", *args, store, "tracking.max_retries=0", cwd=root)
+    assert done.returncode == 0, done.stderr  # the labels are stored: a warning, not a failure
+    found = json.loads(done.stdout)
+    assert found["joined"] == 2 and found["run_id"] is None
+    assert "summary not logged to MLflow" in found["warnings"][0]
+    assert "warning:" in done.stderr and "'http://127.0.0.1:9'" in done.stderr
+    assert len(pd.read_parquet(root / "online" / "default" / "joined.parquet")) == 2
 
 
 def test_a_label_file_with_the_wrong_columns_exits_2_naming_the_column(tmp_path: Path) -> None:
