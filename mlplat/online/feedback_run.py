@@ -78,8 +78,9 @@ def log_feedback(
     summary: FeedbackSummary, cfg: PlatformConfig, tracker: Tracker, now: dt.datetime | None = None
 ) -> Logged:
     """The summary as a run, ended FINISHED (FAILED if logging breaks half way); a store that
-    cannot be used is the warning line of the result, by its URI with credentials masked."""
-    from mlplat.core import provenance, tracking_store
+    cannot be used, or any error logging, is the warning line of the result, naming the store
+    with credentials masked."""
+    from mlplat.core import provenance
     from mlplat.serving.online.state import ONLINE_EXPERIMENT, experiment_id
 
     experiment = experiment_id(cfg.online, cfg.experiment_name)
@@ -95,7 +96,18 @@ def log_feedback(
             for key, value in summary.metrics().items():
                 tracker.client.log_metric(run_id, key, value)
             tracker.client.log_dict(run_id, summary.as_dict(), ARTIFACT)
-    except tracker.error as exc:
-        why = tracking_store.unreachable(tracker.uri, exc, cfg.tracking)
+    except Exception as exc:  # reported; the labels are stored already
+        why = failure(exc, tracker, cfg)
         return Logged(name, None, f"labels stored, summary not logged to MLflow: {why}")
     return Logged(name, run_id)
+
+
+def failure(exc: Exception, tracker: Tracker, cfg: PlatformConfig) -> str:
+    """A store MLflow cannot reach, by its URI, reason and retry budget; anything else (an
+    artifact store refusing the file) by the store and the error; credentials masked."""
+    from mlplat.core import tracking_store
+
+    if isinstance(exc, tracker.error):
+        return str(tracking_store.unreachable(tracker.uri, exc, cfg.tracking))
+    where = tracking_store.redact(tracker.uri)
+    return f"tracking store '{where}': {tracking_store.scrub(f'{type(exc).__name__}: {exc}')}"

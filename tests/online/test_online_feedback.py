@@ -110,6 +110,24 @@ def test_an_unreachable_store_keeps_the_labels_and_names_the_store(tmp_path: Pat
     assert len(pd.read_parquet(root / "online" / "default" / "joined.parquet")) == 2
 
 
+def test_a_run_that_breaks_half_way_ends_failed_and_the_labels_stay(tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+
+    root = make_project(tmp_path / "proj", rows=200)
+    log_requests(root, ["a"])
+    blocker = root / "not-a-directory"
+    blocker.write_text("")  # the experiment's artifacts cannot go under a file
+    client = MlflowClient(tracking_uri(root))
+    experiment = client.create_experiment("mlplat-online", str(blocker / "artifacts"))
+    found = feedback(root, labels(root, [("a", 1)]))  # exits 0: a warning, the labels stored
+    assert found["run_id"] is None and found["joined"] == 2
+    assert "summary not logged to MLflow" in found["warnings"][0]
+    assert f"tracking store '{tracking_uri(root)}'" in found["warnings"][0]
+    [run] = client.search_runs([experiment], f"attributes.run_name = '{found['run_name']}'")
+    assert run.info.status == "FAILED" and run.data.metrics["joined"] == 2  # never RUNNING
+    assert (root / "online" / "default" / "joined.parquet").is_file()
+
+
 def test_a_label_file_with_the_wrong_columns_exits_2_naming_the_column(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", rows=200)
     log_requests(root, ["a"])

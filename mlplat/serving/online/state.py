@@ -23,7 +23,8 @@ STATE = "state.json"
 # the version tag holding a decided experiment's evidence (the ML Test Score reads it)
 EVIDENCE_TAG = "mlplat.online.evidence"
 RUN_TAG = "mlplat.online.run_id"  # the MLflow run holding that decision
-ONLINE_EXPERIMENT = "mlplat-online"  # the MLflow experiment of decided online experiments
+# the MLflow experiment of decided online experiments and of `mlplat feedback`'s summaries
+ONLINE_EXPERIMENT = "mlplat-online"
 
 
 def experiment_id(online: OnlineConfig, experiment_name: str) -> str:
