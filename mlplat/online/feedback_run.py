@@ -3,7 +3,7 @@ logs: the join's counts and, per arm, the labelled rows and their mean per-row l
 the test uses), with the whole summary as `online/feedback.json`.
 
 The labels are the valuable part and are stored before anything is logged: a tracking store
-that cannot be used is a warning naming it, never a failed feedback.
+that cannot be used (or any error logging) is a warning naming it, never a failed feedback.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class FeedbackSummary:
 @dataclass(frozen=True)
 class Logged:
     run_name: str
-    run_id: str | None  # None: the store could not be used, and `warning` says why
+    run_id: str | None  # None: no run was logged whole (the store, or logging, failed): `warning`
     warning: str | None = None
 
 
