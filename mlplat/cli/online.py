@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rich.console import Console
 
     from mlplat.core.tables import Table
+    from mlplat.online.cbpe import Estimate
     from mlplat.online.decision import Decision
 
 
@@ -53,9 +56,12 @@ def decision_command(
     project: Path, overrides: list[str], apply: bool, as_json: bool, console: Console
 ) -> int:
     """`online status` (apply=False) and `online decide`: the verdict, evidence and exit code."""
+    from dataclasses import asdict
+
     from mlplat.cli.notify import print_warnings
     from mlplat.core import provenance
     from mlplat.core.tables import Column, Table, print_json, print_table
+    from mlplat.online.cbpe import label_free
     from mlplat.online.decision import act, decide, tell
     from mlplat.online.offline import offline_losses, with_offline
     from mlplat.pipeline.compose import project_declaration
@@ -68,13 +74,16 @@ def decision_command(
     decision = decide(layout, cfg)
     offline = offline_losses(tracker, name, decision.versions, decision.metric)
     decision = with_offline(decision, offline)
+    # after the decision, and apart from it: an estimate without labels never decides
+    estimates = label_free(layout, cfg)
     done: str | None = None
     told: tuple[str, ...] = ()
     if apply:
         done = act(decision, layout, cfg, tracker, name)
         told = tell(decision, cfg, project, done)
     if as_json:
-        print_json({**decision.as_dict(), "done": done})
+        free = {arm: asdict(e) for arm, e in estimates.items()}
+        print_json({**decision.as_dict(), "label_free": free, "done": done})
         return decision.exit_code
     print_table(console, arms_table(decision))
     tests = [("overall", decision.overall)] + [(s.segment, s.test) for s in decision.segments]
@@ -104,6 +113,8 @@ def decision_command(
     print_table(
         console, Table("guardrails", (Column("guardrail"), Column("value"), Column("limit")), rails)
     )
+    if estimates:
+        print_table(console, label_free_table(estimates))
     overall = decision.overall
     if overall is not None and decision.samples_needed is not None:
         d = cfg.online.decision
@@ -156,3 +167,26 @@ def arms_table(decision: Decision) -> Table:
         Column("offline", right=True),
     )
     return Table("arms", columns, rows)
+
+
+def label_free_table(estimates: Mapping[str, Estimate]) -> Table:
+    """The label-free estimate per arm, under a title that says what it is not."""
+    from mlplat.core.tables import Column, Table
+
+    def shown(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
+    rows = [
+        (arm, str(e.rows), shown(e.expected_accuracy), shown(e.expected_auc))
+        for arm, e in estimates.items()
+    ]
+    columns = (
+        Column("arm"),
+        Column("unlabelled", right=True),
+        Column("expected accuracy", right=True),
+        Column("expected auc", right=True),
+    )
+    title = (
+        "estimated without labels (CBPE, assumes calibrated probabilities; never used to decide)"
+    )
+    return Table(title, columns, rows)

@@ -84,9 +84,25 @@ def logged_rows(layout: Layout) -> pd.DataFrame:
                 latency_ms=record["latency_ms"],
                 predicted_at=record["ts"],
                 classes=record.get("classes"),  # a multiclass prediction's order
+                threshold=record.get("threshold"),  # a binary model's served decision threshold
             )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def unlabelled_rows(layout: Layout) -> pd.DataFrame:
+    """The logged rows of every arm that no label has been joined to yet (arm, prediction,
+    threshold): what the label-free estimate reads."""
+    import pandas as pd
+
+    logged = logged_rows(layout)
+    if logged.empty:
+        return pd.DataFrame(columns=["arm", "prediction", "threshold"])
+    if layout.joined.is_file():
+        joined = pd.read_parquet(layout.joined, columns=KEYS)
+        logged = logged.merge(joined, on=KEYS, how="left", indicator=True)
+        logged = logged[logged["_merge"] == "left_only"]
+    return logged[["arm", "prediction", "threshold"]]
 
 
 def read_labels(path: Path, id_column: str, label_column: str) -> pd.DataFrame:

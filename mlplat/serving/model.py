@@ -79,10 +79,15 @@ class ServedModel:
     @functools.cached_property
     def label_fields(self) -> dict[str, Any]:
         """What names the numbers (a multiclass model's classes in probability order, a binary
-        model's positive class), for the online log that labels are joined to."""
+        model's positive class and decision threshold), for the online log that labels are
+        joined to and the label-free estimate reads."""
         from mlplat.serving.scoring import Target, label_fields
 
-        return label_fields(Target.of(self.bundle))
+        fields = label_fields(Target.of(self.bundle))
+        threshold = self.bundle.metadata.get("threshold")
+        if "positive_class" in fields and threshold is not None:
+            fields["threshold"] = threshold
+        return fields
 
     def predict_table(self, table: Table) -> tuple[dict[str, list], np.ndarray]:
         """Validate, featurize and predict; returns the typed inputs (for the request log) too."""
