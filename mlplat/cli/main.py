@@ -290,7 +290,8 @@ app.add_typer(online_app, name="online")
 
 @online_app.command("status", context_settings=HYDRA_ARGS)
 def online_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Per arm and segment: labelled rows, effect with its always-valid interval, p; guardrails."""
+    """Per arm and segment: labelled rows, effect with its always-valid interval, p; guardrails;
+    for a binary model, a label-free estimate (CBPE) that never decides."""
     from mlplat.cli import online as online_cli
 
     args = _split_debug(list(ctx.args))

@@ -81,6 +81,8 @@ def test_split_is_sticky_across_a_restart_and_logged_per_arm(root: Path) -> None
         assert record["experiment"] == "default" and record["mode"] == "split"
         assert record["model_version"] == {"champion": "1", "challenger": "2"}[record["arm"]]
         assert len(record["predictions"]) == 1 and record["inputs"]
+        # what the label-free estimate needs: the served positive class and threshold
+        assert (record["positive_class"], record["threshold"]) == ("1", 0.5)
     by_key = {r["key"]: r["arm"] for r in records if r["key"]}
     assert by_key == seen
     assert len({r["request_id"] for r in records}) == len(users) * 2 + 1  # the client's id twice
