@@ -67,6 +67,7 @@ def test_a_multiclass_experiment_is_served_labelled_and_decided(tmp_path: Path) 
     assert status.returncode == 0, status.stderr
     found = json.loads(status.stdout)
     assert found["metric"] == "log_loss"
+    assert found["label_free"] == {}  # the label-free estimate is for binary models only
     overall = found["overall"]
     assert overall["n_champion"] + overall["n_challenger"] == len(rows)
     assert overall["effect"] > 0  # two boosting rounds lose to the full model
