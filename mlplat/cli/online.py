@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from mlplat.core.config.online import DecisionConfig
     from mlplat.core.tables import Table
     from mlplat.online.cbpe import Estimate
     from mlplat.online.decision import Decision
@@ -60,7 +61,7 @@ def decision_command(
 
     from mlplat.cli.notify import print_warnings
     from mlplat.core import provenance
-    from mlplat.core.tables import Column, Table, print_json, print_table
+    from mlplat.core.tables import print_json
     from mlplat.online.cbpe import label_free
     from mlplat.online.decision import act, decide, tell
     from mlplat.online.offline import offline_losses, with_offline
@@ -85,7 +86,45 @@ def decision_command(
         free = {arm: asdict(e) for arm, e in estimates.items()}
         print_json({**decision.as_dict(), "label_free": free, "done": done})
         return decision.exit_code
+    print_decision(decision, estimates, cfg.online.decision, done, console)
+    print_warnings(told, console)
+    return decision.exit_code
+
+
+def print_decision(
+    decision: Decision,
+    estimates: Mapping[str, Estimate],
+    declared: DecisionConfig,
+    done: str | None,
+    console: Console,
+) -> None:
+    """The arms, the test per segment, the guardrails, the label-free estimate, then the
+    verdict and what acting on it did."""
+    from mlplat.core.tables import print_table
+
     print_table(console, arms_table(decision))
+    print_table(console, tests_table(decision))
+    print_table(console, guardrails_table(decision))
+    if estimates:
+        print_table(console, label_free_table(estimates))
+    overall = decision.overall
+    if overall is not None and decision.samples_needed is not None:
+        console.print(
+            f"labelled rows per arm: {min(overall.n_champion, overall.n_challenger)} so far, "
+            f"about {decision.samples_needed} needed to find an effect of "
+            f"{declared.min_detectable_effect:g} with power {declared.power:.0%}",
+            highlight=False,
+        )
+    console.print(f"{decision.verdict.value}: {decision.reason}", highlight=False)
+    if done:
+        console.print(done, highlight=False)
+
+
+def tests_table(decision: Decision) -> Table:
+    """The sequential test overall and per segment: rows per arm, effect with its always-valid
+    interval, p."""
+    from mlplat.core.tables import Column, Table
+
     tests = [("overall", decision.overall)] + [(s.segment, s.test) for s in decision.segments]
     rows = [
         (
@@ -105,30 +144,17 @@ def decision_command(
         Column(f"effect on {decision.metric}"),
         Column("p", right=True),
     )
-    print_table(console, Table("online test", columns, rows))
+    return Table("online test", columns, rows)
+
+
+def guardrails_table(decision: Decision) -> Table:
+    from mlplat.core.tables import Column, Table
+
     rails = [
         (g.name, f"{g.value:.4g}" if g.value is not None else "-", str(g.limit))
         for g in decision.guardrails
     ]
-    print_table(
-        console, Table("guardrails", (Column("guardrail"), Column("value"), Column("limit")), rails)
-    )
-    if estimates:
-        print_table(console, label_free_table(estimates))
-    overall = decision.overall
-    if overall is not None and decision.samples_needed is not None:
-        d = cfg.online.decision
-        console.print(
-            f"labelled rows per arm: {min(overall.n_champion, overall.n_challenger)} so far, "
-            f"about {decision.samples_needed} needed to find an effect of "
-            f"{d.min_detectable_effect:g} with power {d.power:.0%}",
-            highlight=False,
-        )
-    console.print(f"{decision.verdict.value}: {decision.reason}", highlight=False)
-    if done:
-        console.print(done, highlight=False)
-    print_warnings(told, console)
-    return decision.exit_code
+    return Table("guardrails", (Column("guardrail"), Column("value"), Column("limit")), rails)
 
 
 def arms_table(decision: Decision) -> Table:
