@@ -171,7 +171,9 @@ class Listener:
         outside is told too. The card diff is against the champion mlplat last recorded."""
         history = aliases.history(self.tracker, name)
         before = aliases.last(history, alias)
-        if before is not None and before.version == version and before.action != aliases.OUTSIDE:
+        # the action that last set the alias to this version, None if another version was last
+        recorded = before.action if before is not None and before.version == version else None
+        if recorded is not None and recorded != aliases.OUTSIDE:
             return None
         stack = aliases.champion_stack(history)
         previous = stack[-1] if alias == aliases.CHAMPION and stack else None
@@ -180,8 +182,9 @@ class Listener:
             if previous and previous != version
             else ""
         )
-        if before is None or (before.version, before.action) != (version, aliases.OUTSIDE):
-            aliases.heard(self.tracker, name, alias, version, f"heard from MLflow ({delivery})")
+        if recorded is None:  # else MLflow redelivered an outside move the history holds
+            reason = f"heard from MLflow ({delivery})"
+            aliases.heard(self.tracker, name, alias, version, before, reason)
         return make(
             NotifyEvent.ALIAS_MOVED,
             (name, alias, version, delivery),

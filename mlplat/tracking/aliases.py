@@ -11,7 +11,7 @@ import datetime as dt
 import getpass
 import json
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlplat.core.errors import RegistryError
@@ -79,7 +79,7 @@ def history(tracker: Tracker, name: str) -> list[AliasEvent]:
 
 
 def _event(
-    tracker: Tracker, name: str, alias: str, version: str, action: str, reason: str
+    alias: str, version: str, previous: str | None, action: str, reason: str, by: str
 ) -> tuple[AliasEvent, str]:
     """An event about `alias`, and the history tag key it is recorded under."""
     now = dt.datetime.now(dt.UTC)
@@ -87,9 +87,9 @@ def _event(
         at=now.isoformat(timespec="seconds"),
         alias=alias,
         version=str(version),
-        previous=current(tracker, name, alias),
+        previous=previous,
         action=action,
-        by=user(),
+        by=by,
         reason=reason[:MAX_REASON],
     )
     return event, HISTORY_PREFIX + now.strftime("%Y%m%dT%H%M%S.%fZ")
@@ -105,7 +105,8 @@ def note(
     """Record an event that leaves `alias` where it is, beside the moves: an online experiment
     that stopped sending the challenger traffic is news to whoever reads the history next."""
     check_version(tracker, name, version)
-    event, key = _event(tracker, name, alias, version, action, reason)
+    previous = current(tracker, name, alias)
+    event, key = _event(alias, version, previous, action, reason, user())
     _record(tracker, name, event, key)
     return event
 
@@ -114,7 +115,8 @@ def move(
     tracker: Tracker, name: str, alias: str, version: str, action: str, reason: str
 ) -> AliasEvent:
     """Point `alias` at `version` and record the move."""
-    event, key = _event(tracker, name, alias, version, action, reason)
+    previous = current(tracker, name, alias)
+    event, key = _event(alias, version, previous, action, reason, user())
     tracker.client.set_registered_model_alias(name, alias, str(version))
     _record(tracker, name, event, key)
     tracker.client.set_model_version_tag(name, str(version), f"mlplat.{alias}_since", event.at)
@@ -137,13 +139,15 @@ def last(events: list[AliasEvent], alias: str) -> AliasEvent | None:
     return next((event for event in reversed(events) if event.alias == alias), None)
 
 
-def heard(tracker: Tracker, name: str, alias: str, version: str, reason: str) -> AliasEvent:
+def heard(
+    tracker: Tracker, name: str, alias: str, version: str, before: AliasEvent | None, reason: str
+) -> AliasEvent:
     """Record a move made outside mlplat (the MLflow UI, another tool), after the fact: rollback
-    then goes back past it, and the same version set again outside is not mistaken for mlplat's."""
-    before = last(history(tracker, name), alias)
-    event, key = _event(tracker, name, alias, version, OUTSIDE, reason)
-    # the registry already points at `version`; what it pointed at is what mlplat last recorded
-    event = replace(event, previous=before.version if before else None, by="outside mlplat")
+    then goes back past it, and the same version set again outside is not mistaken for mlplat's.
+    The registry already points at `version`: what it pointed at before is the last recorded
+    event about the alias, `before`."""
+    previous = before.version if before else None
+    event, key = _event(alias, version, previous, OUTSIDE, reason, "outside mlplat")
     _record(tracker, name, event, key)
     return event
 
