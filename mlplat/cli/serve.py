@@ -72,7 +72,9 @@ def serve_command(
         "lease_heartbeat_seconds": heartbeat_seconds(cfg.retention.lease_ttl_seconds),
     }
     settings = serve_settings(model, cfg.serving, tracking, flags)
-    online = online_settings(cfg.online, cfg.experiment_name, project, model, online_flags)
+    online = online_settings(
+        cfg.online, cfg.experiment_name, project, model, online_flags, tuple(overrides)
+    )
     settings = replace(settings, online=online)
     _resolves(model, tracking, "model")
     if online is not None:
@@ -83,7 +85,12 @@ def serve_command(
         f"({settings.workers} worker(s)); Ctrl-C or SIGTERM to stop",
         highlight=False,
     )
-    serve(settings)
+    if online is None:
+        serve(settings)
+        return
+    from mlplat.online import live
+
+    serve(settings, live.FACTORY, live.recorder(cfg, project, tracking))
 
 
 def _resolves(model: str, tracking: str | None, key: str) -> None:

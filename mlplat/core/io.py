@@ -72,6 +72,18 @@ def copy_if_absent(source: str | os.PathLike[str], target: str | os.PathLike[str
     return create_if_absent(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
+@contextmanager
+def exclusive(lock: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on the file `lock` (created if absent) across processes; the
+    kernel releases the lock of a process that dies holding it."""
+    import fcntl
+
+    Path(lock).parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def cache_dir(name: str) -> Path:
     """`<base>/mlplat/<name>`, the base $MLPLAT_CACHE_DIR, else $XDG_CACHE_HOME, else ~/.cache."""
     base = os.environ.get("MLPLAT_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")

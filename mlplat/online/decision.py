@@ -22,6 +22,8 @@ import numpy as np
 from mlplat.core.config.online import row_loss
 from mlplat.core.vocabulary import Arm, Verdict
 from mlplat.online.msprt import Sequential, msprt
+from mlplat.serving.online.guard import Guardrail, breach, gap, judged
+from mlplat.serving.online.settings import limits_of
 from mlplat.serving.online.state import EVIDENCE_TAG, RUN_TAG
 
 if TYPE_CHECKING:
@@ -72,14 +74,6 @@ def class_losses(metric: str, frame: pd.DataFrame) -> np.ndarray:
         else:  # zero_one_loss: a wrong top class
             out[i] = float(np.argmax(p) != k)
     return out
-
-
-@dataclass(frozen=True)
-class Guardrail:
-    name: str
-    value: float | None
-    limit: float | None
-    breached: bool
 
 
 @dataclass(frozen=True)
@@ -145,7 +139,7 @@ def requests_frame(layout: Layout) -> pd.DataFrame:
 
 
 def guardrails(requests: pd.DataFrame, cfg: PlatformConfig) -> list[Guardrail]:
-    limits = cfg.online.decision.guardrails
+    limits = limits_of(cfg.online)
     mine = requests[requests["arm"] == Arm.CHALLENGER.value]
     if len(mine) < limits.min_requests:
         return []
@@ -153,25 +147,14 @@ def guardrails(requests: pd.DataFrame, cfg: PlatformConfig) -> list[Guardrail]:
     champion = requests[(requests["arm"] == Arm.CHAMPION.value) & (requests["status"] == 200)]
     p99 = float(np.percentile(answered["latency_ms"], 99)) if len(answered) else None
     errors = float((mine["status"] >= 500).mean())
-    found = [
-        ("p99_latency_ms", p99, limits.max_p99_latency_ms),
-        ("error_rate", errors, limits.max_error_rate),
-        ("prediction_shift", shift(answered, champion), limits.max_prediction_shift),
-    ]
-    return [
-        Guardrail(name, value, limit, limit is not None and value is not None and value > limit)
-        for name, value, limit in found
-    ]
+    return judged(p99, errors, shift(answered, champion), limits)
 
 
 def shift(mine: pd.DataFrame, theirs: pd.DataFrame) -> float | None:
-    """How far the challenger's mean prediction is from the champion's: of a multiclass model,
-    the largest difference of a class's mean probability."""
+    """How far the challenger's mean prediction is from the champion's."""
     if mine.empty or theirs.empty:
         return None
-    a, b = (np.mean(np.stack(f["prediction"].to_list()), axis=0) for f in (mine, theirs))
-    found = float(np.max(np.abs(np.atleast_1d(a - b))))
-    return found if np.isfinite(found) else None
+    return gap(*(np.mean(np.stack(f["prediction"].to_list()), axis=0) for f in (mine, theirs)))
 
 
 def _test(frame: pd.DataFrame, cfg: PlatformConfig) -> Sequential:
@@ -232,10 +215,9 @@ def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
             verdict, why, metric, mode, overall, tests or [], rails, versions, arms, needed
         )
 
-    broken = [g for g in rails if g.breached]
-    if broken:
-        why = "; ".join(f"{g.name} {g.value:.4g} > {g.limit:g}" for g in broken)
-        return decided(Verdict.ROLLBACK, f"guardrail breached: {why}")
+    why = breach(rails)
+    if why is not None:
+        return decided(Verdict.ROLLBACK, why)
     if frame.empty:
         return decided(Verdict.CONTINUE, "no labelled rows yet")
     overall = _test(frame, cfg)
@@ -328,6 +310,8 @@ def act(
         write_state(layout, State(state.step, f"promoted version {version}"))
         return f"{name}@champion -> v{event.version} (was v{event.previous})"
     alias = cfg.online.challenger
+    if decision.verdict in (Verdict.ROLLBACK, Verdict.KEEP) and state.stopped is not None:
+        return f"challenger traffic already stopped: {state.stopped}"  # recorded then
     if decision.verdict in (Verdict.ROLLBACK, Verdict.KEEP):
         write_state(layout, State(state.step, decision.reason))
         if challenger is not None:

@@ -24,11 +24,11 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mlplat.core.io import read_json, write_json, write_text
+from mlplat.core.io import exclusive, read_json, write_json, write_text
 from mlplat.core.stage import ArtifactPaths
 
 RUNS = ".runs"
@@ -181,16 +181,9 @@ def _set_aside(entry: Path, aside: Path) -> None:
         os.replace(entry, aside)
 
 
-@contextmanager
-def _locked(shared: Path) -> Iterator[None]:
-    """One publication at a time per experiment; the kernel releases the lock of a process that
-    dies holding it."""
-    import fcntl
-
-    (shared / RUNS).mkdir(parents=True, exist_ok=True)
-    with open(shared / RUNS / LOCK, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+def _locked(shared: Path) -> AbstractContextManager[None]:
+    """One publication at a time per experiment."""
+    return exclusive(shared / RUNS / LOCK)
 
 
 def _runs_in(shared: Path) -> list[RunDir]:

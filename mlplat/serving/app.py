@@ -39,7 +39,7 @@ from mlplat.serving.lease import LeaseWriter
 from mlplat.serving.metrics import Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
 from mlplat.serving.offload import Contract, Offload, Prepared, Refused
-from mlplat.serving.online.experiment import Assigned, Online
+from mlplat.serving.online.experiment import Assigned, Online, Recorder
 from mlplat.serving.payloads import Protocol
 from mlplat.serving.protocol import STATE_KEY
 from mlplat.serving.reqlog import RequestLogger
@@ -468,8 +468,9 @@ async def _input_error(request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
-def create_app(settings: ServeSettings) -> ScoringApp:
-    """The app for one process; the first model loads before the server reports ready."""
+def create_app(settings: ServeSettings, recorder: Recorder | None = None) -> ScoringApp:
+    """The app for one process; the first model loads before the server reports ready.
+    `recorder` records a guardrail stop the experiment makes itself (`mlplat.online.live`)."""
     metrics = Metrics()
     holder = ModelHolder()
     source = make_source(settings.model, settings.tracking_uri)
@@ -484,7 +485,7 @@ def create_app(settings: ServeSettings) -> ScoringApp:
     )
     server = Server(settings, holder, metrics, updater, Offload(settings.scoring_workers))
     if settings.online is not None:
-        server.online = Online(settings, metrics)
+        server.online = Online(settings, metrics, holder, recorder)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, float]]:
@@ -511,7 +512,7 @@ def create_app(settings: ServeSettings) -> ScoringApp:
                 await asyncio.to_thread(server.logger.close)
             await asyncio.to_thread(updater.close)
             if server.online is not None:
-                server.online.cancel()
+                await server.online.cancel()
                 await asyncio.to_thread(server.online.close)
 
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplat.serving.settings import ENV, ServeSettings
+
+if TYPE_CHECKING:
+    from mlplat.serving.online.experiment import Recorder
 
 GRACEFUL_SECONDS = 30  # SIGTERM: stop accepting, let in-flight requests finish up to this long
 # The routes an orchestrator probes and scrapes (Kubernetes manifests name them too)
@@ -16,7 +19,13 @@ READY_PATH = "/ready"  # readiness: a model is loaded
 METRICS_PATH = "/metrics"
 
 
-def serve(settings: ServeSettings) -> None:
+def serve(
+    settings: ServeSettings,
+    factory: str = "mlplat.serving.app:app_from_env",
+    recorder: Recorder | None = None,
+) -> None:
+    """`factory` builds each worker's app from the settings in the env; one process is given
+    `recorder` directly (see `create_app`)."""
     import uvicorn
 
     # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal; a no-op handler
@@ -39,10 +48,8 @@ def serve(settings: ServeSettings) -> None:
     if settings.workers > 1:
         # Workers are separate processes: they rebuild the app from the settings in the env.
         os.environ[ENV] = settings.to_env()
-        uvicorn.run(
-            "mlplat.serving.app:app_from_env", factory=True, workers=settings.workers, **options
-        )
+        uvicorn.run(factory, factory=True, workers=settings.workers, **options)
         return
     from mlplat.serving.app import create_app
 
-    uvicorn.run(create_app(settings), **options)
+    uvicorn.run(create_app(settings, recorder), **options)

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 
+from mlplat.serving.online.guard import Limits
 from mlplat.serving.online.settings import OnlineSettings
 
 ENV = "MLPLAT_SERVE_SETTINGS"
@@ -46,6 +47,8 @@ class ServeSettings:
         online = values.pop("online", None)
         if online is not None:
             online["ramp"] = tuple(online["ramp"])
+            online["overrides"] = tuple(online["overrides"])
+            online["limits"] = Limits(**online["limits"])
             values["online"] = OnlineSettings(**online)
         return cls(**values)
 

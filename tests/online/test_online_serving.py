@@ -160,3 +160,55 @@ def test_a_guardrail_breach_rolls_a_live_canary_back_and_says_why_everywhere(roo
     run = client(root).get_run(run_id)
     assert run.data.tags["mlplat.online.mode"] == "canary"
     assert "p99_latency_ms" in run.data.tags["mlplat.online.reason"]
+
+
+def test_a_canary_that_breaks_a_guardrail_stops_itself_at_once_and_records_it_once(
+    root: Path,
+) -> None:
+    """No `online decide`: two workers judge their own challenger answers, the first to see the
+    strict p99 broken sends its traffic to the champion and records the stop (state file, alias
+    history, MLflow) under a lock; the other stops too, and nothing is recorded twice."""
+    from tests.conftest import mlplat
+    from tests.serving_support import client
+
+    declared = ("online.experiment=selfstop", "online.ramp=[0.5,1.0]")
+    strict = (
+        "online.decision.guardrails.min_requests=5",
+        "online.decision.guardrails.max_p99_latency_ms=0.001",
+    )
+    before = json.loads(mlplat("registry", "history", MODEL, "--json", cwd=root).stdout)
+    args = ("--model", CHAMPION, "--mode", "canary", "--workers", "2", *declared, *strict)
+    users = [f"user-{i}" for i in range(40)]
+    with running_server(root, *args) as (_, port):
+        deadline, served = time.monotonic() + 30, set()
+        while time.monotonic() < deadline:
+            arms = [post(port, body(root), {"x-user-id": u})[1]["x-mlplat-arm"] for u in users]
+            served.update(arms)
+            if set(arms) == {"champion"}:
+                break
+            time.sleep(0.3)  # a guard tick
+        assert served == {"champion", "challenger"}  # the canary did take traffic first
+        assert set(arms) == {"champion"}, arms  # and every worker stopped it by itself
+        state = json.loads(request(port, "GET", "/online")[2])
+        assert state["challenger_share"] == 0 and "p99_latency_ms" in state["stopped"]
+        judged = {g["name"]: g for g in state["guardrails"]}  # by whichever worker answered
+        assert judged == {} or judged["p99_latency_ms"]["breached"]
+    on_disk = json.loads((root / "online" / "selfstop" / "state.json").read_text())
+    assert "p99_latency_ms" in on_disk["stopped"]
+    after = json.loads(mlplat("registry", "history", MODEL, "--json", cwd=root).stdout)
+    new = after["events"][len(before["events"]) :]
+    assert [e["action"] for e in new] == ["online-rollback"], new  # once, for both workers
+    assert "stopped by the server" in new[0]["reason"]
+    run = client(root).get_run(
+        client(root).get_model_version(MODEL, "2").tags["mlplat.online.run_id"]
+    )
+    assert run.data.tags["mlplat.online.verdict"] == "rollback"
+    assert "stopped by the server" in run.data.tags["mlplat.online.reason"]
+    assert float(run.data.metrics["guardrail.p99_latency_ms"]) > 0.001
+    # `online decide` on the same log agrees, and does not record the stop a second time
+    decided = mlplat("online", "decide", "--json", *declared, *strict, cwd=root)
+    verdict = json.loads(decided.stdout)
+    assert decided.returncode == 1 and verdict["verdict"] == "rollback", verdict
+    assert verdict["done"].startswith("challenger traffic already stopped")
+    again = json.loads(mlplat("registry", "history", MODEL, "--json", cwd=root).stdout)
+    assert len(again["events"]) == len(after["events"])

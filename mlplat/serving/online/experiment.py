@@ -6,7 +6,9 @@ an arm (`assign.assign`); split and canary answer from the assigned arm, shadow 
 from the champion and hands the body to a daemon thread that scores the challenger off the
 request path (a bounded queue: a full one drops the copy and counts it, never waits). Every
 arm's answer is a line in the online request log, the file `mlplat feedback` joins labels to;
-`POST /feedback` stores outcomes for the ids answered here (`outcomes.py`).
+`POST /feedback` stores outcomes for the ids answered here (`outcomes.py`). A split or canary
+judges the guardrails on its recent answers every `GUARD_SECONDS` (`guard.Watch`) and stops the
+challenger's traffic itself when one breaks (`Online.stop`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from mlplat.core.io import exclusive
 from mlplat.core.vocabulary import Arm, OnlineMode
 from mlplat.serving.compat import SchemaChange
 from mlplat.serving.errors import InputError
@@ -30,6 +34,7 @@ from mlplat.serving.lease import LeaseWriter
 from mlplat.serving.metrics import LATENCY_BUCKETS, Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
 from mlplat.serving.online.assign import assign
+from mlplat.serving.online.guard import Guardrail, Stop, Watch, breach
 from mlplat.serving.online.outcomes import (
     OutcomeWriter,
     RecentIds,
@@ -38,7 +43,7 @@ from mlplat.serving.online.outcomes import (
     unknown,
 )
 from mlplat.serving.online.settings import OnlineSettings
-from mlplat.serving.online.state import Layout, challenger_share, read_state
+from mlplat.serving.online.state import Layout, State, challenger_share, read_state, write_state
 from mlplat.serving.payloads import PARSERS, Protocol
 from mlplat.serving.reqlog import RequestLogger
 from mlplat.serving.scoring import Answer, Target, scored
@@ -50,6 +55,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mlplat.serving")
 ARM_HEADER = b"x-mlplat-arm"
+GUARD_SECONDS = 0.25  # how often a split or canary judges its guardrails
+# modes whose challenger answers users, so a breach must stop it (a shadow answers nobody)
+GUARDED = (OnlineMode.SPLIT, OnlineMode.CANARY)
+Recorder = Callable[[Stop], object]  # records a stop where people look (online.live)
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,13 @@ class Shadow:
 class Online:
     """The experiment in one server process."""
 
-    def __init__(self, settings: ServeSettings, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: ServeSettings,
+        metrics: Metrics,
+        champion: ModelHolder,
+        recorder: Recorder | None = None,
+    ) -> None:
         assert settings.online is not None
         self.settings: OnlineSettings = settings.online
         self.mode = OnlineMode(self.settings.mode)
@@ -161,6 +176,7 @@ class Online:
         self.key = (self.settings.key_header or "").lower().encode("latin-1") or None
         self.max_mirrored = settings.offload_min_bytes  # larger bodies are not mirrored
         self.holder = ModelHolder()
+        self.champion = champion
         # the challenger's reloads and readiness: its own registry, reported by /online
         self.updater = Updater(
             make_source(self.settings.challenger, settings.tracking_uri),
@@ -190,6 +206,12 @@ class Online:
         self.recent = RecentIds()  # ids answered here, for POST /feedback
         self.outcomes = OutcomeWriter(self.layout.outcomes)
         self.tasks: list[asyncio.Task[None]] = []
+        self.watch = Watch(self.settings.limits)
+        self.rails: list[Guardrail] = []  # the last judgement, for /online
+        self.recorder = recorder
+        # a stop this process made that the state file does not show yet: kept over the polls
+        self.stopping = False
+        self.recording: asyncio.Future[None] | None = None  # shutdown waits for it
 
     def _share(self) -> float:
         share = challenger_share(self.mode, self.settings.split, self.settings.ramp, self.state)
@@ -205,18 +227,70 @@ class Online:
         self.tasks = [asyncio.create_task(self.updater.run())]
         if self.poll > 0:  # 0: no polling (as for the alias); the state is read at start-up
             self.tasks.append(asyncio.create_task(self._follow_state()))
+        if self.mode in GUARDED:
+            self.tasks.append(asyncio.create_task(self._guard()))
 
     async def _follow_state(self) -> None:
         while True:
             await asyncio.sleep(self.poll)
             try:
-                self.state = await asyncio.to_thread(read_state, self.layout)
+                state = await asyncio.to_thread(read_state, self.layout)
             except (OSError, ValueError) as exc:  # a state file being replaced: next poll
                 log.warning("could not read %s: %s", self.layout.state, exc)
                 continue
+            if self.stopping and state.stopped is None:
+                continue  # our own stop is still on its way to the file
+            if self.state.stopped is not None and state.stopped is None:
+                self.watch.clear()  # restarted by hand: judge the new traffic afresh
+            self.state = state
             before, self.share = self.share, self._share()
             if before != self.share:
                 log.info("challenger share %.3f -> %.3f", before, self.share)
+
+    async def _guard(self) -> None:
+        while True:
+            await asyncio.sleep(GUARD_SECONDS)
+            if self.share <= 0 or not self.watch.fresh:
+                continue
+            rails = self.rails = self.watch.judge()
+            reason = breach(rails)
+            if reason is not None:
+                await self.stop(reason, rails)
+
+    async def stop(self, reason: str, rails: list[Guardrail]) -> None:
+        """Send every request to the champion at once, then make the stop known: the first
+        process to stop this step records it (state file, and the recorder: MLflow, the alias
+        history, notifications); the others find it recorded."""
+        self.state = State(self.state.step, reason)
+        self.share, self.stopping = self._share(), True
+        log.warning("challenger traffic stopped: %s", reason)
+        versions = {
+            arm.value: holder.current.version
+            for arm, holder in ((Arm.CHAMPION, self.champion), (Arm.CHALLENGER, self.holder))
+            if holder.current is not None
+        }
+        stop = Stop(reason, tuple(rails), versions, self.mode.value)
+        self.recording = asyncio.ensure_future(asyncio.to_thread(self._record_stop, stop))
+        try:
+            await asyncio.shield(self.recording)
+        except (OSError, ValueError) as exc:  # the stop holds here; the others judge for themselves
+            log.error("could not write the stop to %s: %s", self.layout.state, exc)
+            return
+        self.stopping = False
+
+    def _record_stop(self, stop: Stop) -> None:
+        with exclusive(self.layout.root / "stop.lock"):
+            if read_state(self.layout).stopped is not None:
+                return  # another worker or `online decide` stopped it first: theirs stands
+            try:
+                if self.recorder is not None:
+                    self.recorder(stop)
+            except Exception as exc:  # a store that is down must not leave the stop unwritten
+                log.warning("the stop is not recorded beyond %s: %s", self.layout.state, exc)
+            finally:
+                current = read_state(self.layout)
+                if current.stopped is None:
+                    write_state(self.layout, State(current.step, stop.reason))
 
     def route(self, champion: ServedModel, request_id: str | None, key: str | None) -> Assigned:
         rid = request_id or self.log.new_id()
@@ -241,6 +315,8 @@ class Online:
         """Log the answer; in shadow mode hand a copy to the challenger's thread."""
         seconds = time.perf_counter() - started
         self.arms.count(route.arm, 200, seconds)
+        if self.mode in GUARDED:
+            self.watch.answered(route.arm, seconds, done.scored.predictions)
         self._record(route.model, route, route.arm, seconds, done.inputs, done.scored.predictions)
         self.recent.add(route.request_id, len(done.scored.predictions))
         challenger = self.holder.current
@@ -269,6 +345,7 @@ class Online:
     def failed(self, route: Assigned, status: int, started: float) -> None:
         seconds = time.perf_counter() - started
         self.arms.count(route.arm, status, seconds)
+        self.watch.failed(route.arm, status)
         self._record(route.model, route, route.arm, seconds, {}, [], status)
 
     def score_copy(self, copy: Copy) -> None:
@@ -335,12 +412,18 @@ class Online:
                 "queued": len(self.shadow.pending),
                 "dropped": self.arms.dropped,
             },
+            # this process's last judgement of its recent answers (split and canary)
+            "guardrails": [asdict(g) for g in self.rails],
         }
 
-    def cancel(self) -> None:
-        """On the event loop, before `close`: stop following the challenger and the state."""
+    async def cancel(self, timeout: float = 60.0) -> None:
+        """At shutdown, before `close`: stop following the challenger and the state, and let a
+        stop being recorded finish (a worker process exits without waiting for its threads)."""
         for task in self.tasks:
             task.cancel()
+        if self.recording is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self.recording), timeout)
 
     def close(self) -> None:
         """Blocking (run it in a thread): finish the shadow queue and the log, drop downloads."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +10,7 @@ from mlplat.core import model_ref
 from mlplat.core.errors import ConfigError
 from mlplat.core.model_ref import ModelRef
 from mlplat.core.vocabulary import OnlineMode, choices, knows
+from mlplat.serving.online.guard import Limits
 
 if TYPE_CHECKING:
     from mlplat.core.config.online import OnlineConfig
@@ -26,6 +27,15 @@ class OnlineSettings:
     directory: str  # absolute: online.directory/<experiment>
     shadow_queue_size: int = 1000
     lookback_hours: float = 168.0  # POST /feedback looks this far back in the log on disk
+    limits: Limits = field(default_factory=Limits)  # a split or canary stops itself past these
+    # the declaration a worker process recomposes to record a stop it makes (online.live)
+    project: str = ""
+    overrides: tuple[str, ...] = ()
+
+
+def limits_of(online: OnlineConfig) -> Limits:
+    g = online.decision.guardrails
+    return Limits(g.max_p99_latency_ms, g.max_error_rate, g.max_prediction_shift, g.min_requests)
 
 
 def online_settings(
@@ -34,6 +44,7 @@ def online_settings(
     project: Path,
     model: str,
     flags: dict[str, Any],
+    overrides: tuple[str, ...] = (),
 ) -> OnlineSettings | None:
     """conf/online plus the `serve` flags (challenger, mode, split); None when mode is off.
 
@@ -68,4 +79,7 @@ def online_settings(
         directory=str(layout_of(online, experiment_name, project).root),
         shadow_queue_size=online.shadow_queue_size,
         lookback_hours=online.lookback_hours,
+        limits=limits_of(online),
+        project=str(project),
+        overrides=overrides,
     )
