@@ -222,21 +222,31 @@ def arms_table(decision: Decision) -> Table:
 
 
 def label_free_table(estimates: Mapping[str, Estimate]) -> Table:
-    """The label-free estimate per arm, under a title that says what it is not."""
+    """The label-free estimate per arm, each figure with the range the measured one will fall
+    in if the probabilities are calibrated, under a title that says what it is not."""
     from mlplat.core.tables import Column, Table
 
-    def shown(value: float | None) -> str:
-        return "-" if value is None else f"{value:.4f}"
+    def shown(value: float | None, interval: tuple[float, float] | None) -> str:
+        if value is None:
+            return "-"
+        if interval is None:
+            return f"{value:.4f}"
+        return f"{value:.4f} [{interval[0]:.4f}, {interval[1]:.4f}]"
 
     rows = [
-        (arm, str(e.rows), shown(e.expected_accuracy), shown(e.expected_auc))
+        (
+            arm,
+            str(e.rows),
+            shown(e.expected_accuracy, e.accuracy_interval),
+            shown(e.expected_auc, e.auc_interval),
+        )
         for arm, e in estimates.items()
     ]
     columns = (
         Column("arm"),
         Column("unlabelled", right=True),
-        Column("expected accuracy", right=True),
-        Column("expected auc", right=True),
+        Column("expected accuracy [95%]", right=True),
+        Column("expected auc [95%]", right=True),
     )
     title = (
         "estimated without labels (CBPE, assumes calibrated probabilities; never used to decide)"
