@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from rich.console import Console
 
     from mlplat.core.config.online import DecisionConfig
     from mlplat.core.tables import Table
     from mlplat.online.cbpe import Estimate
-    from mlplat.online.decision import Decision
+    from mlplat.online.decision import ArmSummary, Decision
+    from mlplat.online.feedback_run import ArmLabels
 
 
 def feedback_command(
@@ -24,7 +25,10 @@ def feedback_command(
     as_json: bool,
     console: Console,
 ) -> None:
-    """Join, then log the summary run; a store that cannot be used is a warning (exit 0)."""
+    """Join, then log the summary run; a store that cannot be used is a warning (exit 0), and
+    so are joined labels that give no loss."""
+    from dataclasses import asdict
+
     from mlplat.cli.notify import print_warnings
     from mlplat.core.tables import Column, Table, print_json, print_table
     from mlplat.online.feedback import join
@@ -36,11 +40,13 @@ def feedback_command(
     cfg, uri = project_declaration(project, overrides)
     layout = layout_of(cfg.online, cfg.experiment_name, project)
     report = join(layout, labels, columns, cfg.online.lookback_hours)
-    logged = log_feedback(summarise(report, layout, cfg), cfg, Tracker.of(project, uri))
-    warnings = (logged.warning,) if logged.warning else ()
+    summary = summarise(report, layout, cfg)
+    logged = log_feedback(summary, cfg, Tracker.of(project, uri))
+    warnings = tuple(w for w in (unusable_line(summary.arms), logged.warning) if w)
     if as_json:
         run = {"run_id": logged.run_id, "run_name": logged.run_name}
-        print_json({**report.as_dict(), **run, "warnings": list(warnings)})
+        arms = [asdict(a) for a in summary.arms]
+        print_json({**report.as_dict(), **run, "arms": arms, "warnings": list(warnings)})
     else:
         rows = [(k, str(v)) for k, v in report.as_dict().items()]
         print_table(console, Table("feedback", (Column("figure"), Column("value")), rows))
@@ -100,9 +106,13 @@ def print_decision(
 ) -> None:
     """The arms, the test per segment, the guardrails, the label-free estimate, then the
     verdict and what acting on it did."""
+    from mlplat.cli.notify import print_warnings
     from mlplat.core.tables import print_table
 
     print_table(console, arms_table(decision))
+    unusable = unusable_line(decision.arms)
+    if unusable:
+        print_warnings((unusable,), console)
     print_table(console, tests_table(decision))
     print_table(console, guardrails_table(decision))
     if estimates:
@@ -118,6 +128,20 @@ def print_decision(
     console.print(f"{decision.verdict.value}: {decision.reason}", highlight=False)
     if done:
         console.print(done, highlight=False)
+
+
+def unusable_line(arms: Sequence[ArmSummary | ArmLabels]) -> str | None:
+    """Joined labels the test cannot use, per arm, with a few of them as sent so that they can
+    be found and corrected; None when every label gives a loss."""
+    if not any(a.unusable_labels for a in arms):
+        return None
+    counts = ", ".join(f"{a.arm} {a.unusable_labels}" for a in arms)
+    examples = dict.fromkeys(label for a in arms for label in a.unusable_examples)
+    shown = ", ".join(repr(label) for label in examples)
+    return (
+        f"joined labels that give no loss (not a number, or a class the model does not know) "
+        f"are left out of the test: {counts}; e.g. {shown}"
+    )
 
 
 def tests_table(decision: Decision) -> Table:
@@ -158,8 +182,8 @@ def guardrails_table(decision: Decision) -> Table:
 
 
 def arms_table(decision: Decision) -> Table:
-    """Both arms side by side: traffic, 5xx, latency, labelled rows, the mean loss online and
-    on the holdout."""
+    """Both arms side by side: traffic, 5xx, latency, labelled rows (and joined labels that
+    give no loss), the mean loss online and on the holdout."""
     from mlplat.core.tables import Column, Table
 
     def shown(value: float | None, form: str) -> str:
@@ -175,6 +199,7 @@ def arms_table(decision: Decision) -> Table:
             shown(a.p50_latency_ms, ".1f"),
             shown(a.p99_latency_ms, ".1f"),
             str(a.labelled),
+            str(a.unusable_labels),
             shown(a.mean_loss, ".4f"),
             shown(a.offline_loss, ".4f"),
         )
@@ -189,6 +214,7 @@ def arms_table(decision: Decision) -> Table:
         Column("p50 ms", right=True),
         Column("p99 ms", right=True),
         Column("labelled", right=True),
+        Column("unusable labels", right=True),
         Column(f"online {decision.metric}", right=True),
         Column("offline", right=True),
     )
@@ -196,21 +222,31 @@ def arms_table(decision: Decision) -> Table:
 
 
 def label_free_table(estimates: Mapping[str, Estimate]) -> Table:
-    """The label-free estimate per arm, under a title that says what it is not."""
+    """The label-free estimate per arm, each figure with the range the measured one will fall
+    in if the probabilities are calibrated, under a title that says what it is not."""
     from mlplat.core.tables import Column, Table
 
-    def shown(value: float | None) -> str:
-        return "-" if value is None else f"{value:.4f}"
+    def shown(value: float | None, interval: tuple[float, float] | None) -> str:
+        if value is None:
+            return "-"
+        if interval is None:
+            return f"{value:.4f}"
+        return f"{value:.4f} [{interval[0]:.4f}, {interval[1]:.4f}]"
 
     rows = [
-        (arm, str(e.rows), shown(e.expected_accuracy), shown(e.expected_auc))
+        (
+            arm,
+            str(e.rows),
+            shown(e.expected_accuracy, e.accuracy_interval),
+            shown(e.expected_auc, e.auc_interval),
+        )
         for arm, e in estimates.items()
     ]
     columns = (
         Column("arm"),
         Column("unlabelled", right=True),
-        Column("expected accuracy", right=True),
-        Column("expected auc", right=True),
+        Column("expected accuracy [95%]", right=True),
+        Column("expected auc [95%]", right=True),
     )
     title = (
         "estimated without labels (CBPE, assumes calibrated probabilities; never used to decide)"

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mlplat.tracking.tracker import Tracker
 
 EPS = 1e-15
+EXAMPLES = 3  # unusable labels shown by value: enough to find them among the labels sent
 
 
 def losses(metric: str, label: np.ndarray, prediction: np.ndarray) -> np.ndarray:
@@ -94,6 +95,10 @@ class ArmSummary:
     p50_latency_ms: float | None
     p99_latency_ms: float | None
     labelled: int  # labelled rows
+    # joined rows whose label gives no loss (not a number; a class the model does not know),
+    # left out of `labelled` and the test, and a few of those labels as sent, to find them by
+    unusable_labels: int
+    unusable_examples: tuple[str, ...]
     mean_loss: float | None  # of the test's metric
     offline_loss: float | None = None  # the same loss on the holdout (the version's run)
 
@@ -176,20 +181,29 @@ def segment_tests(frame: pd.DataFrame, cfg: PlatformConfig) -> list[SegmentTest]
     ]
 
 
-def labelled(layout: Layout, cfg: PlatformConfig, metric: str) -> pd.DataFrame:
-    """The joined rows with their per-row loss; rows whose label gives none (not a number, a
-    class the model does not know) are left out."""
+def labelled(layout: Layout, cfg: PlatformConfig, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The joined rows with their per-row loss, and apart the joined rows whose label gives
+    none (not a number, a class the model does not know): counted, never dropped silently."""
     import pandas as pd
 
     if not layout.joined.is_file():
-        return pd.DataFrame(columns=["arm", "prediction", "label", "predicted_at", "loss"])
+        empty = pd.DataFrame(columns=["arm", "prediction", "label", "predicted_at", "loss"])
+        return empty, empty
     frame = pd.read_parquet(layout.joined)
     if cfg.model.task == "multiclass":
         loss = class_losses(metric, frame)
     else:
         label = pd.to_numeric(frame["label"], errors="coerce").to_numpy(dtype=float)
         loss = losses(metric, label, frame["prediction"].to_numpy(dtype=float))
-    return frame.assign(loss=loss)[np.isfinite(loss)]
+    frame = frame.assign(loss=loss)
+    usable = np.isfinite(loss)
+    return frame[usable], frame[~usable]
+
+
+def unusable(rows: pd.DataFrame, arm: Arm) -> tuple[int, tuple[str, ...]]:
+    """An arm's joined labels that give no loss: how many, and the first few distinct ones."""
+    mine = rows.loc[rows["arm"] == arm.value, "label"]
+    return len(mine), tuple(dict.fromkeys(map(str, mine)))[:EXAMPLES]
 
 
 def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
@@ -201,8 +215,10 @@ def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
         if (requests["arm"] == arm).any()
     }
     rails = guardrails(requests, cfg)
-    frame = labelled(layout, cfg, metric)
-    arms = [arm_summary(arm, versions.get(arm.value), requests, frame) for arm in Arm]
+    frame, unusable_rows = labelled(layout, cfg, metric)
+    arms = [
+        arm_summary(arm, versions.get(arm.value), requests, frame, unusable_rows) for arm in Arm
+    ]
     needed = samples_needed(frame, cfg)
 
     def decided(
@@ -227,12 +243,17 @@ def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
 
 
 def arm_summary(
-    arm: Arm, version: str | None, requests: pd.DataFrame, frame: pd.DataFrame
+    arm: Arm,
+    version: str | None,
+    requests: pd.DataFrame,
+    frame: pd.DataFrame,
+    unusable_rows: pd.DataFrame,
 ) -> ArmSummary:
     mine = requests[requests["arm"] == arm.value]
     answered = mine.loc[mine["status"] == 200, "latency_ms"]
     losses = frame.loc[frame["arm"] == arm.value, "loss"]
     errors = int((mine["status"] >= 500).sum())
+    unusable_count, examples = unusable(unusable_rows, arm)
 
     def figure(value: float) -> float | None:
         return round(float(value), 6) if np.isfinite(value) else None
@@ -246,6 +267,8 @@ def arm_summary(
         p50_latency_ms=figure(np.percentile(answered, 50)) if len(answered) else None,
         p99_latency_ms=figure(np.percentile(answered, 99)) if len(answered) else None,
         labelled=len(losses),
+        unusable_labels=unusable_count,
+        unusable_examples=examples,
         mean_loss=figure(losses.mean()) if len(losses) else None,
     )
 

@@ -26,7 +26,9 @@ ARTIFACT = "online/feedback.json"
 @dataclass(frozen=True)
 class ArmLabels:
     arm: str
-    labelled: int  # joined rows with a loss (a label naming no known class has none)
+    labelled: int  # joined rows with a loss
+    unusable_labels: int  # joined rows whose label gives none: not a number, no known class
+    unusable_examples: tuple[str, ...]  # a few of those labels as sent
     mean_loss: float | None
 
 
@@ -40,6 +42,7 @@ class FeedbackSummary:
         counts = {k: float(v) for k, v in self.report.as_dict().items() if k != "path"}
         for a in self.arms:
             counts[f"{a.arm}.labelled"] = float(a.labelled)
+            counts[f"{a.arm}.unusable_labels"] = float(a.unusable_labels)
             if a.mean_loss is not None:
                 counts[f"{a.arm}.mean_loss"] = a.mean_loss
         return counts
@@ -58,15 +61,15 @@ class Logged:
 def summarise(report: FeedbackReport, layout: Layout, cfg: PlatformConfig) -> FeedbackSummary:
     """Every joined row so far, per arm, with the test's per-row loss."""
     from mlplat.core.config.online import row_loss
-    from mlplat.online.decision import labelled
+    from mlplat.online.decision import labelled, unusable
 
     metric = row_loss(cfg.online, cfg.model.task)
-    frame = labelled(layout, cfg, metric)
+    frame, unusable_rows = labelled(layout, cfg, metric)
     arms = []
     for arm in Arm:
         losses = frame.loc[frame["arm"] == arm.value, "loss"]
         mean = float(losses.mean()) if len(losses) else None
-        arms.append(ArmLabels(arm.value, len(losses), mean))
+        arms.append(ArmLabels(arm.value, len(losses), *unusable(unusable_rows, arm), mean))
     return FeedbackSummary(report, metric, tuple(arms))
 
 

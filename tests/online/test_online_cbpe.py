@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mlplat.online.cbpe import Estimate, estimate, label_free, per_arm
+from mlplat.online.cbpe import MAX_ROWS, Estimate, estimate, label_free, per_arm
 from mlplat.pipeline.compose import project_declaration
 from mlplat.serving.online.state import layout_of
 from mlplat.serving.reqlog import record_line
@@ -62,11 +62,23 @@ def test_an_uncalibrated_model_gets_a_wrong_estimate() -> None:
 @pytest.mark.parametrize(
     ("p", "threshold", "expected"),
     [
-        pytest.param([1.0, 1.0, 0.0, 0.0, 0.0], 0.5, Estimate(5, 1.0, 1.0), id="certain"),
-        # right with p = 0.8 and 1 - 0.4; the curve through (0.25, 2/3) to (1, 1): 17/24
-        pytest.param([0.8, 0.4], 0.5, Estimate(2, 0.7, 17 / 24), id="two-rows"),
-        pytest.param([0.8, 0.4], 0.9, Estimate(2, 0.4, 17 / 24), id="high-threshold"),
-        pytest.param([0.3, 0.3, 0.3], 0.5, Estimate(3, 0.7, 0.5), id="all-tied"),
+        pytest.param(
+            [1.0, 1.0, 0.0, 0.0, 0.0],
+            0.5,
+            Estimate(5, 1.0, 1.0, (1.0, 1.0), (1.0, 1.0)),  # certain: one value each
+            id="certain",
+        ),
+        # right with p = 0.8 and 1 - 0.4; the curve through (0.25, 2/3) to (1, 1): 17/24.
+        # Two rows measure an accuracy of 0, 1/2 or 1, and an AUC of 0 or 1 (0.8 * 0.6 of the
+        # time the higher p is the positive one, 0.2 * 0.4 the lower)
+        pytest.param([0.8, 0.4], 0.5, Estimate(2, 0.7, 17 / 24, (0, 1), (0, 1)), id="two-rows"),
+        pytest.param(
+            [0.8, 0.4], 0.9, Estimate(2, 0.4, 17 / 24, (0, 1), (0, 1)), id="high-threshold"
+        ),
+        # tied scores measure an AUC of 0.5 whatever the labels
+        pytest.param(
+            [0.3, 0.3, 0.3], 0.5, Estimate(3, 0.7, 0.5, (0, 1), (0.5, 0.5)), id="all-tied"
+        ),
     ],
 )
 def test_exact_values(p: list[float], threshold: float, expected: Estimate) -> None:
@@ -74,18 +86,75 @@ def test_exact_values(p: list[float], threshold: float, expected: Estimate) -> N
     assert found.rows == expected.rows
     assert found.expected_accuracy == pytest.approx(expected.expected_accuracy)
     assert found.expected_auc == pytest.approx(expected.expected_auc)
+    assert found.accuracy_interval == pytest.approx(expected.accuracy_interval)
+    assert found.auc_interval == pytest.approx(expected.auc_interval)
 
 
 @pytest.mark.parametrize(
     ("p", "expected"),
     [
-        pytest.param([], Estimate(0, None, None), id="no-rows"),
-        pytest.param([0.0, 0.0], Estimate(2, 1.0, None), id="no-expected-positive"),
-        pytest.param([1.0, 1.0, 1.0], Estimate(3, 1.0, None), id="no-expected-negative"),
+        pytest.param([], Estimate(0, None, None, None, None), id="no-rows"),
+        # one row is right or wrong, and has no AUC whatever its label
+        pytest.param([0.8], Estimate(1, 0.8, 0.5, (0.0, 1.0), None), id="one-row"),
+        pytest.param([0.0, 0.0], Estimate(2, 1.0, None, (1.0, 1.0), None), id="no-positive"),
+        pytest.param([1.0, 1.0, 1.0], Estimate(3, 1.0, None, (1.0, 1.0), None), id="no-negative"),
     ],
 )
 def test_degenerate_inputs_give_no_auc(p: list[float], expected: Estimate) -> None:
     assert estimate(np.asarray(p, dtype=float), 0.5) == expected
+
+
+def coverage(rows: int, samples: int, seed: int) -> tuple[float, float]:
+    """How often the accuracy and AUC that labels drawn from calibrated probabilities measure
+    fall inside the intervals estimated from those probabilities: each sample new rows, new
+    labels."""
+    rng = np.random.default_rng(seed)
+    inside = np.zeros(2)
+    for _ in range(samples):
+        p = rng.beta(2, 3, rows)
+        y = rng.random(rows) < p
+        found = estimate(p, 0.5)
+        assert found.accuracy_interval is not None and found.auc_interval is not None
+        measured = (np.mean((p >= 0.5) == y), roc_auc_score(y, p))
+        for i, (value, (low, high)) in enumerate(
+            zip(measured, (found.accuracy_interval, found.auc_interval), strict=True)
+        ):
+            inside[i] += low <= value <= high
+    return inside[0] / samples, inside[1] / samples
+
+
+# 200 samples: 95% within three binomial standard errors (0.015 each) on either side
+TOLERANCE = 3 * np.sqrt(0.95 * 0.05 / 200)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param(300, id="300-rows"),
+        pytest.param(1_000, id="1000-rows"),
+        # beyond MAX_ROWS: a sample of the rows, its spread narrowed
+        pytest.param(3 * MAX_ROWS, id="sampled", marks=pytest.mark.slow),
+    ],
+)
+def test_the_intervals_hold_the_measured_figures_95_percent_of_the_time(rows: int) -> None:
+    accuracy, auc = coverage(rows, samples=200, seed=rows)
+    assert abs(accuracy - 0.95) <= TOLERANCE, accuracy
+    assert abs(auc - 0.95) <= TOLERANCE, auc
+
+
+def test_the_intervals_narrow_as_rows_grow() -> None:
+    """About as 1/sqrt(rows), on either side of MAX_ROWS (where the AUC's is scaled)."""
+    rng = np.random.default_rng(11)
+    sizes = [100, 1_000, MAX_ROWS, 10 * MAX_ROWS]
+    widths = []
+    for rows in sizes:
+        found = estimate(rng.beta(2, 3, rows), 0.5)
+        assert found.accuracy_interval is not None and found.auc_interval is not None
+        widths.append([high - low for low, high in (found.accuracy_interval, found.auc_interval)])
+    for i in range(len(sizes) - 1):
+        ratio = np.sqrt(sizes[i + 1] / sizes[i])
+        narrowed = np.divide(widths[i], widths[i + 1])
+        assert np.all((0.75 * ratio < narrowed) & (narrowed < 1.3 * ratio)), (sizes[i], narrowed)
 
 
 def test_each_arm_is_judged_at_the_threshold_its_server_logged() -> None:
@@ -143,12 +212,15 @@ def test_status_shows_the_estimate_on_unlabelled_rows_apart(root: Path) -> None:
     assert sum(a["labelled"] for a in found["arms"]) == 400
     free = found["label_free"]
     mine = estimate(np.asarray([0.9, 0.2, 0.6]), 0.5)  # the served threshold (the config's)
-    assert free["champion"] == free["challenger"] == asdict(mine)
+    assert free["champion"] == free["challenger"] == json.loads(json.dumps(asdict(mine)))
     assert free["champion"]["rows"] == 3 and free["champion"]["expected_accuracy"] > 0.7
     status = mlplat("online", "status", ONLY_PLAN, cwd=root, env={"COLUMNS": "80"})
     shown = " ".join((status.stdout + status.stderr).split())  # the title wraps at 80
     assert "estimated without labels" in shown and "never used to decide" in shown
-    assert "expected accuracy" in shown and f"{mine.expected_accuracy:.4f}" in shown
+    assert mine.expected_accuracy is not None and mine.accuracy_interval is not None
+    low, high = mine.accuracy_interval
+    assert "expected accuracy [95%]" in shown
+    assert f"{mine.expected_accuracy:.4f} [{low:.4f}, {high:.4f}]" in shown
 
 
 @pytest.mark.parametrize("task", ["multiclass", "regression"])

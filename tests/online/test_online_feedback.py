@@ -95,6 +95,28 @@ def test_each_feedback_is_summarised_in_one_mlflow_run(tmp_path: Path) -> None:
     assert metrics["joined"] == 4 and metrics["champion.labelled"] == 2
 
 
+def test_labels_that_give_no_loss_are_counted_shown_and_left_out(tmp_path: Path) -> None:
+    """A binary label that is not a number is joined (as sent, to be found), counted per arm in
+    feedback and status, and the test runs on the other rows."""
+    root = make_project(tmp_path / "proj", rows=200)
+    log_requests(root, ["a", "b", "c"])
+    found = feedback(root, labels(root, [("a", 1), ("b", "yes"), ("c", 0)]))
+    assert found["joined"] == 6 and found["new"] == 3
+    arms = {a["arm"]: a for a in found["arms"]}
+    assert arms["champion"]["unusable_labels"] == arms["challenger"]["unusable_labels"] == 1
+    assert arms["champion"]["labelled"] == 2 and arms["champion"]["unusable_examples"] == ["yes"]
+    assert "champion 1, challenger 1; e.g. 'yes'" in found["warnings"][0]
+    metrics = assert_summarised(root, found, tmp_path / "run")
+    assert metrics["champion.unusable_labels"] == metrics["challenger.unusable_labels"] == 1
+    only_plan = "online.decision.segments=[plan]"
+    status = json.loads(mlplat("online", "status", "--json", only_plan, cwd=root).stdout)
+    assert [(a["labelled"], a["unusable_labels"]) for a in status["arms"]] == [(2, 1), (2, 1)]
+    assert status["overall"]["n_champion"] == status["overall"]["n_challenger"] == 2
+    table = mlplat("online", "status", only_plan, cwd=root, env={"COLUMNS": "80"})
+    shown = " ".join((table.stdout + table.stderr).split())
+    assert "unusable labels" in shown and "champion 1, challenger 1; e.g. 'yes'" in shown
+
+
 def test_an_unreachable_store_keeps_the_labels_and_names_the_store(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", rows=200)
     log_requests(root, ["a"])

@@ -55,13 +55,17 @@ def test_a_multiclass_experiment_is_served_labelled_and_decided(tmp_path: Path) 
             status, _, raw = request(port, "POST", "/invocations", body, keyed)
             assert status == 200, raw
             assert json.loads(raw)["classes"] == CLASSES
-        outcomes = [{"request_id": f"iris-{i}", "label": y} for i, y in enumerate(rows["species"])]
+        # two outcomes name a class the model does not know: counted, never silently dropped
+        named = ["daisy", "Setosa", *rows["species"][2:]]
+        outcomes = [{"request_id": f"iris-{i}", "label": y} for i, y in enumerate(named)]
         auth = {**headers, "Authorization": f"Bearer {TOKEN}"}
         posted = request(port, "POST", "/feedback", json.dumps({"outcomes": outcomes}), auth)
         assert posted[0] == 200, posted[2]
     joined = mlplat("feedback", "--json", cwd=root)
     assert joined.returncode == 0, joined.stderr
-    assert json.loads(joined.stdout)["joined"] == len(rows)
+    reported = json.loads(joined.stdout)
+    assert reported["joined"] == len(rows)  # as sent, to be found and corrected
+    assert "give no loss" in reported["warnings"][0] and "'daisy'" in reported["warnings"][0]
     few = "online.decision.min_samples=20"
     status = mlplat("online", "status", "--json", few, cwd=root)
     assert status.returncode == 0, status.stderr
@@ -69,11 +73,16 @@ def test_a_multiclass_experiment_is_served_labelled_and_decided(tmp_path: Path) 
     assert found["metric"] == "log_loss"
     assert found["label_free"] == {}  # the label-free estimate is for binary models only
     overall = found["overall"]
-    assert overall["n_champion"] + overall["n_challenger"] == len(rows)
+    assert overall["n_champion"] + overall["n_challenger"] == len(rows) - 2
     assert overall["effect"] > 0  # two boosting rounds lose to the full model
     arms = {a["arm"]: a for a in found["arms"]}  # offline (holdout) beside online, per arm
     assert arms["challenger"]["offline_loss"] > arms["champion"]["offline_loss"] > 0
     assert arms["challenger"]["mean_loss"] > arms["champion"]["mean_loss"]
+    assert sum(a["unusable_labels"] for a in arms.values()) == 2
+    assert sorted(e for a in arms.values() for e in a["unusable_examples"]) == ["Setosa", "daisy"]
+    table = mlplat("online", "status", few, cwd=root, env={"COLUMNS": "80"})
+    shown = " ".join((table.stdout + table.stderr).split())
+    assert "unusable labels" in shown and "'daisy'" in shown and "'Setosa'" in shown
     rails = {g["name"]: g for g in found["guardrails"]}
     assert rails["prediction_shift"]["value"] is not None  # per class, not a number per row
     # the weak model's class probabilities shift far: judged by the test, not the guardrail
