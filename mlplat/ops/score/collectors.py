@@ -302,8 +302,8 @@ def infra_6(facts: Facts) -> Found:
     if canaries:
         return Found(
             AUTOMATED,
-            f"canary experiment(s) decided by `mlplat online decide` (version(s) "
-            f"{', '.join(canaries)})",
+            "canary experiment(s) decided online (`mlplat online decide`, or a server's own "
+            f"guardrail stop; version(s) {', '.join(canaries)})",
         )
     swaps = [r for r in facts.runs if r.metrics.get("bench.swap_failed_requests") == 0.0]
     if swaps:
