@@ -128,7 +128,7 @@ class Decision:
 
 def requests_frame(layout: Layout) -> pd.DataFrame:
     """Every logged answer and failure of every arm: arm, version, status, latency, mean
-    prediction (for the guardrails)."""
+    prediction (for the guardrails), and the mode the server ran in."""
     import pandas as pd
 
     from mlplat.online.feedback import log_records
@@ -138,8 +138,9 @@ def requests_frame(layout: Layout) -> pd.DataFrame:
         scored = r.get("predictions") or []
         # a number per row, or a row of class probabilities: their mean over the rows
         mean = np.mean(np.asarray(scored, dtype=float), axis=0) if scored else np.nan
-        rows.append((r["arm"], r["model_version"], r["status"], r["latency_ms"], mean, r["ts"]))
-    columns = ["arm", "model_version", "status", "latency_ms", "prediction", "ts"]
+        row = (r["arm"], r["model_version"], r["status"], r["latency_ms"], mean, r["ts"])
+        rows.append((*row, r.get("mode")))
+    columns = ["arm", "model_version", "status", "latency_ms", "prediction", "ts", "mode"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -207,8 +208,13 @@ def unusable(rows: pd.DataFrame, arm: Arm) -> tuple[int, tuple[str, ...]]:
 
 
 def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
-    metric, mode = row_loss(cfg.online, cfg.model.task), cfg.online.mode
+    from mlplat.serving.online.state import read_state
+
+    metric = row_loss(cfg.online, cfg.model.task)
     requests = requests_frame(layout)
+    # what the servers ran (`serve --mode` overrides the declaration), else what is declared
+    logged = requests["mode"].dropna()
+    mode = str(logged.iloc[-1]) if len(logged) else cfg.online.mode
     versions = {
         arm: str(requests.loc[requests["arm"] == arm, "model_version"].iloc[-1])
         for arm in (Arm.CHAMPION.value, Arm.CHALLENGER.value)
@@ -234,6 +240,9 @@ def decide(layout: Layout, cfg: PlatformConfig) -> Decision:
     why = breach(rails)
     if why is not None:
         return decided(Verdict.ROLLBACK, why)
+    ended = read_state(layout).stopped
+    if ended is not None:  # stopped by a server, or decided before: it does not go on
+        return decided(Verdict.KEEP, f"the experiment has ended: {ended}")
     if frame.empty:
         return decided(Verdict.CONTINUE, "no labelled rows yet")
     overall = _test(frame, cfg)
@@ -343,7 +352,7 @@ def act(
             aliases.note(tracker, name, alias, challenger, action, decision.reason)
         return f"challenger traffic stopped: {decision.reason}"
     ramp = cfg.online.ramp
-    canary = cfg.online.mode == OnlineMode.CANARY
+    canary = decision.mode == OnlineMode.CANARY
     if canary and decision.guardrails and state.step + 1 < len(ramp):
         write_state(layout, State(state.step + 1))
         done = f"canary advanced to {ramp[state.step + 1]:.0%} of requests"

@@ -23,9 +23,11 @@ def root(tmp_path: Path) -> Path:
     return two_versions(tmp_path / "proj")
 
 
-def simulate(root: Path, gap: float, rows: int = 1500, status: int = 200, seed: int = 0) -> None:
-    """A split experiment: labels drawn from a known P(churn); the challenger predicts it, the
-    champion predicts it blurred by `gap` (0: both the same model)."""
+def simulate(
+    root: Path, gap: float, rows: int = 1500, status: int = 200, seed: int = 0, mode: str = "split"
+) -> None:
+    """A split (or canary) experiment: labels drawn from a known P(churn); the challenger
+    predicts it, the champion predicts it blurred by `gap` (0: both the same model)."""
     rng = np.random.default_rng(seed)
     truth = rng.uniform(0.05, 0.95, rows)
     y = (rng.random(rows) < truth).astype(int)
@@ -41,7 +43,7 @@ def simulate(root: Path, gap: float, rows: int = 1500, status: int = 200, seed: 
         extra = {
             "arm": arm,
             "experiment": "default",
-            "mode": "split",
+            "mode": mode,
             "status": status if failed else 200,
         }
         plan = ["basic", "pro"][i % 2]
@@ -119,10 +121,19 @@ def test_a_guardrail_breach_stops_the_challenger_and_says_why(root: Path) -> Non
 
 
 def test_a_canary_steps_up_while_the_test_continues(root: Path) -> None:
-    simulate(root, gap=0.0, rows=300)
-    code, found = decide(root, "online.mode=canary")
+    simulate(root, gap=0.0, rows=300, mode="canary")  # what the servers logged steps the ramp
+    code, found = decide(root)
     assert code == 3 and found["verdict"] == "continue", found
     assert json.loads((root / "online" / "default" / "state.json").read_text())["step"] == 1
     history = json.loads(mlplat("registry", "history", MODEL, "--json", cwd=root).stdout)
     assert history["events"][-1]["action"] == "online-canary"
     assert "25%" in history["events"][-1]["reason"]
+    # a server stopped it (state.json says why): decide does not let it go on, records nothing
+    state = root / "online" / "default" / "state.json"
+    state.write_text(json.dumps({"step": 1, "stopped": "guardrail breached: error_rate 1 > 0.01"}))
+    code, found = decide(root)
+    assert code == 1 and found["verdict"] == "keep", found
+    assert found["reason"] == "the experiment has ended: guardrail breached: error_rate 1 > 0.01"
+    assert found["done"].startswith("challenger traffic already stopped")
+    after = json.loads(mlplat("registry", "history", MODEL, "--json", cwd=root).stdout)
+    assert after["events"] == history["events"]
