@@ -105,6 +105,21 @@ def wait_ready(port: int) -> None:
     raise SystemExit(f"the server on port {port} never became ready")
 
 
+def warm(root: Path, port: int, mode: str, seconds: float = 60.0) -> None:
+    """One request; in shadow mode, wait until the challenger's process has scored its copy
+    (it loads the version first), so no phase pays for the start-up."""
+    body = (root / "one.json").read_bytes()
+    headers = {"Content-Type": "application/json"}
+    url = f"http://127.0.0.1:{port}/invocations"
+    urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=5).read()
+    until = time.monotonic() + seconds
+    while mode == "shadow" and time.monotonic() < until:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            if b'arm="challenger"' in response.read():
+                return
+        time.sleep(0.2)
+
+
 def shadow_state(port: int, mode: str) -> dict[str, int]:
     """The shadow queue and its drops (zeros outside shadow mode)."""
     if mode != "shadow":
@@ -181,6 +196,7 @@ def measure(
     )
     try:
         wait_ready(port)
+        warm(root, port, mode)
         server = psutil.Process(process.pid)
         closed = ["--concurrency", str(concurrency)]
         saturation = phase(root, port, mode, seconds, closed, server)
