@@ -314,6 +314,10 @@ def bench(
     concurrency: Annotated[int, Opt(help="Concurrent keep-alive connections.")] = 8,
     duration: Annotated[float, Opt(help="Seconds of load (at most 600).")] = 10.0,
     requests: Annotated[int, Opt(help="Stop after this many requests.")] = 10_000_000,
+    rate: Annotated[
+        float | None,
+        Opt(help="Open loop: requests per second on a schedule; latency counts from it."),
+    ] = None,
     slo: Annotated[bool, Opt("--slo", help="Exit 1 on a serving.slo breach (p99, QPS).")] = False,
     model: Annotated[str | None, Opt(help="The served models:/NAME@ALIAS.")] = None,
     swap: Annotated[str | None, Opt("--swap", help="Move the alias here midway.")] = None,
@@ -324,7 +328,7 @@ def bench(
     from mlplat.cli import serve as serve_cli
     from mlplat.ops.bench import BenchOptions
 
-    options = BenchOptions(url, payload, concurrency, duration, requests, model, swap, slo)
+    options = BenchOptions(url, payload, concurrency, duration, requests, model, swap, slo, rate)
     ok = serve_cli.bench_command(Path.cwd(), options, output, as_json, _console())
     raise typer.Exit(0 if ok else 1)
 

@@ -28,6 +28,7 @@ class BenchOptions:
     model: str | None = None  # what the server serves, to log the figures on its run
     swap_to: str | None = None  # move the model's alias to this version under load
     slo: bool = False  # judge the figures against conf/serving's SLO
+    rate: float | None = None  # open loop: requests per second on a schedule
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def bench(project: Path, options: BenchOptions) -> BenchOutcome:
         content_type="text/csv" if options.payload.suffix == ".csv" else "application/json",
         max_requests=options.requests,
         swap=swap,
+        rate=options.rate,
     )
     summary = result.summary()
     run_id = None

@@ -23,7 +23,7 @@ import math
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -51,6 +51,7 @@ from mlplat.serving.updater import Updater
 
 log = logging.getLogger("mlplat.serving")
 JSON = "application/json"
+COMPILED_KEPT = 4  # models with compiled request contracts: two arms, each mid-swap
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -136,7 +137,8 @@ class Server:
     updater: Updater
     offload: Offload
     logger: RequestLogger | None = None
-    compiled: Compiled | None = None
+    # per bundle sha256: a split alternates between two models, a swap briefly adds a third
+    compiled: dict[str, Compiled] = field(default_factory=dict)
     online: Online | None = None  # an experiment: a challenger arm beside the champion
 
     async def invocations(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,13 +152,16 @@ class Server:
         return current
 
     def compiled_for(self, model: ServedModel) -> Compiled:
-        compiled = self.compiled
-        if compiled is None or compiled.key != model.bundle.sha256:
-            bundle = model.bundle
+        bundle = model.bundle
+        compiled = self.compiled.get(bundle.sha256)
+        if compiled is None:
             contract = Contract(
                 bundle.sha256, bundle.schema, bundle.feature_spec, self.settings.max_batch_rows
             )
-            compiled = self.compiled = Compiled(bundle.sha256, Target.of(bundle), contract)
+            compiled = Compiled(bundle.sha256, Target.of(bundle), contract)
+            if len(self.compiled) >= COMPILED_KEPT:  # the oldest: a version swapped out
+                del self.compiled[next(iter(self.compiled))]
+            self.compiled[bundle.sha256] = compiled
         return compiled
 
     async def handle(

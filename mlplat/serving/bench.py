@@ -1,8 +1,13 @@
-"""`mlplat bench`: an Apache-Bench-style closed-loop load generator over keep-alive connections.
+"""`mlplat bench`: a load generator over keep-alive connections, closed or open loop.
 
-Each of `concurrency` connections sends the same request back to back until the deadline (or
-the request cap); latencies, statuses and the model version each response names are kept, so a
-run that crosses a model swap can report failures and the latency spike around it.
+Closed loop (Apache Bench): each of `concurrency` connections sends the same request back to back
+until the deadline (or the request cap): the server's maximum throughput. Open loop (`rate`, as
+wrk2): request i is due at i / rate seconds whatever the responses; the next free connection
+sends it, and its latency counts from when it was due, not from when it went out. A closed loop
+measuring a stall sends fewer requests during it and so hides it from the percentiles
+("coordinated omission"); measured from the schedule, every request due during a stall carries
+the wait. Latencies, statuses and the model version each response names are kept, so a run
+that crosses a model swap can report failures and the latency spike around it.
 Loopback only: this is a measuring tool, not a load-testing service.
 """
 
@@ -21,6 +26,7 @@ from mlplat.core.errors import ConfigError
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_DURATION, MAX_CONCURRENCY, MAX_REQUESTS = 600.0, 256, 10_000_000
+MAX_RATE = 100_000.0  # requests per second: well above what one Python client can send
 
 
 @dataclass(frozen=True)
@@ -31,11 +37,37 @@ class Sample:
     version: str
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """An open loop's plan: `planned` requests, one every 1 / `rate` seconds."""
+
+    rate: float  # requests per second
+    planned: int
+
+    @classmethod
+    def of(cls, rate: float, duration: float, max_requests: int) -> Schedule:
+        return cls(rate, min(max_requests, math.ceil(rate * duration)))
+
+    def due(self, index: int) -> float:
+        """Seconds after the start at which request `index` is due."""
+        return index / self.rate
+
+    def summary(self, sent: int) -> dict[str, Any]:
+        """The requested and the achieved sending rate: a server (or a client) too slow for the
+        schedule leaves requests unsent when the run ends."""
+        return {
+            "rate": self.rate,
+            "achieved_rate": sent / (self.planned / self.rate) if self.planned else 0.0,
+            "unsent": self.planned - sent,
+        }
+
+
 @dataclass
 class BenchResult:
     samples: list[Sample] = field(default_factory=list)
     elapsed: float = 0.0
     swap_at: float | None = None
+    schedule: Schedule | None = None
 
     def summary(self) -> dict[str, Any]:
         ok = [s.latency for s in self.samples if 200 <= s.status < 300]
@@ -51,6 +83,8 @@ class BenchResult:
             "statuses": dict(Counter(str(s.status) for s in self.samples)),
             "versions": dict(Counter(s.version for s in self.samples)),
         }
+        if self.schedule is not None:
+            out.update(self.schedule.summary(len(self.samples)))
         if self.swap_at is not None:
             out.update(self.swap_summary())
         return out
@@ -79,7 +113,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
-def check_target(url: str, duration: float, concurrency: int) -> tuple[str, int, str]:
+def check_target(
+    url: str, duration: float, concurrency: int, rate: float | None = None
+) -> tuple[str, int, str]:
     parts = urlsplit(url)
     if parts.scheme != "http" or parts.hostname not in LOOPBACK:
         raise ConfigError(f"bench only targets http://127.0.0.1 (loopback), not '{url}'", key="url")
@@ -87,6 +123,10 @@ def check_target(url: str, duration: float, concurrency: int) -> tuple[str, int,
         raise ConfigError(f"duration must be in (0, {MAX_DURATION:g}] seconds", key="duration")
     if not 0 < concurrency <= MAX_CONCURRENCY:
         raise ConfigError(f"concurrency must be in [1, {MAX_CONCURRENCY}]", key="concurrency")
+    if rate is not None and not 0 < rate <= MAX_RATE:  # NaN fails the comparison too
+        raise ConfigError(
+            f"--rate must be in (0, {MAX_RATE:g}] requests per second, not {rate:g}", key="rate"
+        )
     return parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
 
 
@@ -112,19 +152,39 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, str]:
 
 class _Run:
     def __init__(
-        self, host: str, port: int, request: bytes, duration: float, max_requests: int
+        self,
+        host: str,
+        port: int,
+        request: bytes,
+        duration: float,
+        max_requests: int,
+        schedule: Schedule | None,
     ) -> None:
         self.host, self.port, self.request = host, port, request
         self.t0 = time.perf_counter()
         self.deadline = self.t0 + duration
-        self.left = max_requests
+        self.left = max_requests if schedule is None else schedule.planned
+        self.schedule, self.taken = schedule, 0
         self.samples: list[Sample] = []
+
+    async def _next(self) -> float | None:
+        """When the next request counts from: now (closed loop), or when it is due (open loop,
+        after waiting for it); None once the run is over."""
+        now = time.perf_counter()
+        if now >= self.deadline or self.left <= 0:
+            return None
+        self.left -= 1
+        if self.schedule is None:
+            return now
+        due = self.t0 + self.schedule.due(self.taken)
+        self.taken += 1
+        if due > now:
+            await asyncio.sleep(due - now)
+        return due
 
     async def connection(self) -> None:
         reader = writer = None
-        while time.perf_counter() < self.deadline and self.left > 0:
-            self.left -= 1
-            start = time.perf_counter()
+        while (start := await self._next()) is not None:
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -151,9 +211,10 @@ async def _run(
     duration: float,
     max_requests: int,
     swap: Callable[[], None] | None,
+    schedule: Schedule | None,
 ) -> BenchResult:
-    run = _Run(host, port, request, duration, max_requests)
-    result = BenchResult()
+    run = _Run(host, port, request, duration, max_requests, schedule)
+    result = BenchResult(schedule=schedule)
     tasks = [asyncio.create_task(run.connection()) for _ in range(concurrency)]
     if swap is not None:
         await asyncio.sleep(duration / 2)
@@ -174,11 +235,16 @@ def run_bench(
     content_type: str = "application/json",
     max_requests: int = MAX_REQUESTS,
     swap: Callable[[], None] | None = None,
+    rate: float | None = None,
 ) -> BenchResult:
-    """Closed-loop load for `duration` seconds; `swap` (if given) is called at half time."""
-    host, port, path = check_target(url, duration, concurrency)
+    """Load for `duration` seconds, closed loop or (with `rate`) open loop; `swap` (if given)
+    is called at half time."""
+    host, port, path = check_target(url, duration, concurrency, rate)
     request = build_request(host, port, path, body, content_type)
-    return asyncio.run(_run(host, port, request, concurrency, duration, max_requests, swap))
+    schedule = None if rate is None else Schedule.of(rate, duration, max_requests)
+    return asyncio.run(
+        _run(host, port, request, concurrency, duration, max_requests, swap, schedule)
+    )
 
 
 def slo_breaches(summary: dict[str, Any], p99_ms: float, min_qps: float) -> list[str]:

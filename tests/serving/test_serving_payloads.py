@@ -417,3 +417,20 @@ def test_bench_exits_1_on_an_slo_breach(server, split, tmp_path) -> None:
     assert met.returncode == 0, met.stdout + met.stderr
     breached = mlplat(*args, "--slo", cwd=project)
     assert breached.returncode == 1 and "SLO breach" in breached.stderr + breached.stdout
+
+
+def test_bench_at_a_fixed_rate(server, split, tmp_path) -> None:
+    """`mlplat bench --rate`: the open loop holds a rate far below the server's saturation and
+    reports it beside the one asked for."""
+    from tests.conftest import make_project, mlplat
+
+    project = make_project(tmp_path / "proj", rows=200)
+    payload = tmp_path / "one.json"
+    payload.write_text(json.dumps({"dataframe_split": split}))
+    url = f"http://127.0.0.1:{server}/invocations"
+    args = ("--url", url, "--payload", str(payload), "--duration", "2", "--rate", "100")
+    done = mlplat("bench", *args, "--json", cwd=project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = json.loads(done.stdout)
+    assert found["rate"] == 100 and found["errors"] == 0 and found["unsent"] <= 2, found
+    assert found["requests"] == 200 - found["unsent"] and 98 <= found["achieved_rate"] <= 100

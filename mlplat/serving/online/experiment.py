@@ -3,12 +3,13 @@
 The challenger is followed and hot-swapped exactly as the champion is (its own `Updater` on its
 own alias). Each request gets a request id (the client's `x-request-id`, else a new one) and
 an arm (`assign.assign`); split and canary answer from the assigned arm, shadow always answers
-from the champion and hands the body to a daemon thread that scores the challenger off the
-request path (a bounded queue: a full one drops the copy and counts it, never waits). Every
-arm's answer is a line in the online request log, the file `mlplat feedback` joins labels to;
-`POST /feedback` stores outcomes for the ids answered here (`outcomes.py`). A split or canary
-judges the guardrails on its recent answers every `GUARD_SECONDS` (`guard.Watch`) and stops the
-challenger's traffic itself when one breaks (`Online.stop`).
+from the champion and hands the body to a daemon thread, which has a child process score the
+challenger off the request path and off the server's GIL (`mirror.py`; a bounded queue: a full
+one drops the copy and counts it, never waits). Every arm's answer is a line in the online
+request log, the file `mlplat feedback` joins labels to; `POST /feedback` stores outcomes for the
+ids answered here (`outcomes.py`). A split or canary judges the guardrails on its recent answers
+every `GUARD_SECONDS` (`guard.Watch`) and stops the challenger's traffic itself when one breaks
+(`Online.stop`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from prometheus_client import Counter, Gauge, Histogram
 
 from mlplat.core.io import exclusive
@@ -35,6 +37,7 @@ from mlplat.serving.metrics import LATENCY_BUCKETS, Metrics
 from mlplat.serving.model import ModelHolder, ServedModel
 from mlplat.serving.online.assign import assign
 from mlplat.serving.online.guard import Guardrail, Stop, Watch, breach
+from mlplat.serving.online.mirror import Item, Mirror, Outcome, Version
 from mlplat.serving.online.outcomes import (
     OutcomeWriter,
     RecentIds,
@@ -44,9 +47,9 @@ from mlplat.serving.online.outcomes import (
 )
 from mlplat.serving.online.settings import OnlineSettings
 from mlplat.serving.online.state import Layout, State, challenger_share, read_state, write_state
-from mlplat.serving.payloads import PARSERS, Protocol
+from mlplat.serving.payloads import Protocol
 from mlplat.serving.reqlog import RequestLogger
-from mlplat.serving.scoring import Answer, Target, scored
+from mlplat.serving.scoring import Answer
 from mlplat.serving.source import make_source
 from mlplat.serving.updater import Updater
 
@@ -59,6 +62,8 @@ GUARD_SECONDS = 0.25  # how often a split or canary judges its guardrails
 # modes whose challenger answers users, so a breach must stop it (a shadow answers nobody)
 GUARDED = (OnlineMode.SPLIT, OnlineMode.CANARY)
 Recorder = Callable[[Stop], object]  # records a stop where people look (online.live)
+BATCH_SECONDS = 0.02  # how long a mirrored copy waits to be sent with the others
+MAX_BATCH = 256  # mirrored copies per round trip to the shadow process
 
 
 @dataclass(frozen=True)
@@ -130,32 +135,57 @@ class ArmMetrics:
 
 
 class Shadow:
-    """One daemon thread scoring mirrored requests on the challenger, from a bounded deque."""
+    """One daemon thread taking the mirrored requests that queued in a bounded deque, every
+    `BATCH_SECONDS`, in one round trip to the process that scores them on the challenger
+    (`mirror.py`), then counting and logging the outcomes. Waking per copy instead (an event set
+    on the request path) cost the server a thread switch and a pipe round trip per request."""
 
     def __init__(self, online: Online, capacity: int) -> None:
         self.online, self.capacity = online, capacity
         self.pending: deque[Copy] = deque()
-        self.wake, self.stopping = threading.Event(), threading.Event()
+        self.mirror = Mirror()
+        self.version: tuple[ServedModel, Version] | None = None
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="mlplat-shadow", daemon=True)
         self.thread.start()
 
     def submit(self, copy: Copy) -> bool:
         if len(self.pending) >= self.capacity:
             return False
-        self.pending.append(copy)
-        self.wake.set()
+        self.pending.append(copy)  # deque appends are atomic: no lock on the request path
         return True
 
     def _run(self) -> None:
-        while not self.stopping.is_set():
-            self.wake.wait(0.5)
-            self.wake.clear()
-            while self.pending:
-                self.online.score_copy(self.pending.popleft())
+        if self.online.mode is OnlineMode.SHADOW:
+            self.mirror.start()  # now: the first copies must not wait for a process to start
+        while not self.stopping.wait(BATCH_SECONDS):
+            self._drain()
+        self._drain()
+        self.mirror.close()
 
-    def close(self, timeout: float = 5.0) -> None:
+    def _drain(self) -> None:
+        challenger = self.online.holder.current
+        if self.online.mode is OnlineMode.SHADOW and challenger is not None:
+            self._version(challenger)  # a new version loads in the child before its copies
+        while self.pending:
+            batch = [self.pending.popleft() for _ in range(min(len(self.pending), MAX_BATCH))]
+            items = [
+                Item(self._version(c.model), c.protocol, c.content_type, c.body) for c in batch
+            ]
+            for copy, outcome in zip(batch, self.mirror.score(items), strict=True):
+                self.online.score_copy(copy, outcome)
+
+    def _version(self, model: ServedModel) -> Version:
+        """One Version per model (pickled once per batch, not per copy), loaded in the child
+        when first seen."""
+        if self.version is None or self.version[0] is not model:
+            self.version = model, Version.of(model, self.online.updater.max_rows)
+            self.mirror.load(self.version[1])
+        return self.version[1]
+
+    def close(self, timeout: float = 15.0) -> None:
+        """Score what is queued (the child may still be loading the challenger), then stop."""
         self.stopping.set()
-        self.wake.set()
         self.thread.join(timeout)
 
 
@@ -348,24 +378,16 @@ class Online:
         self.watch.failed(route.arm, status)
         self._record(route.model, route, route.arm, seconds, {}, [], status)
 
-    def score_copy(self, copy: Copy) -> None:
-        """In the shadow thread: parse, validate, featurize, predict; never raises."""
-        started = time.perf_counter()
+    def score_copy(self, copy: Copy, outcome: Outcome) -> None:
+        """In the shadow thread: count and log what the challenger's process made of a copy."""
         route = Assigned(Arm.CHALLENGER, copy.model, copy.request_id, copy.key, False)
-        try:
-            table, _ = PARSERS[copy.protocol](copy.content_type, copy.body)
-            typed, raw = copy.model.predict_table(table)
-            result = scored(Target.of(copy.model.bundle), raw)
-        except InputError as exc:
-            self.failed(route, exc.status, started)
+        if outcome.status != 200:
+            self.failed(route, outcome.status, time.perf_counter() - outcome.seconds)
             return
-        except Exception:  # a broken challenger must not stop the thread
-            log.exception("shadow scoring failed")
-            self.failed(route, 500, started)
-            return
-        seconds = time.perf_counter() - started
-        self.arms.count(Arm.CHALLENGER, 200, seconds)
-        self._record(copy.model, route, Arm.CHALLENGER, seconds, typed, result.predictions)
+        self.arms.count(Arm.CHALLENGER, 200, outcome.seconds)
+        inputs = orjson.Fragment(outcome.inputs)  # JSON already: the log line embeds it as is
+        seconds, predictions = outcome.seconds, outcome.predictions
+        self._record(copy.model, route, Arm.CHALLENGER, seconds, inputs, predictions)
 
     def _record(
         self,
