@@ -341,16 +341,11 @@ def act(
         event = aliases.promote(tracker, name, version, decision.reason, action="online")
         write_state(layout, State(state.step, f"promoted version {version}"))
         return f"{name}@champion -> v{event.version} (was v{event.previous})"
-    alias = cfg.online.challenger
     if decision.verdict in (Verdict.ROLLBACK, Verdict.KEEP) and state.stopped is not None:
         return f"challenger traffic already stopped: {state.stopped}"  # recorded then
     if decision.verdict in (Verdict.ROLLBACK, Verdict.KEEP):
-        write_state(layout, State(state.step, decision.reason))
-        if challenger is not None:
-            _evidence(decision, cfg, tracker, name, challenger)
-            action = f"online-{decision.verdict.value}"
-            aliases.note(tracker, name, alias, challenger, action, decision.reason)
-        return f"challenger traffic stopped: {decision.reason}"
+        return stop(decision, layout, cfg, tracker, name)
+    alias = cfg.online.challenger
     ramp = cfg.online.ramp
     canary = decision.mode == OnlineMode.CANARY
     if canary and decision.guardrails and state.step + 1 < len(ramp):
@@ -360,6 +355,24 @@ def act(
             aliases.note(tracker, name, alias, challenger, "online-canary", done)
         return done
     return "experiment continues"
+
+
+def stop(
+    decision: Decision, layout: Layout, cfg: PlatformConfig, tracker: Tracker, name: str
+) -> str:
+    """Stop the challenger's traffic (`state.json`, which servers follow) and record why: the
+    evidence on the challenger's version and a note on its alias. A server that stopped it
+    itself has written the state already and records the rest here (`online.live`)."""
+    from mlplat.serving.online.state import State, read_state, write_state
+    from mlplat.tracking import aliases
+
+    write_state(layout, State(read_state(layout).step, decision.reason))
+    challenger = decision.versions.get(Arm.CHALLENGER.value)
+    if challenger is not None:
+        _evidence(decision, cfg, tracker, name, challenger)
+        action = f"online-{decision.verdict.value}"
+        aliases.note(tracker, name, cfg.online.challenger, challenger, action, decision.reason)
+    return f"challenger traffic stopped: {decision.reason}"
 
 
 def _evidence(

@@ -1,7 +1,7 @@
 """A running split or canary that stops its challenger itself, recorded as `online decide` does.
 
 The server judges its guardrails live (`serving.online.guard`) and, on a breach, hands the stop
-here: it becomes a `rollback` decision carried out by the same `act` and `tell` as `mlplat online
+here: it becomes a `rollback` decision recorded by the same `stop` and `tell` as `mlplat online
 decide`, so the MLflow run in `mlplat-online`, the evidence on the version, the note in the alias
 history and the notifications are the same whoever stopped the challenger.
 """
@@ -22,26 +22,26 @@ if TYPE_CHECKING:
 FACTORY = "mlplat.online.live:app_from_env"  # uvicorn's factory for `--workers N`
 
 
-def record(cfg: PlatformConfig, project: Path, uri: str | None, stop: Stop) -> str:
+def record(cfg: PlatformConfig, project: Path, uri: str | None, made: Stop) -> str:
     """Carry a server's stop out as a rollback decision; returns what was done."""
     from mlplat.core import provenance
     from mlplat.core.config.online import row_loss
     from mlplat.core.vocabulary import Verdict
-    from mlplat.online.decision import Decision, act, tell
+    from mlplat.online.decision import Decision, stop, tell
     from mlplat.serving.online.state import layout_of
     from mlplat.tracking.tracker import Tracker
 
     decision = Decision(
         verdict=Verdict.ROLLBACK,
-        reason=f"{stop.reason} (stopped by the server)",
+        reason=f"{made.reason} (stopped by the server)",
         metric=row_loss(cfg.online, cfg.model.task),
-        mode=stop.mode,
+        mode=made.mode,
         overall=None,
-        guardrails=list(stop.guardrails),
-        versions=dict(stop.versions),
+        guardrails=list(made.guardrails),
+        versions=dict(made.versions),
     )
     layout = layout_of(cfg.online, cfg.experiment_name, project)
-    done = act(decision, layout, cfg, Tracker.of(project, uri), provenance.model_name(cfg))
+    done = stop(decision, layout, cfg, Tracker.of(project, uri), provenance.model_name(cfg))
     tell(decision, cfg, project, done)
     return done
 

@@ -148,14 +148,7 @@ class Metrics:
         )
 
     def count(self, endpoint: str, status: int, seconds: float) -> None:
-        """Count one request; label lookups are cached (they take a lock and a dict per call)."""
-        key = (endpoint, status)
-        children = self._children.get(key)
-        if children is None:
-            children = (self.requests.labels(endpoint, str(status)), self.latency.labels(endpoint))
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        count(self._children, self.requests, self.latency, endpoint, status, seconds)
 
     def observe(self, scored: Scored) -> None:
         """A scored request: its size, its predictions and (multiclass) its predicted classes."""
@@ -170,3 +163,21 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def count(
+    children: dict[tuple[str, int], tuple[Any, Any]],
+    requests: Counter,
+    latency: Histogram,
+    label: str,
+    status: int,
+    seconds: float,
+) -> None:
+    """Count one request in a counter by (label, status) and a histogram by label; the label
+    lookups are cached in `children` (each takes a lock and a dict per call)."""
+    key = (label, status)
+    found = children.get(key)
+    if found is None:
+        found = children[key] = (requests.labels(label, str(status)), latency.labels(label))
+    found[0].inc()
+    found[1].observe(seconds)

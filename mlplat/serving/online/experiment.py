@@ -33,7 +33,7 @@ from mlplat.core.vocabulary import Arm, OnlineMode
 from mlplat.serving.compat import SchemaChange
 from mlplat.serving.errors import InputError
 from mlplat.serving.lease import LeaseWriter
-from mlplat.serving.metrics import LATENCY_BUCKETS, Metrics
+from mlplat.serving.metrics import LATENCY_BUCKETS, Metrics, count
 from mlplat.serving.model import ModelHolder, ServedModel
 from mlplat.serving.online.assign import assign
 from mlplat.serving.online.guard import Guardrail, Stop, Watch, breach
@@ -124,14 +124,14 @@ class ArmMetrics:
         self.outcomes = Counter(
             "mlplat_online_outcomes", "Outcomes stored by POST /feedback", registry=r
         )
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}  # see metrics.count
 
     def drop(self) -> None:
         self.dropped += 1
         self.shadow_dropped.inc()
 
     def count(self, arm: Arm, status: int, seconds: float) -> None:
-        self.requests.labels(arm.value, str(status)).inc()
-        self.latency.labels(arm.value).observe(seconds)
+        count(self._children, self.requests, self.latency, arm.value, status, seconds)
 
 
 class Shadow:
@@ -242,6 +242,7 @@ class Online:
         # a stop this process made that the state file does not show yet: kept over the polls
         self.stopping = False
         self.recording: asyncio.Future[None] | None = None  # shutdown waits for it
+        self.seen = 0  # the state file's mtime the guard last read
 
     def _share(self) -> float:
         share = challenger_share(self.mode, self.settings.split, self.settings.ramp, self.state)
@@ -268,18 +269,34 @@ class Online:
             except (OSError, ValueError) as exc:  # a state file being replaced: next poll
                 log.warning("could not read %s: %s", self.layout.state, exc)
                 continue
-            if self.stopping and state.stopped is None:
-                continue  # our own stop is still on its way to the file
-            if self.state.stopped is not None and state.stopped is None:
-                self.watch.clear()  # restarted by hand: judge the new traffic afresh
-            self.state = state
-            before, self.share = self.share, self._share()
-            if before != self.share:
-                log.info("challenger share %.3f -> %.3f", before, self.share)
+            self._apply(state)
+
+    def _apply(self, state: State) -> None:
+        if self.stopping and state.stopped is None:
+            return  # our own stop is still on its way to the file
+        if self.state.stopped is not None and state.stopped is None:
+            self.watch.clear()  # restarted by hand: judge the new traffic afresh
+        self.state = state
+        before, self.share = self.share, self._share()
+        if before != self.share:
+            log.info("challenger share %.3f -> %.3f", before, self.share)
+
+    def _stopped_elsewhere(self) -> None:
+        """Another worker's (or replica's) stop, within a guard tick: the state file changed.
+        A stat per tick; the file is read only when it changed."""
+        try:
+            changed = self.layout.state.stat().st_mtime_ns
+            if changed != self.seen:
+                self.seen = changed
+                self._apply(read_state(self.layout))
+        except (OSError, ValueError):  # none yet, or being replaced: the next tick
+            return
 
     async def _guard(self) -> None:
         while True:
             await asyncio.sleep(GUARD_SECONDS)
+            if self.share > 0:
+                self._stopped_elsewhere()
             if self.share <= 0 or not self.watch.fresh:
                 continue
             rails = self.rails = self.watch.judge()
@@ -312,15 +329,13 @@ class Online:
         with exclusive(self.layout.root / "stop.lock"):
             if read_state(self.layout).stopped is not None:
                 return  # another worker or `online decide` stopped it first: theirs stands
+            # the file first: every other worker and replica reads it within a guard tick
+            write_state(self.layout, State(read_state(self.layout).step, stop.reason))
             try:
                 if self.recorder is not None:
                     self.recorder(stop)
-            except Exception as exc:  # a store that is down must not leave the stop unwritten
+            except Exception as exc:  # a store that is down: the stop holds all the same
                 log.warning("the stop is not recorded beyond %s: %s", self.layout.state, exc)
-            finally:
-                current = read_state(self.layout)
-                if current.stopped is None:
-                    write_state(self.layout, State(current.step, stop.reason))
 
     def route(self, champion: ServedModel, request_id: str | None, key: str | None) -> Assigned:
         rid = request_id or self.log.new_id()
